@@ -1,0 +1,49 @@
+# Two commands matter: `make demo` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+UV_VERSION := 0.13.9
+PYTEST_ARGS ?=
+
+.PHONY: help install demo test lint format lab bench clean lock
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements/lock.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -r requirements/lock.txt
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
+	$(BIN)/python -m pip check
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the pinned dependencies
+
+demo: $(STAMP)  ## start the sandbox and read sample-variable through the real Airflow backend
+	$(BIN)/akv-runbook demo
+
+test: $(STAMP)  ## lint, then run the whole test suite
+	$(BIN)/ruff check helpers tests bench dags
+	$(BIN)/ruff format --check helpers tests bench dags
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+lab: $(STAMP)  ## JupyterLab with the sandbox environment in the kernel
+	$(BIN)/akv-runbook lab
+
+bench: $(STAMP)  ## sandbox load benchmark (prints requests/s and the ratio to Key Vault's limit)
+	$(BIN)/python bench/sandbox_load.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers tests bench dags
+
+format: $(STAMP)
+	$(BIN)/ruff format helpers tests bench dags
+	$(BIN)/ruff check --fix helpers tests bench dags
+
+lock:  ## re-resolve requirements/lock.txt from pyproject.toml in one step
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements/lock.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache reports

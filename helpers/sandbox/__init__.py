@@ -1,0 +1,27 @@
+"""The sandbox: an offline, wire-compatible Entra ID + Key Vault + ARM emulator.
+
+Unmodified Azure SDKs and the Airflow backend reach it through ``HTTPS_PROXY`` and a CA
+bundle; see docs/sandbox.md and docs/sandbox-parity.md.
+"""
+
+from .runtime import (
+    DEFAULT_PORT,
+    Sandbox,
+    SandboxClient,
+    SandboxNotRunning,
+    default_state_dir,
+    proxy_environment,
+)
+from .scenario import Scenario, ScenarioError, load_scenario
+
+__all__ = [
+    "DEFAULT_PORT",
+    "Sandbox",
+    "SandboxClient",
+    "SandboxNotRunning",
+    "Scenario",
+    "ScenarioError",
+    "default_state_dir",
+    "load_scenario",
+    "proxy_environment",
+]

@@ -1,0 +1,221 @@
+"""Entra ID state: tenants, app registrations with client secrets, and the token signer."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from . import exceptions as exc
+
+# Resources a client-credentials token may be requested for, and the `aud` they get.
+RESOURCES = {
+    "https://vault.azure.net": "https://vault.azure.net",
+    "https://management.azure.com": "https://management.azure.com/",
+    "https://management.core.windows.net": "https://management.core.windows.net/",
+}
+TOKEN_LIFETIME = 3599
+
+
+@dataclass
+class ClientSecret:
+    value: str
+    expires: float | None = None  # Unix seconds; None = never
+    key_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def expired(self, now: float) -> bool:
+        return self.expires is not None and self.expires <= now
+
+
+@dataclass
+class App:
+    """An app registration plus its service principal (object id) in one tenant."""
+
+    name: str
+    tenant_id: str
+    client_id: str
+    object_id: str
+    secrets: list[ClientSecret] = field(default_factory=list)
+
+
+@dataclass
+class Tenant:
+    id: str
+    domain: str
+
+
+def _fingerprint(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class Directory:
+    def __init__(self) -> None:
+        self.tenants: dict[str, Tenant] = {}
+        self.apps: dict[str, App] = {}  # by client id (lower case)
+        self.signing_key: rsa.RSAPrivateKey = rsa.generate_private_key(65537, 2048)
+        self._verified: dict[str, dict[str, Any]] = {}
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def kid(self) -> str:
+        der = self.signing_key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return base64.urlsafe_b64encode(hashlib.sha1(der).digest()).decode().rstrip("=")  # noqa: S324
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tenants": [asdict(t) for t in self.tenants.values()],
+            "apps": [asdict(a) for a in self.apps.values()],
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.tenants = {t["id"]: Tenant(**t) for t in data.get("tenants", [])}
+        self.apps = {}
+        for raw in data.get("apps", []):
+            app = App(**{**raw, "secrets": [ClientSecret(**s) for s in raw.get("secrets", [])]})
+            self.apps[app.client_id.lower()] = app
+        self._verified.clear()
+
+    def app_by_name(self, name: str) -> App:
+        for app in self.apps.values():
+            if app.name == name:
+                return app
+        raise KeyError(name)
+
+    def app_by_object_id(self, object_id: str) -> App | None:
+        for app in self.apps.values():
+            if app.object_id.lower() == object_id.lower():
+                return app
+        return None
+
+    def resolve_tenant(self, ident: str) -> Tenant:
+        ident_l = ident.lower()
+        for tenant in self.tenants.values():
+            if ident_l in (tenant.id.lower(), tenant.domain.lower()):
+                return tenant
+        raise exc.InvalidTenant(ident)
+
+    def expire_client_secrets(self, app_name: str) -> None:
+        for secret in self.app_by_name(app_name).secrets:
+            secret.expires = time.time() - 1
+
+    # -- tokens --------------------------------------------------------------------------
+    def issue_token(self, tenant_ident: str, form: dict[str, str]) -> dict[str, Any]:
+        tenant = self.resolve_tenant(tenant_ident)
+        grant = form.get("grant_type", "")
+        if grant != "client_credentials":
+            raise exc.UnsupportedGrantType(grant)
+        client_id = form.get("client_id", "")
+        app = self.apps.get(client_id.lower())
+        if app is None or app.tenant_id != tenant.id:
+            raise exc.UnauthorizedClient(client_id, tenant.id)
+        presented = form.get("client_secret")
+        if not presented:
+            raise exc.MissingClientSecret()
+        now = time.time()
+        matching = [
+            s
+            for s in app.secrets
+            if hmac.compare_digest(_fingerprint(s.value), _fingerprint(presented))
+        ]
+        if not matching:
+            raise exc.InvalidClientSecret(app.client_id)
+        if all(s.expired(now) for s in matching):
+            raise exc.ExpiredClientSecret(app.client_id)
+        scope = form.get("scope", "").split()
+        resource = next((s for s in scope if s.endswith("/.default")), None)
+        if resource is None:
+            raise exc.InvalidScope(" ".join(scope))
+        resource = resource.removesuffix("/.default").rstrip("/")
+        if resource not in RESOURCES:
+            raise exc.InvalidResource(resource, tenant.id)
+        token = self.mint(app, RESOURCES[resource], now=now)
+        return {
+            "token_type": "Bearer",
+            "expires_in": TOKEN_LIFETIME,
+            "ext_expires_in": TOKEN_LIFETIME,
+            "access_token": token,
+        }
+
+    def mint(self, app: App, audience: str, *, now: float | None = None, lifetime: int = 3600):
+        now = int(now if now is not None else time.time())
+        issuer = f"https://sts.windows.net/{app.tenant_id}/"
+        claims = {
+            "aud": audience,
+            "iss": issuer,
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime,
+            "aio": "sandbox",
+            "appid": app.client_id,
+            "appidacr": "1",
+            "idp": issuer,
+            "oid": app.object_id,
+            "sub": app.object_id,
+            "tid": app.tenant_id,
+            "uti": uuid.uuid4().hex[:22],
+            "ver": "1.0",
+            "xms_cc": ["CP1"],
+        }
+        return jwt.encode(claims, self.signing_key, algorithm="RS256", headers={"kid": self.kid})
+
+    def verify_signature(self, token: str) -> dict[str, Any] | None:
+        """Claims of a token this sandbox signed, or None. Checked once per token, then cached."""
+        claims = self._verified.get(token)
+        if claims is not None:
+            return claims
+        try:
+            claims = jwt.decode(
+                token,
+                self.signing_key.public_key(),
+                algorithms=["RS256"],
+                options={"verify_aud": False, "verify_exp": False, "verify_nbf": False},
+            )
+        except jwt.PyJWTError:
+            return None
+        if len(self._verified) > 50_000:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def jwks(self) -> dict[str, Any]:
+        numbers = self.signing_key.public_key().public_numbers()
+
+        def b64(n: int) -> str:
+            raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+            return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+        return {
+            "keys": [
+                {
+                    "kty": "RSA",
+                    "use": "sig",
+                    "kid": self.kid,
+                    "x5t": self.kid,
+                    "n": b64(numbers.n),
+                    "e": b64(numbers.e),
+                }
+            ]
+        }
+
+    def key_pem(self) -> bytes:
+        return self.signing_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    def load_key_pem(self, pem: bytes) -> None:
+        key = serialization.load_pem_private_key(pem, password=None)
+        if isinstance(key, rsa.RSAPrivateKey):
+            self.signing_key = key
+            self._verified.clear()

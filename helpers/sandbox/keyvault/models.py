@@ -1,0 +1,366 @@
+"""Key Vault state and rules: vaults, versioned secrets, soft delete, backups, authorization.
+
+Every method returns Python objects; responses.py turns them into SecretBundle JSON.
+Handlers run on the sandbox's single event loop, so each operation is atomic.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..arm.models import Authorization
+from . import exceptions as exc
+
+NAME_RE = re.compile(r"[0-9a-zA-Z-]{1,127}\Z")
+MAX_VALUE_BYTES = 25 * 1024
+MAX_TAGS = 15
+SECRET_ACTION = "Microsoft.KeyVault/vaults/secrets/"
+
+# operation -> (RBAC data action suffix, access-policy secret permission)
+OPERATIONS = {
+    "get": ("getSecret/action", "get"),
+    "set": ("setSecret/action", "set"),
+    "update": ("update/action", "set"),
+    "list": ("readMetadata/action", "list"),
+    "delete": ("delete", "delete"),
+    "get_deleted": ("readMetadata/action", "list"),
+    "list_deleted": ("readMetadata/action", "list"),
+    "purge": ("purge/action", "purge"),
+    "recover": ("recover/action", "recover"),
+    "backup": ("backup/action", "backup"),
+    "restore": ("restore/action", "restore"),
+}
+
+
+@dataclass
+class SecretVersion:
+    version: str
+    value: str
+    content_type: str | None = None
+    tags: dict[str, str] | None = None
+    enabled: bool = True
+    nbf: int | None = None
+    exp: int | None = None
+    created: int = 0
+    updated: int = 0
+
+
+@dataclass
+class Secret:
+    name: str
+    versions: dict[str, SecretVersion] = field(default_factory=dict)  # oldest first
+    deleted_date: int | None = None
+    scheduled_purge_date: int | None = None
+
+    @property
+    def latest(self) -> SecretVersion:
+        return next(reversed(self.versions.values()))
+
+
+@dataclass
+class AccessPolicy:
+    tenant_id: str
+    object_id: str
+    secrets: list[str] = field(default_factory=list)
+
+    def grants(self, permission: str) -> bool:
+        perms = {p.lower() for p in self.secrets}
+        return "all" in perms or permission in perms
+
+
+@dataclass
+class Vault:
+    name: str
+    tenant_id: str
+    subscription_id: str
+    resource_group: str
+    location: str = "westeurope"
+    rbac: bool = True
+    firewall_default_action: str = "Allow"  # Allow | Deny
+    ip_rules: list[str] = field(default_factory=list)
+    soft_delete_retention_days: int = 90
+    purge_protection: bool = False
+    legacy_access_denied: bool = False  # older access-policy vaults say AccessDenied
+    access_policies: list[AccessPolicy] = field(default_factory=list)
+    secrets: dict[str, Secret] = field(default_factory=dict)  # by lower-case name
+    deleted: dict[str, Secret] = field(default_factory=dict)
+
+    @property
+    def uri(self) -> str:
+        return f"https://{self.name}.vault.azure.net"
+
+    @property
+    def resource_id(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.KeyVault/vaults/{self.name}"
+        )
+
+    @property
+    def recovery_level(self) -> str:
+        return "Recoverable" if self.purge_protection else "Recoverable+Purgeable"
+
+
+def _caller(claims: dict[str, Any]) -> str:
+    return f"appid={claims.get('appid')};oid={claims.get('oid')};iss={claims.get('iss')}"
+
+
+def check_name(name: str) -> None:
+    if not NAME_RE.match(name):
+        raise exc.InvalidName(name)
+
+
+class KeyVaultBackend:
+    def __init__(self, authorization: Authorization, backup_key: bytes = b"sandbox") -> None:
+        self.vaults: dict[str, Vault] = {}
+        self.authorization = authorization
+        self.backup_key = backup_key
+
+    # -- state ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"vaults": [asdict(v) for v in self.vaults.values()]}
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.vaults = {}
+        for raw in data.get("vaults", []):
+            vault = Vault(
+                **{
+                    **raw,
+                    "access_policies": [AccessPolicy(**p) for p in raw.get("access_policies", [])],
+                    "secrets": {k: _secret(s) for k, s in raw.get("secrets", {}).items()},
+                    "deleted": {k: _secret(s) for k, s in raw.get("deleted", {}).items()},
+                }
+            )
+            self.vaults[vault.name.lower()] = vault
+
+    def vault_for_host(self, host: str) -> Vault | None:
+        if not host.endswith(".vault.azure.net"):
+            return None
+        return self.vaults.get(host.removesuffix(".vault.azure.net").lower())
+
+    # -- authorization -------------------------------------------------------------------
+    def authorize(
+        self,
+        vault: Vault,
+        claims: dict[str, Any],
+        operation: str,
+        name: str | None,
+        client_ip: str,
+    ) -> None:
+        if vault.firewall_default_action.lower() == "deny" and client_ip not in vault.ip_rules:
+            raise exc.Forbidden(
+                "Client address is not authorized and caller is not a trusted service.\r\n"
+                f"Client address: {client_ip}\r\nCaller: {_caller(claims)}\r\n"
+                f"Vault: {vault.name};location={vault.location}",
+                "ForbiddenByFirewall",
+            )
+        suffix, permission = OPERATIONS[operation]
+        oid = str(claims.get("oid", ""))
+        if vault.rbac:
+            action = SECRET_ACTION + suffix
+            resource = vault.resource_id + (f"/secrets/{name}" if name else "")
+            if self.authorization.allows(oid, action, resource, data=True):
+                return
+            raise exc.Forbidden(
+                "Caller is not authorized to perform action on resource.\r\n"
+                "If role assignments, deny assignments or role definitions were changed "
+                "recently, please observe propagation time.\r\n"
+                f"Caller: {_caller(claims)}\r\nAction: '{action}'\r\n"
+                f"Resource: '{resource.lower()}'\r\nAssignment: (not found)\r\n"
+                "DenyAssignmentId: null\r\nDecisionReason: 'DeniedWithNoValidRBAC' \r\n"
+                f"Vault: {vault.name};location={vault.location}\r\n",
+                "ForbiddenByRbac",
+            )
+        tid = str(claims.get("tid", "")).lower()
+        for policy in vault.access_policies:
+            if (
+                policy.object_id.lower() == oid.lower()
+                and policy.tenant_id.lower() == tid
+                and policy.grants(permission)
+            ):
+                return
+        raise exc.Forbidden(
+            f"The user, group or application '{_caller(claims)}' does not have secrets "
+            f"{permission} permission on key vault '{vault.name};location={vault.location}'. "
+            "For help resolving this issue, please see "
+            "https://go.microsoft.com/fwlink/?linkid=2125287",
+            "AccessDenied" if vault.legacy_access_denied else "ForbiddenByPolicy",
+        )
+
+    # -- operations (names follow the REST API's operation ids) --------------------------
+    def set_secret(
+        self, vault: Vault, name: str, body: dict[str, Any]
+    ) -> tuple[Secret, SecretVersion]:
+        check_name(name)
+        value = body.get("value")
+        if not isinstance(value, str):
+            raise exc.BadParameter("The parameter 'value' is required and must be a string.")
+        if len(value.encode("utf-8")) > MAX_VALUE_BYTES:
+            raise exc.BadParameter(
+                f"The secret value is too long. The maximum size is {MAX_VALUE_BYTES} bytes."
+            )
+        key = name.lower()
+        if key in vault.deleted:
+            raise exc.ObjectIsDeletedButRecoverable(vault.deleted[key].name)
+        attrs = body.get("attributes") or {}
+        tags = _tags(body.get("tags"))
+        now = int(time.time())
+        version = SecretVersion(
+            version=uuid.uuid4().hex,
+            value=value,
+            content_type=body.get("contentType"),
+            tags=tags,
+            enabled=bool(attrs.get("enabled", True)),
+            nbf=attrs.get("nbf"),
+            exp=attrs.get("exp"),
+            created=now,
+            updated=now,
+        )
+        secret = vault.secrets.get(key)
+        if secret is None:
+            secret = vault.secrets[key] = Secret(name=name)
+        secret.versions[version.version] = version
+        return secret, version
+
+    def _active(self, vault: Vault, name: str) -> Secret:
+        check_name(name)
+        secret = vault.secrets.get(name.lower())
+        if secret is None:
+            raise exc.SecretNotFound(name)
+        return secret
+
+    def _version(self, secret: Secret, version: str | None) -> SecretVersion:
+        if not version:
+            return secret.latest
+        found = secret.versions.get(version.lower())
+        if found is None:
+            raise exc.SecretNotFound(secret.name, version)
+        return found
+
+    def get_secret(
+        self, vault: Vault, name: str, version: str | None
+    ) -> tuple[Secret, SecretVersion]:
+        secret = self._active(vault, name)
+        found = self._version(secret, version)
+        if not found.enabled:
+            raise exc.Forbidden(
+                "Operation get is not allowed on a disabled secret.", "SecretDisabled"
+            )
+        return secret, found
+
+    def update_secret(
+        self, vault: Vault, name: str, version: str | None, body: dict[str, Any]
+    ) -> tuple[Secret, SecretVersion]:
+        secret = self._active(vault, name)
+        found = self._version(secret, version)
+        if "value" in body:
+            raise exc.BadParameter("The secret value cannot be changed by an update.")
+        attrs = body.get("attributes") or {}
+        for attr in ("enabled", "nbf", "exp"):
+            if attr in attrs:
+                setattr(found, attr, attrs[attr])
+        if "contentType" in body:
+            found.content_type = body["contentType"]
+        if "tags" in body:
+            found.tags = _tags(body["tags"])
+        found.updated = int(time.time())
+        return secret, found
+
+    def get_secrets(self, vault: Vault) -> list[Secret]:
+        return sorted(vault.secrets.values(), key=lambda s: s.name.lower())
+
+    def get_secret_versions(self, vault: Vault, name: str) -> tuple[Secret, list[SecretVersion]]:
+        secret = self._active(vault, name)
+        return secret, list(secret.versions.values())
+
+    def delete_secret(self, vault: Vault, name: str) -> Secret:
+        secret = self._active(vault, name)
+        now = int(time.time())
+        secret.deleted_date = now
+        secret.scheduled_purge_date = now + vault.soft_delete_retention_days * 86400
+        del vault.secrets[name.lower()]
+        vault.deleted[name.lower()] = secret
+        return secret
+
+    def get_deleted_secret(self, vault: Vault, name: str) -> Secret:
+        check_name(name)
+        secret = vault.deleted.get(name.lower())
+        if secret is None:
+            raise exc.DeletedSecretNotFound(name)
+        return secret
+
+    def get_deleted_secrets(self, vault: Vault) -> list[Secret]:
+        return sorted(vault.deleted.values(), key=lambda s: s.name.lower())
+
+    def purge_deleted_secret(self, vault: Vault, name: str) -> None:
+        self.get_deleted_secret(vault, name)
+        if vault.purge_protection:
+            raise exc.Forbidden(
+                "Operation 'DeletedSecretPurge' is not allowed because purge protection is "
+                "enabled for this vault. Key Vault service will automatically purge it after "
+                "the retention period has passed.",
+                "ForbiddenByPurgeProtection",
+            )
+        del vault.deleted[name.lower()]
+
+    def recover_deleted_secret(self, vault: Vault, name: str) -> Secret:
+        secret = self.get_deleted_secret(vault, name)
+        del vault.deleted[name.lower()]
+        secret.deleted_date = secret.scheduled_purge_date = None
+        vault.secrets[name.lower()] = secret
+        return secret
+
+    def backup_secret(self, vault: Vault, name: str) -> str:
+        secret = self._active(vault, name)
+        payload = json.dumps({"v": 1, "secret": asdict(secret)}).encode()
+        mac = hmac.new(self.backup_key, payload, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac + payload).decode().rstrip("=")
+
+    def restore_secret(self, vault: Vault, blob: str) -> Secret:
+        try:
+            raw = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
+            mac, payload = raw[:32], raw[32:]
+            if not hmac.compare_digest(
+                mac, hmac.new(self.backup_key, payload, hashlib.sha256).digest()
+            ):
+                raise ValueError("bad mac")
+            secret = _secret(json.loads(payload)["secret"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise exc.BadParameter("The backup blob is corrupted or invalid.") from err
+        key = secret.name.lower()
+        if key in vault.deleted:
+            raise exc.ObjectIsDeletedButRecoverable(secret.name)
+        if key in vault.secrets:
+            raise exc.SecretAlreadyExists(secret.name)
+        secret.deleted_date = secret.scheduled_purge_date = None
+        vault.secrets[key] = secret
+        return secret
+
+    def iter_secret_values(self) -> Iterator[str]:
+        """Every stored value (for leak scans in tests)."""
+        for vault in self.vaults.values():
+            for secret in (*vault.secrets.values(), *vault.deleted.values()):
+                for version in secret.versions.values():
+                    yield version.value
+
+
+def _tags(tags: Any) -> dict[str, str] | None:
+    if tags is None:
+        return None
+    if not isinstance(tags, dict) or len(tags) > MAX_TAGS:
+        raise exc.BadParameter(f"Tags must be an object with at most {MAX_TAGS} entries.")
+    return {str(k): str(v) for k, v in tags.items()}
+
+
+def _secret(raw: dict[str, Any]) -> Secret:
+    versions = {k: SecretVersion(**v) for k, v in raw.get("versions", {}).items()}
+    return Secret(**{**raw, "versions": versions})

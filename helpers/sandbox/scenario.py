@@ -1,0 +1,373 @@
+"""Scenario files: the tenants, apps, vaults and grants a sandbox starts with.
+
+A scenario is YAML. ``load_scenario`` validates it completely and raises one
+``ScenarioError`` listing every problem with its path (``vaults[0].permission_model: ...``),
+so a trainer fixing a file sees all mistakes at once. ``build_state`` turns a validated
+scenario into the plain dicts the service models load.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import string
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+VAULT_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]\Z")
+SECRET_NAME = re.compile(r"[0-9a-zA-Z-]{1,127}\Z")
+PERMISSIONS = {"get", "list", "set", "delete", "backup", "restore", "recover", "purge", "all"}
+GENERATE = "generate"
+
+
+class ScenarioError(ValueError):
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        listing = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid sandbox scenario {source}:\n{listing}")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    data: dict[str, Any]
+    source: str
+
+    @property
+    def default_principal(self) -> str:
+        return self.data.get("default_principal") or self.data["apps"][0]["name"]
+
+    @property
+    def default_vault(self) -> str:
+        return self.data.get("default_vault") or self.data["vaults"][0]["name"]
+
+
+def default_scenario_path() -> Path:
+    return Path(str(resources.files("helpers.sandbox") / "scenarios" / "default.yaml"))
+
+
+def load_scenario(path: str | Path | None = None) -> Scenario:
+    source = Path(path) if path else default_scenario_path()
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ScenarioError(str(source), [f"cannot read the file: {err.strerror}"]) from None
+    except yaml.YAMLError as err:
+        raise ScenarioError(str(source), [f"not valid YAML: {err}"]) from None
+    problems = validate(data)
+    if problems:
+        raise ScenarioError(str(source), problems)
+    return Scenario(name=data.get("name", source.stem), data=data, source=str(source))
+
+
+def _expect_list(data: dict, key: str, problems: list[str], *, required: bool = True) -> list:
+    value = data.get(key)
+    if value is None:
+        if required:
+            problems.append(f"{key}: required, a list")
+        return []
+    if not isinstance(value, list):
+        problems.append(f"{key}: must be a list")
+        return []
+    return value
+
+
+def validate(data: Any) -> list[str]:  # noqa: C901 - one flat pass keeps every message in view
+    if not isinstance(data, dict):
+        return ["the document must be a mapping (tenants, subscriptions, apps, vaults, ...)"]
+    problems: list[str] = []
+    tenants = _expect_list(data, "tenants", problems)
+    tenant_keys: set[str] = set()
+    for i, t in enumerate(tenants):
+        where = f"tenants[{i}]"
+        if not isinstance(t, dict) or not GUID.match(str(t.get("id", ""))):
+            problems.append(f"{where}.id: must be a GUID")
+            continue
+        if not t.get("domain"):
+            problems.append(f"{where}.domain: required (e.g. contoso.onmicrosoft.com)")
+        tenant_keys |= {str(t["id"]).lower(), str(t.get("domain", "")).lower()}
+
+    def tenant_ok(value: Any, where: str) -> None:
+        if str(value).lower() not in tenant_keys:
+            problems.append(f"{where}: unknown tenant {value!r} (use a tenants[].id or .domain)")
+
+    subs = _expect_list(data, "subscriptions", problems)
+    groups: set[str] = set()
+    sub_ids: set[str] = set()
+    for i, s in enumerate(subs):
+        where = f"subscriptions[{i}]"
+        if not isinstance(s, dict) or not GUID.match(str(s.get("id", ""))):
+            problems.append(f"{where}.id: must be a GUID")
+            continue
+        sub_ids.add(s["id"].lower())
+        tenant_ok(s.get("tenant"), f"{where}.tenant")
+        for j, g in enumerate(s.get("resource_groups") or []):
+            if not isinstance(g, dict) or not g.get("name"):
+                problems.append(f"{where}.resource_groups[{j}].name: required")
+            else:
+                groups.add(str(g["name"]).lower())
+
+    apps = _expect_list(data, "apps", problems)
+    principals: set[str] = set()
+    for i, a in enumerate(apps):
+        where = f"apps[{i}]"
+        if not isinstance(a, dict):
+            problems.append(f"{where}: must be a mapping")
+            continue
+        if not a.get("name"):
+            problems.append(f"{where}.name: required")
+        for key in ("client_id", "object_id"):
+            if not GUID.match(str(a.get(key, ""))):
+                problems.append(f"{where}.{key}: must be a GUID")
+        if a.get("client_id") and a.get("client_id") == a.get("object_id"):
+            problems.append(f"{where}: client_id and object_id must differ (as in Entra ID)")
+        tenant_ok(a.get("tenant"), f"{where}.tenant")
+        for j, sec in enumerate(a.get("secrets") or [{}]):
+            if not isinstance(sec, dict):
+                problems.append(f"{where}.secrets[{j}]: must be a mapping (value, expires)")
+                continue
+            if "expires" in sec and sec["expires"] is not None:
+                try:
+                    _timestamp(sec["expires"])
+                except ValueError:
+                    problems.append(f"{where}.secrets[{j}].expires: a date, datetime or null")
+        principals |= {str(a.get("name", "")).lower(), str(a.get("object_id", "")).lower()}
+
+    vault_names: set[str] = set()
+    for i, v in enumerate(_expect_list(data, "vaults", problems)):
+        where = f"vaults[{i}]"
+        if not isinstance(v, dict):
+            problems.append(f"{where}: must be a mapping")
+            continue
+        name = str(v.get("name", ""))
+        if not VAULT_NAME.match(name) or "--" in name:
+            problems.append(
+                f"{where}.name: {name!r} is not a valid vault name (3-24 letters, digits and "
+                "hyphens, starting with a letter)"
+            )
+        if name.lower() in vault_names:
+            problems.append(f"{where}.name: duplicate vault {name!r}")
+        vault_names.add(name.lower())
+        if v.get("permission_model", "rbac") not in ("rbac", "access_policy"):
+            problems.append(f"{where}.permission_model: must be rbac or access_policy")
+        if v.get("firewall", "open") not in ("open", "closed"):
+            problems.append(f"{where}.firewall: must be open or closed")
+        if v.get("resource_group") and str(v["resource_group"]).lower() not in groups:
+            problems.append(f"{where}.resource_group: unknown {v['resource_group']!r}")
+        if v.get("subscription") and str(v["subscription"]).lower() not in sub_ids:
+            problems.append(f"{where}.subscription: unknown {v['subscription']!r}")
+        days = v.get("soft_delete_retention_days", 90)
+        if not isinstance(days, int) or not 7 <= days <= 90:
+            problems.append(f"{where}.soft_delete_retention_days: an integer from 7 to 90")
+        secrets_ = v.get("secrets") or {}
+        if not isinstance(secrets_, dict):
+            problems.append(f"{where}.secrets: a mapping of secret name to value")
+            secrets_ = {}
+        for sname, value in secrets_.items():
+            if not SECRET_NAME.match(str(sname)):
+                problems.append(
+                    f"{where}.secrets.{sname}: invalid secret name (1-127 of 0-9 a-z A-Z -)"
+                )
+            if not isinstance(value, str | dict):
+                problems.append(f"{where}.secrets.{sname}: a string, or a mapping with value")
+        for j, p in enumerate(v.get("access_policies") or []):
+            pw = f"{where}.access_policies[{j}]"
+            if not isinstance(p, dict) or str(p.get("principal", "")).lower() not in principals:
+                problems.append(f"{pw}.principal: must name an app (name or object_id)")
+                continue
+            bad = set(map(str.lower, p.get("secrets") or [])) - PERMISSIONS
+            if bad:
+                problems.append(f"{pw}.secrets: unknown permissions {sorted(bad)}")
+
+    from .arm.models import find_role
+
+    for i, r in enumerate(_expect_list(data, "role_assignments", problems, required=False)):
+        where = f"role_assignments[{i}]"
+        if not isinstance(r, dict):
+            problems.append(f"{where}: must be a mapping (principal, role, scope)")
+            continue
+        if str(r.get("principal", "")).lower() not in principals:
+            problems.append(f"{where}.principal: must name an app (name or object_id)")
+        if find_role(str(r.get("role", ""))) is None:
+            problems.append(f"{where}.role: unknown built-in role {r.get('role')!r}")
+        scope = str(r.get("scope", "subscription"))
+        kind, _, ref = scope.partition(":")
+        if kind == "vault" and ref.lower() not in vault_names:
+            problems.append(f"{where}.scope: unknown vault {ref!r}")
+        elif kind == "resource_group" and ref.lower() not in groups:
+            problems.append(f"{where}.scope: unknown resource group {ref!r}")
+        elif kind not in ("vault", "resource_group", "subscription") and not scope.startswith(
+            "/subscriptions/"
+        ):
+            problems.append(
+                f"{where}.scope: 'subscription', 'resource_group:NAME', 'vault:NAME' or an ARM id"
+            )
+    for key, known in (("default_principal", principals), ("default_vault", vault_names)):
+        if data.get(key) and str(data[key]).lower() not in known:
+            problems.append(f"{key}: unknown {data[key]!r}")
+    return problems
+
+
+def _timestamp(value: Any) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC).timestamp()
+    parsed = dt.datetime.fromisoformat(str(value))
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()
+
+
+def generate_client_secret() -> str:
+    """A value shaped like Entra's: 3 chars, '8Q~', then 34 more."""
+    alphabet = string.ascii_letters + string.digits + "~._-"
+    head = "".join(secrets.choice(string.ascii_letters) for _ in range(3))
+    return head + "8Q~" + "".join(secrets.choice(alphabet) for _ in range(34))
+
+
+def build_state(scenario: Scenario, generated: dict[str, str]) -> dict[str, Any]:
+    """Plain state dicts for the models. ``generated`` keeps minted client secrets stable."""
+    data = scenario.data
+    tenants = {}
+    for t in data["tenants"]:
+        tenants[str(t["id"]).lower()] = t["id"]
+        tenants[str(t["domain"]).lower()] = t["id"]
+    apps, by_principal = [], {}
+    for a in data["apps"]:
+        secrets_ = []
+        for j, sec in enumerate(a.get("secrets") or [{}]):
+            value = sec.get("value", GENERATE)
+            if value == GENERATE:
+                value = generated.setdefault(f"{a['name']}#{j}", generate_client_secret())
+            expires = sec.get("expires")
+            secrets_.append(
+                {"value": str(value), "expires": None if expires is None else _timestamp(expires)}
+            )
+        app = {
+            "name": a["name"],
+            "tenant_id": tenants[str(a["tenant"]).lower()],
+            "client_id": str(a["client_id"]).lower(),
+            "object_id": str(a["object_id"]).lower(),
+            "secrets": secrets_,
+        }
+        apps.append(app)
+        by_principal[a["name"].lower()] = app
+        by_principal[app["object_id"]] = app
+    subs = []
+    for s in data["subscriptions"]:
+        subs.append(
+            {
+                "id": str(s["id"]).lower(),
+                "tenant_id": tenants[str(s["tenant"]).lower()],
+                "display_name": s.get("name", "Sandbox subscription"),
+                "resource_groups": {
+                    str(g["name"]).lower(): {
+                        "name": g["name"],
+                        "location": g.get("location", "westeurope"),
+                    }
+                    for g in s.get("resource_groups") or []
+                },
+            }
+        )
+    first_sub = subs[0]
+    vaults, vault_ids = [], {}
+    for v in data["vaults"]:
+        sub = next(
+            (s for s in subs if s["id"] == str(v.get("subscription", first_sub["id"])).lower()),
+            first_sub,
+        )
+        rg_key = str(v.get("resource_group") or next(iter(sub["resource_groups"]))).lower()
+        rg = sub["resource_groups"][rg_key]
+        secrets_ = {}
+        now = int(dt.datetime.now(dt.UTC).timestamp())
+        for sname, spec in (v.get("secrets") or {}).items():
+            spec = spec if isinstance(spec, dict) else {"value": spec}
+            version = secrets.token_hex(16)
+            secrets_[sname.lower()] = {
+                "name": sname,
+                "versions": {
+                    version: {
+                        "version": version,
+                        "value": str(spec.get("value", "")),
+                        "content_type": spec.get("content_type"),
+                        "tags": spec.get("tags"),
+                        "enabled": bool(spec.get("enabled", True)),
+                        "created": now,
+                        "updated": now,
+                    }
+                },
+            }
+        vault = {
+            "name": v["name"],
+            "tenant_id": sub["tenant_id"],
+            "subscription_id": sub["id"],
+            "resource_group": rg["name"],
+            "location": v.get("location", rg["location"]),
+            "rbac": v.get("permission_model", "rbac") == "rbac",
+            "firewall_default_action": "Deny" if v.get("firewall") == "closed" else "Allow",
+            "ip_rules": list(v.get("ip_rules") or []),
+            "soft_delete_retention_days": v.get("soft_delete_retention_days", 90),
+            "purge_protection": bool(v.get("purge_protection", False)),
+            "legacy_access_denied": bool(v.get("legacy_access_denied", False)),
+            "access_policies": [
+                {
+                    "tenant_id": sub["tenant_id"],
+                    "object_id": by_principal[str(p["principal"]).lower()]["object_id"],
+                    "secrets": [s.lower() for s in p.get("secrets") or []],
+                }
+                for p in v.get("access_policies") or []
+            ],
+            "secrets": secrets_,
+            "deleted": {},
+        }
+        vaults.append(vault)
+        vault_ids[v["name"].lower()] = (
+            f"/subscriptions/{sub['id']}/resourceGroups/{rg['name']}"
+            f"/providers/Microsoft.KeyVault/vaults/{v['name']}"
+        )
+    from .arm.models import find_role
+
+    assignments = []
+    for j, r in enumerate(data.get("role_assignments") or []):
+        kind, _, ref = str(r.get("scope", "subscription")).partition(":")
+        if kind == "vault":
+            scope = vault_ids[ref.lower()]
+        elif kind == "resource_group":
+            scope = f"/subscriptions/{first_sub['id']}/resourceGroups/{ref}"
+        elif kind == "subscription":
+            scope = f"/subscriptions/{first_sub['id']}"
+        else:
+            scope = str(r["scope"])
+        role = find_role(str(r["role"]))
+        assert role is not None  # validated
+        assignments.append(
+            {
+                "name": f"00000000-0000-4000-8000-{j:012d}",
+                "scope": scope,
+                "role_id": role.id,
+                "principal_id": by_principal[str(r["principal"]).lower()]["object_id"],
+                "principal_type": "ServicePrincipal",
+                "created": 0.0,
+                "effective_at": 0.0,
+                "created_by": "scenario",
+            }
+        )
+    return {
+        "directory": {
+            "tenants": [{"id": t["id"], "domain": t["domain"]} for t in data["tenants"]],
+            "apps": apps,
+        },
+        "arm": {
+            "subscriptions": subs,
+            "authorization": {"assignments": assignments, "propagation_delay": 0.0},
+        },
+        "keyvault": {"vaults": vaults},
+    }

@@ -1,0 +1,356 @@
+"""The sandbox's network face: an HTTPS-intercepting CONNECT proxy on 127.0.0.1.
+
+Clients reach production URLs (``https://<vault>.vault.azure.net``,
+``https://login.microsoftonline.com``) through ``HTTPS_PROXY``. The proxy answers
+``CONNECT`` only for the emulated hosts, terminates TLS with a leaf signed by the sandbox
+CA, and serves HTTP/1.1 with keep-alive inside the tunnel, routing on the CONNECT host.
+Requests in origin form sent straight to the proxy's own address are the control API.
+Anything else is refused: this is never an open proxy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .arm import urls as arm_urls
+from .arm.responses import ArmResponses
+from .certs import CertPaths
+from .control import ControlResponses, Fault
+from .entra import urls as entra_urls
+from .entra.responses import EntraResponses
+from .http import MAX_BODY, Request, Response, ServiceError
+from .keyvault import exceptions as kv_exc
+from .keyvault import urls as kv_urls
+from .keyvault.responses import KeyVaultResponses
+from .state import SandboxState
+
+log = logging.getLogger("akv_runbook.sandbox")
+
+ENTRA_HOST = "login.microsoftonline.com"
+ARM_HOST = "management.azure.com"
+VAULT_SUFFIX = ".vault.azure.net"
+READ_METHODS = {"GET", "HEAD"}
+
+
+def _compile(urls: list[tuple[str, str, str]], flags: int = 0):
+    return [(m, re.compile(p + r"\Z", flags), h) for m, p, h in urls]
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def plain(status: int, message: str, *, close: bool = False) -> bytes:
+    return Response(status, message.encode() + b"\n", {"Content-Type": "text/plain"}).to_bytes(
+        keep_alive=not close
+    )
+
+
+async def read_request(reader: asyncio.StreamReader) -> Request | None:
+    """One HTTP/1.1 request, or None at a clean end of stream."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as err:
+        if err.partial.strip():
+            raise HttpError(400, "incomplete request head") from None
+        return None
+    except asyncio.LimitOverrunError:
+        raise HttpError(431, "request head too large") from None
+    lines = head.decode("latin-1").split("\r\n")
+    try:
+        method, target, _version = lines[0].split(" ", 2)
+    except ValueError:
+        raise HttpError(400, "malformed request line") from None
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    body = b""
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        chunks = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            if size == 0:
+                await reader.readuntil(b"\r\n")
+                break
+            chunks.append(await reader.readexactly(size))
+            await reader.readexactly(2)
+            if sum(map(len, chunks)) > MAX_BODY:
+                raise HttpError(413, "request body too large")
+        body = b"".join(chunks)
+    elif "content-length" in headers:
+        length = int(headers["content-length"])
+        if length > MAX_BODY:
+            raise HttpError(413, "request body too large")
+        body = await reader.readexactly(length) if length else b""
+    return Request(method.upper(), target, headers, body)
+
+
+class Router:
+    """Maps (host, method, path) to a service handler and applies injected faults."""
+
+    def __init__(self, state: SandboxState, info: dict[str, Any]):
+        self.state = state
+        self.entra = EntraResponses(state.directory)
+        self.keyvault = KeyVaultResponses(state.keyvault, state.directory)
+        self.arm = ArmResponses(state.arm, state.keyvault, state.directory)
+        self.control = ControlResponses(state, info)
+        self.routes = {
+            "entra": _compile(entra_urls.URLS),
+            "keyvault": _compile(kv_urls.URLS),
+            "arm": _compile(arm_urls.URLS, re.IGNORECASE),
+        }
+
+    @staticmethod
+    def service_for(host: str) -> str | None:
+        if host == ENTRA_HOST:
+            return "entra"
+        if host == ARM_HOST:
+            return "arm"
+        if host.endswith(VAULT_SUFFIX) or host == "vault.azure.net":
+            return "keyvault"
+        return None
+
+    def _match(self, service: str, method: str, path: str):
+        allowed = False
+        for m, pattern, handler in self.routes[service]:
+            found = pattern.match(path)
+            if found:
+                if m == method:
+                    return handler, {k: v for k, v in found.groupdict().items() if v is not None}
+                allowed = True
+        status = 405 if allowed else 404
+        raise HttpError(status, f"{method} {path} is not served by the sandbox's {service}")
+
+    async def handle(self, request: Request) -> Response:
+        service = self.service_for(request.host)
+        assert service is not None
+        latency, fault = self.state.faults.pick(service, request.host)
+        if latency:
+            await asyncio.sleep(latency / 1000)
+        try:
+            if fault is not None:
+                return self._fault_response(service, fault)
+            handler, params = self._match(service, request.method, request.path)
+            if service == "keyvault":
+                vault = self.state.keyvault.vault_for_host(request.host)
+                if vault is None:
+                    raise HttpError(404, f"no vault at {request.host}")
+                response = self.keyvault.dispatch(request, vault, handler, params)
+            elif service == "arm":
+                response = self.arm.dispatch(request, handler, params)
+            else:
+                response = getattr(self.entra, handler)(request, **params)
+        except ServiceError as err:
+            return err.to_response()
+        except HttpError as err:
+            return Response.json(
+                {
+                    "error": {
+                        "code": "NotFound" if err.status == 404 else "BadRequest",
+                        "message": str(err),
+                    }
+                },
+                status=err.status,
+            )
+        if request.method not in READ_METHODS and response.status < 400:
+            self.state.dirty = True
+        return response
+
+    @staticmethod
+    def _fault_response(service: str, fault: Fault) -> Response:
+        if service == "keyvault":
+            err = (
+                kv_exc.Throttled(fault.retry_after)
+                if fault.kind == "throttle"
+                else kv_exc.ServiceUnavailable(fault.status)
+            )
+            return err.to_response()
+        status = 429 if fault.kind == "throttle" else fault.status
+        headers = {"Retry-After": str(fault.retry_after)} if fault.kind == "throttle" else {}
+        if service == "entra":
+            body: dict[str, Any] = {
+                "error": "temporarily_unavailable",
+                "error_description": "AADSTS50196: The server is temporarily unavailable.",
+                "error_codes": [50196],
+            }
+        else:
+            body = {
+                "error": {
+                    "code": "TooManyRequests" if status == 429 else "ServerError",
+                    "message": "Injected by the sandbox.",
+                }
+            }
+        return Response.json(body, status=status, headers=headers)
+
+
+class SandboxServer:
+    def __init__(self, state: SandboxState, certs: CertPaths, *, port: int = 0):
+        self.state = state
+        self.certs = certs
+        self.port = port
+        self.info: dict[str, Any] = {"pid": os.getpid(), "requests": 0, "connections": 0}
+        self.router = Router(state, self.info)
+        self.ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ssl.minimum_version = ssl.TLSVersion.TLSv1_2
+        self.ssl.load_cert_chain(certs.leaf_cert, certs.leaf_key)
+        self.ssl.set_alpn_protocols(["http/1.1"])
+        self._server: asyncio.AbstractServer | None = None
+        self._flusher: asyncio.Task | None = None
+        self._clients: set[asyncio.Task] = set()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(
+            self._serve_client, host="127.0.0.1", port=self.port, backlog=1024
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        self.info.update(port=self.port, started=time.time())
+        self._flusher = asyncio.create_task(self._flush_loop())
+        server_json = {"port": self.port, "pid": os.getpid(), "started": self.info["started"]}
+        (self.state.state_dir / "server.json").write_text(json.dumps(server_json))
+        log.info("sandbox listening on 127.0.0.1:%d (state %s)", self.port, self.state.state_dir)
+        return self.port
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for task in list(self._clients):
+                task.cancel()
+            await asyncio.gather(*self._clients, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+        if self._flusher is not None:
+            self._flusher.cancel()
+        self.state.save()
+        with contextlib.suppress(FileNotFoundError):
+            (self.state.state_dir / "server.json").unlink()
+        log.info("sandbox stopped")
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            if self.state.dirty:
+                self.state.save()
+
+    # -- connections ---------------------------------------------------------------------
+    async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        peer = (writer.get_extra_info("peername") or ("127.0.0.1", 0))[0]
+        task = asyncio.current_task()
+        assert task is not None
+        self._clients.add(task)
+        self.info["connections"] += 1
+        try:
+            first = await read_request(reader)
+            if first is None:
+                return
+            if first.method == "CONNECT":
+                await self._tunnel(first, reader, writer, peer)
+            elif first.target.startswith("/"):
+                await self._serve_http(reader, writer, "", peer, first)
+            else:
+                writer.write(plain(403, "the sandbox is not an open proxy", close=True))
+        except HttpError as err:
+            writer.write(plain(err.status, str(err), close=True))
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError):
+            pass
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self._clients.discard(task)
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def _tunnel(self, first: Request, reader, writer, peer: str) -> None:
+        host, _, port = first.target.rpartition(":")
+        host = host.lower().strip("[]")
+        if port != "443" or self.router.service_for(host) is None:
+            log.warning("refused CONNECT %s", first.target)
+            writer.write(
+                plain(
+                    403,
+                    f"CONNECT {first.target} refused: the sandbox only tunnels to "
+                    "the emulated Azure hosts",
+                    close=True,
+                )
+            )
+            return
+        if host.endswith(VAULT_SUFFIX) and self.state.keyvault.vault_for_host(host) is None:
+            log.info("CONNECT %s: no such vault", host)
+            writer.write(plain(502, f"cannot resolve {host}: no such vault", close=True))
+            return
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await writer.drain()
+        await writer.start_tls(self.ssl, ssl_handshake_timeout=10)
+        await self._serve_http(reader, writer, host, peer, None)
+
+    async def _serve_http(self, reader, writer, host: str, peer: str, first: Request | None):
+        request = first
+        while True:
+            if request is None:
+                request = await read_request(reader)
+                if request is None:
+                    return
+            started = time.perf_counter()
+            request.client_ip = peer
+            if host:
+                request.host = host
+                response = await self.router.handle(request)
+            else:
+                response = self._control(request)
+            close = request.headers.get("connection", "").lower() == "close"
+            writer.write(response.to_bytes(keep_alive=not close))
+            self.info["requests"] += 1
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s %s %s -> %d (%.1f ms)",
+                    host or "control",
+                    request.method,
+                    request.path,
+                    response.status,
+                    (time.perf_counter() - started) * 1000,
+                )
+            await writer.drain()
+            if close:
+                return
+            request = None
+
+    def _control(self, request: Request) -> Response:
+        try:
+            return self.router.control.dispatch(request)
+        except ServiceError as err:
+            return err.to_response()
+        except (ValueError, TypeError) as err:
+            return Response.json(
+                {"error": {"code": "SandboxControlError", "message": str(err)}}, 400
+            )
+
+
+def install_uvloop() -> Callable[[], asyncio.AbstractEventLoop]:
+    """The fastest event loop available (uvloop when installed)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
+def state_file(state_dir: Path) -> Path:
+    return state_dir / "server.json"

@@ -1,0 +1,128 @@
+"""All sandbox state in one place, its persistence in the state directory, and its reset.
+
+Files in the state directory (the directory is 0700, files holding keys or secrets 0600):
+
+    ca.pem / ca-key.pem         the sandbox CA (see certs.py)
+    ca-bundle.pem               public roots + the sandbox CA, for REQUESTS_CA_BUNDLE
+    token-key.pem               RSA key that signs access tokens
+    generated.json              client secrets minted for `value: generate`
+    state.json                  directory, ARM and vault contents (unless ephemeral)
+    control-token               bearer token for the control API
+    server.json                 port and pid of the running sandbox (for `sandbox env`)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from .arm.models import ResourceManager
+from .control import Faults
+from .entra.models import Directory
+from .keyvault.models import KeyVaultBackend
+from .scenario import Scenario, build_state
+
+
+def write_private(path: Path, data: str | bytes) -> None:
+    """Atomically write a file only the owner can read."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data.encode() if isinstance(data, str) else data)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+class SandboxState:
+    def __init__(self, scenario: Scenario, state_dir: Path, *, ephemeral: bool = False):
+        self.scenario = scenario
+        self.state_dir = state_dir
+        self.ephemeral = ephemeral
+        self.directory = Directory()
+        self.arm = ResourceManager()
+        self.keyvault = KeyVaultBackend(self.arm.authorization)
+        self.faults = Faults()
+        self.dirty = False
+        state_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(state_dir, 0o700)
+        self._load_keys()
+        self.generated: dict[str, str] = self._read_json("generated.json") or {}
+        saved = None if ephemeral else self._read_json("state.json")
+        if saved and saved.get("scenario") == scenario.source:
+            self._apply(saved)
+        else:
+            self.reset()
+
+    # -- files ---------------------------------------------------------------------------
+    def _read_json(self, name: str) -> Any:
+        path = self.state_dir / name
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            return None
+
+    def _load_keys(self) -> None:
+        key_path = self.state_dir / "token-key.pem"
+        if key_path.exists():
+            self.directory.load_key_pem(key_path.read_bytes())
+        else:
+            write_private(key_path, self.directory.key_pem())
+        token_path = self.state_dir / "control-token"
+        if not token_path.exists():
+            write_private(token_path, secrets.token_urlsafe(32))
+        self.control_token = token_path.read_text().strip()
+        self.keyvault.backup_key = self.directory.key_pem()[-64:]
+
+    # -- state ---------------------------------------------------------------------------
+    def _apply(self, data: dict[str, Any]) -> None:
+        self.directory.load(data["directory"])
+        self.arm.load(data["arm"])
+        self.keyvault.load(data["keyvault"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.source,
+            "directory": self.directory.to_dict(),
+            "arm": self.arm.to_dict(),
+            "keyvault": self.keyvault.to_dict(),
+        }
+
+    def reset(self) -> None:
+        """Back to the scenario as loaded; minted client secrets stay the same."""
+        before = dict(self.generated)
+        self._apply(build_state(self.scenario, self.generated))
+        if self.generated != before or not (self.state_dir / "generated.json").exists():
+            write_private(self.state_dir / "generated.json", json.dumps(self.generated))
+        self.faults.clear()
+        self.dirty = True
+        self.save()
+
+    def save(self) -> None:
+        if self.dirty and not self.ephemeral:
+            write_private(self.state_dir / "state.json", json.dumps(self.to_dict()))
+        self.dirty = False
+
+    # -- lookups used by the CLI and the Python API ---------------------------------------
+    def environment(self, principal: str | None = None) -> dict[str, str]:
+        app = self.directory.app_by_name(principal or self.scenario.default_principal)
+        vault = self.keyvault.vaults[self.scenario.default_vault.lower()]
+        secret = next(s for s in app.secrets if not s.expired(0)) if app.secrets else None
+        return {
+            "AZURE_TENANT_ID": app.tenant_id,
+            "AZURE_CLIENT_ID": app.client_id,
+            "AZURE_CLIENT_SECRET": secret.value if secret else "",
+            "AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential",
+            "AZURE_SUBSCRIPTION_ID": vault.subscription_id,
+            "AZURE_KEYVAULT_URL": vault.uri + "/",
+        }
+
+    def secret_values(self) -> list[str]:
+        """Every client secret and stored secret value: what a leak scan looks for."""
+        values = [s.value for app in self.directory.apps.values() for s in app.secrets]
+        values.extend(self.keyvault.iter_secret_values())
+        return values

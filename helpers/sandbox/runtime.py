@@ -51,6 +51,7 @@ class SandboxClient:
     """The control API of a running sandbox (reset, seed, faults, status)."""
 
     def __init__(self, port: int, token: str, host: str = "127.0.0.1"):
+        self.port = port
         self.base = f"http://{host}:{port}/_sandbox"
         self.token = token
         # Never route control calls through a proxy, whatever the environment says.

@@ -1,0 +1,47 @@
+"""Shared test helpers. The sandbox fixtures themselves come from helpers.sandbox.pytest_plugin."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Importing airflow writes $AIRFLOW_HOME/airflow.cfg: keep it out of the user's home.
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="akv-test-airflow-")
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+import pytest
+from azure.identity import ClientSecretCredential
+
+from helpers.sandbox import Sandbox
+
+VAULT = "airflow-sandbox-kv"
+POLICY_VAULT = "airflow-policy-kv"
+SAMPLE = "airflow-variables-sample-variable"
+
+
+def vault_url(name: str = VAULT) -> str:
+    return f"https://{name}.vault.azure.net/"
+
+
+def credential_for(sandbox: Sandbox, principal: str) -> ClientSecretCredential:
+    env = sandbox.client.env(principal)
+    return ClientSecretCredential(
+        env["AZURE_TENANT_ID"], env["AZURE_CLIENT_ID"], env["AZURE_CLIENT_SECRET"]
+    )
+
+
+@pytest.fixture
+def backend_credential(akv_sandbox: Sandbox) -> ClientSecretCredential:
+    return credential_for(akv_sandbox, "airflow-backend")
+
+
+@pytest.fixture
+def admin_credential(akv_sandbox: Sandbox) -> ClientSecretCredential:
+    return credential_for(akv_sandbox, "admin")
+
+
+@pytest.fixture
+def scenario_env(akv_sandbox: Sandbox) -> dict[str, str]:
+    return {
+        k: os.environ[k] for k in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_SUBSCRIPTION_ID")
+    }

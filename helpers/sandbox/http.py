@@ -11,7 +11,9 @@ Exception tree::
 
 from __future__ import annotations
 
+import itertools
 import json
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +39,16 @@ REASONS = {
 }
 
 MAX_BODY = 4 * 1024 * 1024
+STATUS_LINES = {code: f"HTTP/1.1 {code} {reason}\r\n" for code, reason in REASONS.items()}
+
+# x-ms-request-id: a GUID per response. A random (version 4) prefix per process plus a
+# counter keeps them unique and GUID-shaped without paying for uuid4() on every request.
+_REQUEST_ID_PREFIX = str(uuid.uuid4())[:24]
+_request_ids = itertools.count(secrets.randbits(40))
+
+
+def request_id() -> str:
+    return f"{_REQUEST_ID_PREFIX}{next(_request_ids) & 0xFFFFFFFFFFFF:012x}"
 
 
 @dataclass
@@ -75,14 +87,17 @@ class Response:
         return cls(status, json.dumps(payload, separators=(",", ":")).encode(), hdrs)
 
     def to_bytes(self, keep_alive: bool = True) -> bytes:
-        lines = [f"HTTP/1.1 {self.status} {REASONS.get(self.status, 'Unknown')}"]
-        headers = dict(self.headers)
-        headers["Content-Length"] = str(len(self.body))
-        headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
+        # Header order: the handler's headers (an explicit Content-Length keeps its place but
+        # gets the real length), then Content-Length, x-ms-request-id, Connection: close.
+        headers = {**self.headers, "Content-Length": str(len(self.body))}
+        if "x-ms-request-id" not in headers:
+            headers["x-ms-request-id"] = request_id()
         if not keep_alive:
             headers["Connection"] = "close"
-        lines.extend(f"{k}: {v}" for k, v in headers.items())
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + self.body
+        status = self.status
+        head = STATUS_LINES.get(status) or f"HTTP/1.1 {status} Unknown\r\n"
+        head += "".join([f"{k}: {v}\r\n" for k, v in headers.items()])
+        return (head + "\r\n").encode("latin-1") + self.body
 
 
 class ServiceError(Exception):

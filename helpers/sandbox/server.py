@@ -59,8 +59,29 @@ def plain(status: int, message: str, *, close: bool = False) -> bytes:
     )
 
 
-async def read_request(reader: asyncio.StreamReader) -> Request | None:
-    """One HTTP/1.1 request, or None at a clean end of stream."""
+# Linux: ACK at once instead of after the 40 ms delayed-ACK timer (see read_request).
+TCP_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+
+
+def _ack_now(sock: Any) -> None:
+    """Send the pending ACK for what was just read.
+
+    Clients that write the head and the body of a request in two sends without
+    TCP_NODELAY (urllib3, hence requests, MSAL and azure-core, on proxied connections)
+    hold the body back (Nagle) until the head is ACKed; the kernel delays that ACK by
+    ~40 ms because the server has nothing to send yet. Setting TCP_QUICKACK flushes it.
+    """
+    if sock is not None and TCP_QUICKACK is not None:
+        with contextlib.suppress(OSError, AttributeError):
+            sock.setsockopt(socket.IPPROTO_TCP, TCP_QUICKACK, 1)
+
+
+async def read_request(reader: asyncio.StreamReader, sock: Any = None) -> Request | None:
+    """One HTTP/1.1 request, or None at a clean end of stream.
+
+    ``sock`` (optional) is the connection's socket, used to ACK a request head at once
+    when a body is still to come.
+    """
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError as err:
@@ -69,21 +90,22 @@ async def read_request(reader: asyncio.StreamReader) -> Request | None:
         return None
     except asyncio.LimitOverrunError:
         raise HttpError(431, "request head too large") from None
-    lines = head.decode("latin-1").split("\r\n")
+    request_line, _, rest = head.decode("latin-1").partition("\r\n")
     try:
-        method, target, _version = lines[0].split(" ", 2)
+        method, target, _version = request_line.split(" ", 2)
     except ValueError:
         raise HttpError(400, "malformed request line") from None
     headers: dict[str, str] = {}
-    for line in lines[1:]:
+    for line in rest.split("\r\n"):
         if line:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
     body = b""
     if headers.get("transfer-encoding", "").lower() == "chunked":
+        _ack_now(sock)
         chunks = []
         while True:
-            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            size = _int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
             if size == 0:
                 await reader.readuntil(b"\r\n")
                 break
@@ -93,11 +115,23 @@ async def read_request(reader: asyncio.StreamReader) -> Request | None:
                 raise HttpError(413, "request body too large")
         body = b"".join(chunks)
     elif "content-length" in headers:
-        length = int(headers["content-length"])
+        length = _int(headers["content-length"])
         if length > MAX_BODY:
             raise HttpError(413, "request body too large")
-        body = await reader.readexactly(length) if length else b""
+        if length:
+            _ack_now(sock)
+            body = await reader.readexactly(length)
     return Request(method.upper(), target, headers, body)
+
+
+def _int(raw: str | bytes, base: int = 10) -> int:
+    try:
+        value = int(raw, base)
+    except ValueError:
+        raise HttpError(400, "malformed Content-Length or chunk size") from None
+    if value < 0:
+        raise HttpError(400, "negative Content-Length")
+    return value
 
 
 class Router:
@@ -114,6 +148,8 @@ class Router:
             "keyvault": _compile(kv_urls.URLS),
             "arm": _compile(arm_urls.URLS, re.IGNORECASE),
         }
+        # (service, method, path) -> (handler, params): clients repeat the same few paths.
+        self._matched: dict[tuple[str, str, str], tuple[str, dict[str, str]]] = {}
 
     @staticmethod
     def service_for(host: str) -> str | None:
@@ -126,6 +162,17 @@ class Router:
         return None
 
     def _match(self, service: str, method: str, path: str):
+        key = (service, method, path)
+        found = self._matched.get(key)
+        if found is not None:
+            return found[0], dict(found[1])
+        handler, params = self._match_routes(service, method, path)
+        if len(self._matched) >= 4096:
+            self._matched.clear()
+        self._matched[key] = (handler, params)
+        return handler, dict(params)
+
+    def _match_routes(self, service: str, method: str, path: str):
         allowed = False
         for m, pattern, handler in self.routes[service]:
             found = pattern.match(path)
@@ -258,13 +305,13 @@ class SandboxServer:
         self._clients.add(task)
         self.info["connections"] += 1
         try:
-            first = await read_request(reader)
+            first = await read_request(reader, sock)
             if first is None:
                 return
             if first.method == "CONNECT":
-                await self._tunnel(first, reader, writer, peer)
+                await self._tunnel(first, reader, writer, peer, sock)
             elif first.target.startswith("/"):
-                await self._serve_http(reader, writer, "", peer, first)
+                await self._serve_http(reader, writer, "", peer, first, sock)
             else:
                 writer.write(plain(403, "the sandbox is not an open proxy", close=True))
         except HttpError as err:
@@ -278,7 +325,7 @@ class SandboxServer:
             with contextlib.suppress(Exception):
                 writer.close()
 
-    async def _tunnel(self, first: Request, reader, writer, peer: str) -> None:
+    async def _tunnel(self, first: Request, reader, writer, peer: str, sock: Any) -> None:
         host, _, port = first.target.rpartition(":")
         host = host.lower().strip("[]")
         if port != "443" or self.router.service_for(host) is None:
@@ -299,25 +346,30 @@ class SandboxServer:
         writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         await writer.drain()
         await writer.start_tls(self.ssl, ssl_handshake_timeout=10)
-        await self._serve_http(reader, writer, host, peer, None)
+        await self._serve_http(reader, writer, host, peer, None, sock)
 
-    async def _serve_http(self, reader, writer, host: str, peer: str, first: Request | None):
+    async def _serve_http(
+        self, reader, writer, host: str, peer: str, first: Request | None, sock: Any = None
+    ):
         request = first
+        info = self.info
+        handle = self.router.handle
         while True:
             if request is None:
-                request = await read_request(reader)
+                request = await read_request(reader, sock)
                 if request is None:
                     return
             started = time.perf_counter()
             request.client_ip = peer
             if host:
                 request.host = host
-                response = await self.router.handle(request)
+                response = await handle(request)
             else:
                 response = self._control(request)
-            close = request.headers.get("connection", "").lower() == "close"
+            connection = request.headers.get("connection")
+            close = connection is not None and connection.lower() == "close"
             writer.write(response.to_bytes(keep_alive=not close))
-            self.info["requests"] += 1
+            info["requests"] += 1
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
                     "%s %s %s -> %d (%.1f ms)",

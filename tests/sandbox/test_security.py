@@ -89,3 +89,16 @@ def test_no_client_secret_or_secret_value_in_sandbox_logs_at_any_level(akv_sandb
     assert "GET" in sandbox_log  # the DEBUG request log was on
     for value in [*akv_sandbox.secret_values(), "wrong-secret-x"]:
         assert value not in sandbox_log
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST /_sandbox/reset HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+        b"POST /_sandbox/reset HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+        b"POST /_sandbox/reset HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"NONSENSE\r\n\r\n",
+    ],
+)
+def test_malformed_requests_get_400_not_a_dropped_connection(akv_sandbox, head):
+    assert _raw(akv_sandbox.port, head).startswith(b"HTTP/1.1 400 ")

@@ -16,8 +16,12 @@ class KeyVaultError(ServiceError):
         self.message = message
 
     def payload(self) -> dict:
-        inner = {"code": self.inner} if self.inner else None
-        return {"error": {"code": self.code, "message": self.message, "innererror": inner}}
+        # The service leaves innererror out entirely when there is none (e.g. the 401
+        # challenge body is exactly {"error":{"code":"Unauthorized","message":"AKV10000: ..."}}).
+        error: dict = {"code": self.code, "message": self.message}
+        if self.inner:
+            error["innererror"] = {"code": self.inner}
+        return {"error": error}
 
 
 class Unauthorized(KeyVaultError):

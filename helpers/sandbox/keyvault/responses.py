@@ -128,6 +128,8 @@ class KeyVaultResponses:
             start = int(base64.urlsafe_b64decode(query.get("$skiptoken", "MA==")).decode())
         except ValueError as err:
             raise exc.BadParameter("Invalid maxresults or $skiptoken.") from err
+        if start < 0:
+            raise exc.BadParameter("Invalid $skiptoken.")
         if not 1 <= size <= MAX_PAGE:
             raise exc.BadParameter(f"The value {size} for maxresults is not between 1 and 25.")
         page = items[start : start + size]

@@ -6,10 +6,11 @@ Azure client ever talks to, and need the bearer token kept in the state director
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from .http import Request, Response, ServiceError
+from .scenario import SECRET_NAME
 
 if TYPE_CHECKING:
     from .state import SandboxState
@@ -47,16 +48,48 @@ class Fault:
     def __post_init__(self) -> None:
         problems = []
         if self.kind not in FAULT_KINDS:
-            problems.append(f"kind must be one of {', '.join(FAULT_KINDS)}")
-        kind, _, name = self.target.partition(":")
-        if not (self.target == "*" or self.target in SERVICES or (kind == "vault" and name)):
-            problems.append("target must be keyvault, vault:<name>, entra, arm or *")
-        if self.kind == "error" and not 500 <= int(self.status) <= 599:
-            problems.append("status must be a 5xx for an error fault")
-        if self.count is not None and int(self.count) < 1:
+            problems.append(f"kind must be one of {', '.join(FAULT_KINDS)}, not {self.kind!r}")
+        target = self.target if isinstance(self.target, str) else ""
+        kind, _, name = target.partition(":")
+        if not (target == "*" or target in SERVICES or (kind == "vault" and name)):
+            problems.append(
+                f"target must be keyvault, vault:<name>, entra, arm or *, not {self.target!r}"
+            )
+        integers = ("count", "status", "retry_after", "latency_ms")
+        bad_types = {
+            attr
+            for attr in integers
+            if not (attr == "count" and self.count is None)
+            and (isinstance(getattr(self, attr), bool) or not isinstance(getattr(self, attr), int))
+        }
+        problems.extend(
+            f"{attr} must be an integer, not {getattr(self, attr)!r}" for attr in sorted(bad_types)
+        )
+        if "status" not in bad_types and self.kind == "error" and not 500 <= self.status <= 599:
+            problems.append(f"status must be a 5xx for an error fault, not {self.status}")
+        if "count" not in bad_types and self.count is not None and self.count < 1:
             problems.append("count must be at least 1 (or null for 'until cleared')")
+        if "retry_after" not in bad_types and not 0 <= self.retry_after <= 3600:
+            problems.append("retry_after must be 0-3600 seconds")
+        if "latency_ms" not in bad_types:
+            if self.kind == "latency" and not 1 <= self.latency_ms <= 60_000:
+                problems.append("latency_ms must be 1-60000 for a latency fault")
+            elif self.latency_ms < 0:
+                problems.append("latency_ms must not be negative")
         if problems:
-            raise ControlError(400, "; ".join(problems))
+            raise ControlError(400, "bad fault: " + "; ".join(problems))
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Fault:
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(body) - set(known))
+        if unknown:
+            raise ControlError(
+                400, f"bad fault: unknown field(s) {unknown}; known: {', '.join(known)}"
+            )
+        if "kind" not in body:
+            raise ControlError(400, f"bad fault: kind is required ({', '.join(FAULT_KINDS)})")
+        return cls(**body)
 
     def applies(self, service: str, host: str) -> bool:
         if self.target in ("*", service):
@@ -171,6 +204,9 @@ class ControlResponses:
         values = body.get("secrets") or {}
         if not isinstance(values, dict):
             raise ControlError(400, "secrets must map secret names to values")
+        bad = sorted(str(n) for n in values if not SECRET_NAME.match(str(n)))
+        if bad:
+            raise ControlError(400, f"invalid secret names {bad} (1-127 of 0-9 a-z A-Z -)")
         for name, value in values.items():
             vault.deleted.pop(str(name).lower(), None)
             self.state.keyvault.set_secret(vault, str(name), {"value": str(value)})
@@ -181,10 +217,7 @@ class ControlResponses:
         return {"faults": [asdict(f) for f in self.state.faults.items]}
 
     def add_fault(self, request, body):
-        try:
-            fault = Fault(**body)
-        except TypeError as err:
-            raise ControlError(400, f"bad fault: {err}") from None
+        fault = Fault.from_json(body)
         self.state.faults.add(fault)
         return {"added": asdict(fault)}
 
@@ -193,9 +226,10 @@ class ControlResponses:
         return {"faults": []}
 
     def propagation_delay(self, request, body):
-        seconds = float(body.get("seconds", 0))
-        if seconds < 0:
-            raise ControlError(400, "seconds must be >= 0")
+        seconds = body.get("seconds", 0)
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            raise ControlError(400, f"seconds must be a number >= 0, not {seconds!r}")
+        seconds = float(seconds)
         self.state.arm.authorization.propagation_delay = seconds
         self.state.dirty = True
         return {"propagation_delay": seconds}
@@ -215,13 +249,19 @@ class ControlResponses:
         secret = vault.secrets.get(name.lower())
         if secret is None:
             raise ControlError(404, f"no secret {name!r} in vault {vault.name}")
-        secret.latest.enabled = not body.get("enable", False)
+        enable = body.get("enable", False)
+        if not isinstance(enable, bool):
+            raise ControlError(400, f"enable must be true or false, not {enable!r}")
+        secret.latest.enabled = enable
         self.state.dirty = True
         return {"vault": vault.name, "name": secret.name, "enabled": secret.latest.enabled}
 
     def firewall(self, request, body):
         vault = self._vault(body)
-        closed = str(body.get("state", "closed")) == "closed"
+        state = body.get("state", "closed")
+        if state not in ("open", "closed"):
+            raise ControlError(400, f"state must be open or closed, not {state!r}")
+        closed = state == "closed"
         vault.firewall_default_action = "Deny" if closed else "Allow"
         self.state.dirty = True
         return {"vault": vault.name, "firewall": "closed" if closed else "open"}

@@ -76,6 +76,8 @@ def _expect_list(data: dict, key: str, problems: list[str], *, required: bool = 
     if not isinstance(value, list):
         problems.append(f"{key}: must be a list")
         return []
+    if required and not value:
+        problems.append(f"{key}: at least one entry is required")
     return value
 
 
@@ -87,35 +89,51 @@ def validate(data: Any) -> list[str]:  # noqa: C901 - one flat pass keeps every 
     tenant_keys: set[str] = set()
     for i, t in enumerate(tenants):
         where = f"tenants[{i}]"
-        if not isinstance(t, dict) or not GUID.match(str(t.get("id", ""))):
-            problems.append(f"{where}.id: must be a GUID")
+        if not isinstance(t, dict):
+            problems.append(f"{where}: must be a mapping (id, domain)")
             continue
+        if not GUID.match(str(t.get("id", ""))):
+            problems.append(f"{where}.id: must be a GUID")
         if not t.get("domain"):
             problems.append(f"{where}.domain: required (e.g. contoso.onmicrosoft.com)")
-        tenant_keys |= {str(t["id"]).lower(), str(t.get("domain", "")).lower()}
+        # Known even when malformed, so one bad id is one problem, not one per reference.
+        tenant_keys |= {str(t.get("id", "")).lower(), str(t.get("domain", "")).lower()} - {""}
 
     def tenant_ok(value: Any, where: str) -> None:
         if str(value).lower() not in tenant_keys:
             problems.append(f"{where}: unknown tenant {value!r} (use a tenants[].id or .domain)")
 
     subs = _expect_list(data, "subscriptions", problems)
-    groups: set[str] = set()
-    sub_ids: set[str] = set()
+    groups_of: dict[str, set[str]] = {}  # subscription id -> its resource group names
+    first_sub: str | None = None
     for i, s in enumerate(subs):
         where = f"subscriptions[{i}]"
-        if not isinstance(s, dict) or not GUID.match(str(s.get("id", ""))):
-            problems.append(f"{where}.id: must be a GUID")
+        if not isinstance(s, dict):
+            problems.append(f"{where}: must be a mapping (id, tenant, resource_groups)")
             continue
-        sub_ids.add(s["id"].lower())
+        sub_id = str(s.get("id", "")).lower()
+        if not GUID.match(sub_id):
+            problems.append(f"{where}.id: must be a GUID")
+        elif sub_id in groups_of:
+            problems.append(f"{where}.id: duplicate subscription {s['id']!r}")
+        first_sub = sub_id if first_sub is None else first_sub
+        groups = groups_of.setdefault(sub_id, set())
         tenant_ok(s.get("tenant"), f"{where}.tenant")
-        for j, g in enumerate(s.get("resource_groups") or []):
+        raw_groups = s.get("resource_groups") or []
+        if not isinstance(raw_groups, list):
+            problems.append(f"{where}.resource_groups: must be a list")
+            raw_groups = []
+        for j, g in enumerate(raw_groups):
             if not isinstance(g, dict) or not g.get("name"):
                 problems.append(f"{where}.resource_groups[{j}].name: required")
             else:
                 groups.add(str(g["name"]).lower())
+    all_groups = set().union(*groups_of.values()) if groups_of else set()
 
     apps = _expect_list(data, "apps", problems)
     principals: set[str] = set()
+    client_ids: dict[str, str] = {}  # client id -> app name, to explain a classic mistake
+    seen: dict[str, set[str]] = {"name": set(), "client_id": set(), "object_id": set()}
     for i, a in enumerate(apps):
         where = f"apps[{i}]"
         if not isinstance(a, dict):
@@ -126,10 +144,19 @@ def validate(data: Any) -> list[str]:  # noqa: C901 - one flat pass keeps every 
         for key in ("client_id", "object_id"):
             if not GUID.match(str(a.get(key, ""))):
                 problems.append(f"{where}.{key}: must be a GUID")
+        for key, known in seen.items():
+            value = str(a.get(key, "")).lower()
+            if value and value in known:
+                problems.append(f"{where}.{key}: duplicate {a[key]!r} (already used by an app)")
+            known.add(value)
         if a.get("client_id") and a.get("client_id") == a.get("object_id"):
             problems.append(f"{where}: client_id and object_id must differ (as in Entra ID)")
         tenant_ok(a.get("tenant"), f"{where}.tenant")
-        for j, sec in enumerate(a.get("secrets") or [{}]):
+        app_secrets = a.get("secrets") or [{}]
+        if not isinstance(app_secrets, list):
+            problems.append(f"{where}.secrets: a list of mappings (value, expires)")
+            app_secrets = []
+        for j, sec in enumerate(app_secrets):
             if not isinstance(sec, dict):
                 problems.append(f"{where}.secrets[{j}]: must be a mapping (value, expires)")
                 continue
@@ -139,6 +166,20 @@ def validate(data: Any) -> list[str]:  # noqa: C901 - one flat pass keeps every 
                 except ValueError:
                     problems.append(f"{where}.secrets[{j}].expires: a date, datetime or null")
         principals |= {str(a.get("name", "")).lower(), str(a.get("object_id", "")).lower()}
+        client_ids[str(a.get("client_id", "")).lower()] = str(a.get("name", ""))
+
+    def principal_ok(value: Any, where: str) -> bool:
+        ref = str(value or "").lower()
+        if ref in principals:
+            return True
+        hint = ""
+        if ref in client_ids:
+            hint = (
+                f" ({value!r} is the client_id of {client_ids[ref]!r}; grants name the "
+                "service principal's object_id, or use the app name)"
+            )
+        problems.append(f"{where}: must name an app (name or object_id){hint}")
+        return False
 
     vault_names: set[str] = set()
     for i, v in enumerate(_expect_list(data, "vaults", problems)):
@@ -159,12 +200,21 @@ def validate(data: Any) -> list[str]:  # noqa: C901 - one flat pass keeps every 
             problems.append(f"{where}.permission_model: must be rbac or access_policy")
         if v.get("firewall", "open") not in ("open", "closed"):
             problems.append(f"{where}.firewall: must be open or closed")
-        if v.get("resource_group") and str(v["resource_group"]).lower() not in groups:
-            problems.append(f"{where}.resource_group: unknown {v['resource_group']!r}")
-        if v.get("subscription") and str(v["subscription"]).lower() not in sub_ids:
+        sub_ref = str(v.get("subscription") or first_sub or "").lower()
+        if v.get("subscription") and sub_ref not in groups_of:
             problems.append(f"{where}.subscription: unknown {v['subscription']!r}")
+        elif v.get("resource_group"):
+            if str(v["resource_group"]).lower() not in groups_of.get(sub_ref, set()):
+                problems.append(
+                    f"{where}.resource_group: unknown {v['resource_group']!r} (not a "
+                    "resource group of the vault's subscription)"
+                )
+        elif sub_ref in groups_of and not groups_of[sub_ref]:
+            problems.append(
+                f"{where}.resource_group: required (its subscription has no resource groups)"
+            )
         days = v.get("soft_delete_retention_days", 90)
-        if not isinstance(days, int) or not 7 <= days <= 90:
+        if isinstance(days, bool) or not isinstance(days, int) or not 7 <= days <= 90:
             problems.append(f"{where}.soft_delete_retention_days: an integer from 7 to 90")
         secrets_ = v.get("secrets") or {}
         if not isinstance(secrets_, dict):
@@ -179,10 +229,12 @@ def validate(data: Any) -> list[str]:  # noqa: C901 - one flat pass keeps every 
                 problems.append(f"{where}.secrets.{sname}: a string, or a mapping with value")
         for j, p in enumerate(v.get("access_policies") or []):
             pw = f"{where}.access_policies[{j}]"
-            if not isinstance(p, dict) or str(p.get("principal", "")).lower() not in principals:
-                problems.append(f"{pw}.principal: must name an app (name or object_id)")
+            if not isinstance(p, dict):
+                problems.append(f"{pw}: must be a mapping (principal, secrets)")
                 continue
-            bad = set(map(str.lower, p.get("secrets") or [])) - PERMISSIONS
+            if not principal_ok(p.get("principal"), f"{pw}.principal"):
+                continue
+            bad = set(map(str.lower, map(str, p.get("secrets") or []))) - PERMISSIONS
             if bad:
                 problems.append(f"{pw}.secrets: unknown permissions {sorted(bad)}")
 
@@ -193,19 +245,19 @@ def validate(data: Any) -> list[str]:  # noqa: C901 - one flat pass keeps every 
         if not isinstance(r, dict):
             problems.append(f"{where}: must be a mapping (principal, role, scope)")
             continue
-        if str(r.get("principal", "")).lower() not in principals:
-            problems.append(f"{where}.principal: must name an app (name or object_id)")
+        principal_ok(r.get("principal"), f"{where}.principal")
         if find_role(str(r.get("role", ""))) is None:
             problems.append(f"{where}.role: unknown built-in role {r.get('role')!r}")
         scope = str(r.get("scope", "subscription"))
         kind, _, ref = scope.partition(":")
         if kind == "vault" and ref.lower() not in vault_names:
             problems.append(f"{where}.scope: unknown vault {ref!r}")
-        elif kind == "resource_group" and ref.lower() not in groups:
+        elif kind == "resource_group" and ref.lower() not in all_groups:
             problems.append(f"{where}.scope: unknown resource group {ref!r}")
-        elif kind not in ("vault", "resource_group", "subscription") and not scope.startswith(
-            "/subscriptions/"
-        ):
+        elif scope.startswith("/subscriptions/"):
+            if scope.split("/")[2].lower() not in groups_of:
+                problems.append(f"{where}.scope: unknown subscription in {scope!r}")
+        elif kind not in ("vault", "resource_group", "subscription"):
             problems.append(
                 f"{where}.scope: 'subscription', 'resource_group:NAME', 'vault:NAME' or an ARM id"
             )
@@ -288,7 +340,8 @@ def build_state(scenario: Scenario, generated: dict[str, str]) -> dict[str, Any]
         rg = sub["resource_groups"][rg_key]
         secrets_ = {}
         now = int(dt.datetime.now(dt.UTC).timestamp())
-        for sname, spec in (v.get("secrets") or {}).items():
+        for raw_name, spec in (v.get("secrets") or {}).items():
+            sname = str(raw_name)
             spec = spec if isinstance(spec, dict) else {"value": spec}
             version = secrets.token_hex(16)
             secrets_[sname.lower()] = {
@@ -341,7 +394,9 @@ def build_state(scenario: Scenario, generated: dict[str, str]) -> dict[str, Any]
         if kind == "vault":
             scope = vault_ids[ref.lower()]
         elif kind == "resource_group":
-            scope = f"/subscriptions/{first_sub['id']}/resourceGroups/{ref}"
+            owner = next(s for s in subs if ref.lower() in s["resource_groups"])
+            rg_name = owner["resource_groups"][ref.lower()]["name"]
+            scope = f"/subscriptions/{owner['id']}/resourceGroups/{rg_name}"
         elif kind == "subscription":
             scope = f"/subscriptions/{first_sub['id']}"
         else:

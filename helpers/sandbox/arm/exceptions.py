@@ -97,6 +97,17 @@ class RoleAssignmentExists(ArmError):
         super().__init__("The role assignment already exists.")
 
 
+class RoleAssignmentUpdateNotPermitted(ArmError):
+    """PUT on an existing assignment name with another scope, role or principal."""
+
+    status, code = 409, "RoleAssignmentUpdateNotPermitted"
+
+    def __init__(self):
+        super().__init__(
+            "Tenant ID, application ID, principal ID, and scope are not allowed to be updated."
+        )
+
+
 class PrincipalNotFound(ArmError):
     status, code = 400, "PrincipalNotFound"
 

@@ -210,6 +210,13 @@ class Authorization:
         """Create (or return the identical existing) assignment; the bool says 'created'."""
         existing = self.assignments.get(name.lower())
         if existing is not None:
+            same = (
+                existing.scope.lower() == scope.rstrip("/").lower()
+                and existing.role_id == role_id
+                and existing.principal_id.lower() == principal_id.lower()
+            )
+            if not same:
+                raise exc.RoleAssignmentUpdateNotPermitted()
             return existing, False
         for a in self.assignments.values():
             if (

@@ -19,6 +19,7 @@ AUDIENCES = (
     "https://management.core.windows.net",
 )
 VAULT_READ = "Microsoft.KeyVault/vaults/read"
+RESOURCES_READ = "Microsoft.Resources/subscriptions/resources/read"
 
 
 def _iso(ts: float) -> str:
@@ -115,42 +116,56 @@ class ArmResponses:
             },
         }
 
-    def _readable(self, claims, vaults) -> list[dict[str, Any]]:
+    def _readable(self, claims, vaults, action: str, scope: str) -> Response:
+        """A collection GET: everything when the caller may read at the collection scope,
+        only what it may read below it ("partial access"), and 403 when that is nothing."""
         oid = claims.get("oid", "")
-        return [
+        allows = self.arm.authorization.allows
+        whole = allows(oid, action, scope, data=False)
+        visible = [
             self.vault_json(v)
             for v in vaults
-            if self.arm.authorization.allows(oid, VAULT_READ, v.resource_id, data=False)
+            if whole or allows(oid, VAULT_READ, v.resource_id, data=False)
         ]
+        if not whole and not visible:
+            self.arm.require(claims, action, scope)
+        return Response.json({"value": visible, "nextLink": None})
 
     def get_vault(self, request, claims, sub, rg, vault):
+        # ARM authorizes on the requested id before the resource is looked up, so a caller
+        # without rights gets 403 whether or not the vault exists.
+        self.arm.require(claims, VAULT_READ, _vault_id(sub, rg, vault))
         found = self._vault(sub, rg, vault)
-        self.arm.require(claims, VAULT_READ, found.resource_id)
         return Response.json(self.vault_json(found))
 
     def list_vaults_by_subscription(self, request, claims, sub):
         vaults = [
             v for v in self.vaults.vaults.values() if v.subscription_id.lower() == sub.lower()
         ]
-        return Response.json({"value": self._readable(claims, vaults), "nextLink": None})
+        return self._readable(claims, vaults, VAULT_READ, f"/subscriptions/{sub}")
 
     def list_resources(self, request, claims, sub):
-        return self.list_vaults_by_subscription(request, claims, sub)
+        vaults = [
+            v for v in self.vaults.vaults.values() if v.subscription_id.lower() == sub.lower()
+        ]
+        return self._readable(claims, vaults, RESOURCES_READ, f"/subscriptions/{sub}")
 
     def list_vaults_by_resource_group(self, request, claims, sub, rg):
-        self.arm.resource_group(sub, rg)
+        scope = f"/subscriptions/{sub}/resourceGroups/{rg}"
+        if self.arm.authorization.allows(claims.get("oid", ""), VAULT_READ, scope, data=False):
+            self.arm.resource_group(sub, rg)
         vaults = [
             v
             for v in self.vaults.vaults.values()
             if v.subscription_id.lower() == sub.lower() and v.resource_group.lower() == rg.lower()
         ]
-        return Response.json({"value": self._readable(claims, vaults), "nextLink": None})
+        return self._readable(claims, vaults, VAULT_READ, scope)
 
     def update_access_policy(self, request, claims, sub, rg, vault, kind):
-        found = self._vault(sub, rg, vault)
         self.arm.require(
-            claims, "Microsoft.KeyVault/vaults/accessPolicies/write", found.resource_id
+            claims, "Microsoft.KeyVault/vaults/accessPolicies/write", _vault_id(sub, rg, vault)
         )
+        found = self._vault(sub, rg, vault)
         body = request.json() or {}
         try:
             incoming = [
@@ -237,8 +252,8 @@ class ArmResponses:
             self._vault(parts[1], parts[3], parts[7])
 
     def create_role_assignment(self, request, claims, scope, name):
-        self._check_scope(scope)
         self.arm.require(claims, "Microsoft.Authorization/roleAssignments/write", scope)
+        self._check_scope(scope)
         try:
             props = (request.json() or {})["properties"]
             role_ref, principal = props["roleDefinitionId"], props["principalId"]
@@ -278,14 +293,18 @@ class ArmResponses:
         return Response.json(self._assignment_json(a))
 
     def list_role_assignments(self, request, claims, scope):
-        self._check_scope(scope)
         self.arm.require(claims, "Microsoft.Authorization/roleAssignments/read", scope)
+        self._check_scope(scope)
         flt = request.query.get("$filter", "")
-        principal = re.search(r"principalId\s+eq\s+'([^']+)'", flt)
+        # principalId eq '<oid>' and assignedTo('<oid>') (what az CLI sends) both narrow
+        # the list to one principal; a service principal belongs to no groups here.
+        principal = re.search(
+            r"(?:principalId\s+eq\s+'([^']+)'|assignedTo\('([^']+)'\))", flt, re.IGNORECASE
+        )
         found = self.arm.authorization.list(
             scope,
-            at_scope_only="atScope()" in flt,
-            principal=principal.group(1) if principal else None,
+            at_scope_only="atscope()" in flt.lower(),
+            principal=(principal.group(1) or principal.group(2)) if principal else None,
         )
         return Response.json({"value": [self._assignment_json(a) for a in found], "nextLink": None})
 
@@ -324,6 +343,10 @@ class ArmResponses:
         if found is None:
             raise exc.RoleDefinitionDoesNotExist(role)
         return Response.json(self._definition_json(scope, found))
+
+
+def _vault_id(sub: str, rg: str, vault: str) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{vault}"
 
 
 def _sub_of(scope: str) -> str | None:

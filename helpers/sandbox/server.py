@@ -186,7 +186,11 @@ class Router:
     async def handle(self, request: Request) -> Response:
         service = self.service_for(request.host)
         assert service is not None
-        latency, fault = self.state.faults.pick(service, request.host)
+        latency, fault = 0, None
+        if service != "entra" or request.path.endswith("/token"):
+            # Sign-in faults hit the token request: clients cache discovery documents, and a
+            # failed discovery would hide the AADSTS error behind "Unable to get authority".
+            latency, fault = self.state.faults.pick(service, request.host)
         if latency:
             await asyncio.sleep(latency / 1000)
         try:

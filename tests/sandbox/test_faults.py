@@ -393,3 +393,15 @@ def test_env_describes_each_principal(akv_sandbox):
     assert backend["AZURE_KEYVAULT_URL"] == vault_url()
     assert backend["AZURE_TOKEN_CREDENTIALS"] == "EnvironmentCredential"
     assert "404" in control_error(lambda: akv_sandbox.client.env("nobody"))
+
+
+def test_entra_fault_surfaces_from_the_token_endpoint_not_as_a_discovery_failure(akv_sandbox):
+    env = akv_sandbox.client.env()
+    akv_sandbox.client.add_fault("throttle", target="entra", count=50, retry_after=0)
+    credential = ClientSecretCredential(
+        env["AZURE_TENANT_ID"], env["AZURE_CLIENT_ID"], env["AZURE_CLIENT_SECRET"], retry_total=0
+    )
+    with pytest.raises(ClientAuthenticationError) as err:
+        credential.get_token("https://vault.azure.net/.default")
+    assert "AADSTS50196" in str(err.value)
+    assert "authority configuration" not in str(err.value)

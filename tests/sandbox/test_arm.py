@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import uuid
 
 import pytest
@@ -16,83 +15,44 @@ import requests
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.keyvault.secrets import SecretClient
 from azure.mgmt.authorization import AuthorizationManagementClient
-from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
 from azure.mgmt.keyvault import KeyVaultManagementClient
-from azure.mgmt.keyvault.models import (
-    AccessPolicyEntry,
-    Permissions,
-    VaultAccessPolicyParameters,
-    VaultAccessPolicyProperties,
-)
 
 from tests.conftest import POLICY_VAULT, SAMPLE, VAULT, vault_url
+from tests.sandbox.conftest import (
+    BACKEND_OID,
+    RG,
+    ROLE,
+    TENANT_ID,
+    assignment,
+    policy_update,
+    role_definition_id,
+    subscription,
+    vault_scope,
+)
 
-RG = "rg-airflow"
-TENANT_ID = "5f0c6e2a-3b1d-4c8e-9a7f-0d2b4e6f8a10"
-BACKEND_OID = "9a1c3e5f-7b2d-4f6a-8c0e-2d4f6b8a0c53"
 BACKEND_APP_ID = "3c9e1f7a-2d4b-4a6c-8e0f-5b7d9f1a3c42"
 ADMIN_OID = "b4d6f8a0-2c4e-4a6b-8d0f-4f6a8c0e2a75"
-SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
-SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
-READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+SECRETS_OFFICER = ROLE["Key Vault Secrets Officer"]
+SECRETS_USER = ROLE["Key Vault Secrets User"]
+READER = ROLE["Reader"]
 ARM = "https://management.azure.com"
 
 
 # -- helpers -------------------------------------------------------------------------------
-def subscription() -> str:
-    return os.environ["AZURE_SUBSCRIPTION_ID"]
-
-
-def vault_scope(name: str = VAULT) -> str:
-    return (
-        f"/subscriptions/{subscription()}/resourceGroups/{RG}"
-        f"/providers/Microsoft.KeyVault/vaults/{name}"
-    )
-
-
-def role_definition_id(role_guid: str) -> str:
-    return (
-        f"/subscriptions/{subscription()}/providers/Microsoft.Authorization/"
-        f"roleDefinitions/{role_guid}"
-    )
-
-
-def assignment(role_guid: str, principal: str) -> RoleAssignmentCreateParameters:
-    return RoleAssignmentCreateParameters(
-        role_definition_id=role_definition_id(role_guid),
-        principal_id=principal,
-        principal_type="ServicePrincipal",
-    )
-
-
 def claims_of(credential, scope: str) -> dict:
     """The (unverified) payload of an access token, as a user would decode it with jwt.ms."""
     payload = credential.get_token(scope).token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
-def error_code(err: HttpResponseError) -> str:
-    return err.response.json()["error"]["code"]
-
-
 @pytest.fixture
-def kv_mgmt(akv_sandbox, admin_credential) -> KeyVaultManagementClient:
-    return KeyVaultManagementClient(admin_credential, subscription())
-
-
-@pytest.fixture
-def auth_mgmt(akv_sandbox, admin_credential) -> AuthorizationManagementClient:
-    return AuthorizationManagementClient(admin_credential, subscription())
-
-
-@pytest.fixture
-def backend_auth_mgmt(akv_sandbox, backend_credential) -> AuthorizationManagementClient:
+def backend_auth(akv_sandbox, backend_credential) -> AuthorizationManagementClient:
     return AuthorizationManagementClient(backend_credential, subscription())
 
 
 # -- vaults --------------------------------------------------------------------------------
-def test_get_rbac_vault_reports_uri_and_permission_model(kv_mgmt):
-    vault = kv_mgmt.vaults.get(RG, VAULT)
+def test_get_rbac_vault_reports_uri_and_permission_model(admin_kv):
+    vault = admin_kv.vaults.get(RG, VAULT)
 
     assert vault.id == vault_scope()
     assert vault.name == VAULT
@@ -105,8 +65,8 @@ def test_get_rbac_vault_reports_uri_and_permission_model(kv_mgmt):
     assert vault.properties.network_acls.default_action == "Allow"
 
 
-def test_get_access_policy_vault_lists_its_policies_by_object_id(kv_mgmt):
-    vault = kv_mgmt.vaults.get(RG, POLICY_VAULT)
+def test_get_access_policy_vault_lists_its_policies_by_object_id(admin_kv):
+    vault = admin_kv.vaults.get(RG, POLICY_VAULT)
 
     assert vault.properties.enable_rbac_authorization is False
     policies = {p.object_id: p for p in vault.properties.access_policies}
@@ -115,15 +75,15 @@ def test_get_access_policy_vault_lists_its_policies_by_object_id(kv_mgmt):
     assert policies[BACKEND_OID].tenant_id == TENANT_ID
 
 
-def test_list_vaults_by_subscription_and_by_resource_group(kv_mgmt):
-    by_sub = {v.name for v in kv_mgmt.vaults.list_by_subscription()}
-    by_rg = {v.name for v in kv_mgmt.vaults.list_by_resource_group(RG)}
+def test_list_vaults_by_subscription_and_by_resource_group(admin_kv):
+    by_sub = {v.name for v in admin_kv.vaults.list_by_subscription()}
+    by_rg = {v.name for v in admin_kv.vaults.list_by_resource_group(RG)}
 
     assert by_sub == by_rg == {VAULT, POLICY_VAULT}
 
 
-def test_list_vaults_through_the_generic_resources_endpoint(kv_mgmt):
-    found = {(r.name, r.type) for r in kv_mgmt.vaults.list()}
+def test_list_vaults_through_the_generic_resources_endpoint(admin_kv):
+    found = {(r.name, r.type) for r in admin_kv.vaults.list()}
 
     assert found == {
         (VAULT, "Microsoft.KeyVault/vaults"),
@@ -131,19 +91,19 @@ def test_list_vaults_through_the_generic_resources_endpoint(kv_mgmt):
     }
 
 
-def test_get_unknown_vault_is_resource_not_found(kv_mgmt):
+def test_get_unknown_vault_is_resource_not_found(admin_kv):
     with pytest.raises(ResourceNotFoundError) as caught:
-        kv_mgmt.vaults.get(RG, "no-such-kv")
+        admin_kv.vaults.get(RG, "no-such-kv")
 
     assert caught.value.status_code == 404
     assert caught.value.error.code == "ResourceNotFound"
     assert "Microsoft.KeyVault/vaults/no-such-kv" in caught.value.error.message
 
 
-def test_group_owner_asking_outside_its_group_gets_authorization_failed(kv_mgmt):
+def test_group_owner_asking_outside_its_group_gets_authorization_failed(admin_kv):
     # admin owns rg-airflow only; ARM authorizes before looking anything up.
     with pytest.raises(HttpResponseError) as caught:
-        kv_mgmt.vaults.get("rg-missing", VAULT)
+        admin_kv.vaults.get("rg-missing", VAULT)
 
     assert caught.value.status_code == 403
     assert caught.value.error.code == "AuthorizationFailed"
@@ -184,9 +144,9 @@ def test_backend_without_any_management_role_cannot_list_vaults(akv_sandbox, bac
 
 
 def test_vault_list_is_filtered_to_what_a_partial_reader_can_see(
-    akv_sandbox, auth_mgmt, backend_credential
+    akv_sandbox, admin_auth, backend_credential
 ):
-    auth_mgmt.role_assignments.create(
+    admin_auth.role_assignments.create(
         vault_scope(POLICY_VAULT), str(uuid.uuid4()), assignment(READER, BACKEND_OID)
     )
     client = KeyVaultManagementClient(backend_credential, subscription())
@@ -196,61 +156,47 @@ def test_vault_list_is_filtered_to_what_a_partial_reader_can_see(
 
 
 # -- access policies -----------------------------------------------------------------------
-def policy_update(object_id: str, *secrets: str) -> VaultAccessPolicyParameters:
-    return VaultAccessPolicyParameters(
-        properties=VaultAccessPolicyProperties(
-            access_policies=[
-                AccessPolicyEntry(
-                    tenant_id=TENANT_ID,
-                    object_id=object_id,
-                    permissions=Permissions(secrets=list(secrets)),
-                )
-            ]
-        )
-    )
-
-
-def backend_policy(kv_mgmt) -> list[str] | None:
-    vault = kv_mgmt.vaults.get(RG, POLICY_VAULT)
+def backend_policy(admin_kv) -> list[str] | None:
+    vault = admin_kv.vaults.get(RG, POLICY_VAULT)
     for p in vault.properties.access_policies:
         if p.object_id == BACKEND_OID:
             return sorted(p.permissions.secrets)
     return None
 
 
-def test_update_access_policy_remove_add_and_replace(kv_mgmt):
-    removed = kv_mgmt.vaults.update_access_policy(
+def test_update_access_policy_remove_add_and_replace(admin_kv):
+    removed = admin_kv.vaults.update_access_policy(
         RG, POLICY_VAULT, "remove", policy_update(BACKEND_OID, "list")
     )
     assert removed.properties.access_policies is not None
-    assert backend_policy(kv_mgmt) == ["get"]
+    assert backend_policy(admin_kv) == ["get"]
 
-    kv_mgmt.vaults.update_access_policy(RG, POLICY_VAULT, "add", policy_update(BACKEND_OID, "set"))
-    assert backend_policy(kv_mgmt) == ["get", "set"]
+    admin_kv.vaults.update_access_policy(RG, POLICY_VAULT, "add", policy_update(BACKEND_OID, "set"))
+    assert backend_policy(admin_kv) == ["get", "set"]
 
-    kv_mgmt.vaults.update_access_policy(
+    admin_kv.vaults.update_access_policy(
         RG, POLICY_VAULT, "replace", policy_update(BACKEND_OID, "list")
     )
-    assert backend_policy(kv_mgmt) == ["list"]
+    assert backend_policy(admin_kv) == ["list"]
 
-    kv_mgmt.vaults.update_access_policy(
+    admin_kv.vaults.update_access_policy(
         RG, POLICY_VAULT, "remove", policy_update(BACKEND_OID, "list")
     )
-    assert backend_policy(kv_mgmt) is None
+    assert backend_policy(admin_kv) is None
 
 
 def test_access_policy_added_through_arm_takes_effect_on_the_data_plane(
-    kv_mgmt, backend_credential
+    admin_kv, backend_credential
 ):
     secrets = SecretClient(vault_url(POLICY_VAULT), backend_credential)
-    kv_mgmt.vaults.update_access_policy(
+    admin_kv.vaults.update_access_policy(
         RG, POLICY_VAULT, "remove", policy_update(BACKEND_OID, "get")
     )
     with pytest.raises(HttpResponseError) as caught:
         secrets.get_secret(SAMPLE)
     assert caught.value.response.json()["error"]["innererror"]["code"] == "ForbiddenByPolicy"
 
-    kv_mgmt.vaults.update_access_policy(RG, POLICY_VAULT, "add", policy_update(BACKEND_OID, "get"))
+    admin_kv.vaults.update_access_policy(RG, POLICY_VAULT, "add", policy_update(BACKEND_OID, "get"))
 
     assert secrets.get_secret(SAMPLE).value
 
@@ -268,10 +214,10 @@ def test_backend_cannot_edit_access_policies(akv_sandbox, backend_credential):
 
 
 # -- role assignments ----------------------------------------------------------------------
-def test_role_assignment_create_get_list_and_delete(auth_mgmt):
+def test_role_assignment_create_get_list_and_delete(admin_auth):
     name = str(uuid.uuid4())
 
-    created = auth_mgmt.role_assignments.create(
+    created = admin_auth.role_assignments.create(
         vault_scope(), name, assignment(SECRETS_OFFICER, BACKEND_OID)
     )
     assert created.name == name
@@ -282,10 +228,10 @@ def test_role_assignment_create_get_list_and_delete(auth_mgmt):
     assert created.principal_type == "ServicePrincipal"
     assert created.created_by == ADMIN_OID
 
-    fetched = auth_mgmt.role_assignments.get(vault_scope(), name)
+    fetched = admin_auth.role_assignments.get(vault_scope(), name)
     assert fetched.as_dict() == created.as_dict()
 
-    mine = auth_mgmt.role_assignments.list_for_scope(
+    mine = admin_auth.role_assignments.list_for_scope(
         vault_scope(), filter=f"principalId eq '{BACKEND_OID}'"
     )
     assert {a.role_definition_id.rsplit("/", 1)[-1] for a in mine} == {
@@ -293,23 +239,23 @@ def test_role_assignment_create_get_list_and_delete(auth_mgmt):
         SECRETS_OFFICER,
     }
 
-    deleted = auth_mgmt.role_assignments.delete(vault_scope(), name)
+    deleted = admin_auth.role_assignments.delete(vault_scope(), name)
     assert deleted is not None and deleted.name == name
     with pytest.raises(ResourceNotFoundError) as caught:
-        auth_mgmt.role_assignments.get(vault_scope(), name)
+        admin_auth.role_assignments.get(vault_scope(), name)
     assert caught.value.error.code == "RoleAssignmentNotFound"
 
 
-def test_deleting_a_missing_role_assignment_is_a_no_op(auth_mgmt):
-    assert auth_mgmt.role_assignments.delete(vault_scope(), str(uuid.uuid4())) is None
+def test_deleting_a_missing_role_assignment_is_a_no_op(admin_auth):
+    assert admin_auth.role_assignments.delete(vault_scope(), str(uuid.uuid4())) is None
 
 
-def test_list_at_scope_includes_inherited_but_not_child_assignments(auth_mgmt):
+def test_list_at_scope_includes_inherited_but_not_child_assignments(admin_auth):
     rg_scope = f"/subscriptions/{subscription()}/resourceGroups/{RG}"
 
-    at_vault = auth_mgmt.role_assignments.list_for_scope(vault_scope(), filter="atScope()")
-    at_rg = auth_mgmt.role_assignments.list_for_scope(rg_scope, filter="atScope()")
-    everything_in_rg = auth_mgmt.role_assignments.list_for_scope(rg_scope)
+    at_vault = admin_auth.role_assignments.list_for_scope(vault_scope(), filter="atScope()")
+    at_rg = admin_auth.role_assignments.list_for_scope(rg_scope, filter="atScope()")
+    everything_in_rg = admin_auth.role_assignments.list_for_scope(rg_scope)
 
     # vault level: the 3 vault assignments + admin's Owner inherited from the group
     assert sorted(a.scope for a in at_vault) == [rg_scope] + [vault_scope()] * 3
@@ -317,14 +263,14 @@ def test_list_at_scope_includes_inherited_but_not_child_assignments(auth_mgmt):
     assert len(list(everything_in_rg)) == 4
 
 
-def test_list_filtered_by_principal_id(auth_mgmt):
+def test_list_filtered_by_principal_id(admin_auth):
     backend = list(
-        auth_mgmt.role_assignments.list_for_scope(
+        admin_auth.role_assignments.list_for_scope(
             vault_scope(), filter=f"atScope() and principalId eq '{BACKEND_OID}'"
         )
     )
     admin = list(
-        auth_mgmt.role_assignments.list_for_scope(
+        admin_auth.role_assignments.list_for_scope(
             vault_scope(), filter=f"assignedTo('{ADMIN_OID}')"
         )
     )
@@ -333,8 +279,8 @@ def test_list_filtered_by_principal_id(auth_mgmt):
     assert len(admin) == 3 and {a.principal_id for a in admin} == {ADMIN_OID}
 
 
-def test_list_for_resource_group_and_for_resource_routes(auth_mgmt):
-    ops = auth_mgmt.role_assignments
+def test_list_for_resource_group_and_for_resource_routes(admin_auth):
+    ops = admin_auth.role_assignments
     for_rg = list(ops.list_for_resource_group(RG))
     for_vault = list(
         ops.list_for_resource(RG, "Microsoft.KeyVault", "vaults", VAULT, filter="atScope()")
@@ -343,13 +289,13 @@ def test_list_for_resource_group_and_for_resource_routes(auth_mgmt):
     assert len(for_rg) == len(for_vault) == 4
 
 
-def test_creating_the_same_assignment_twice_is_role_assignment_exists(auth_mgmt):
-    auth_mgmt.role_assignments.create(
+def test_creating_the_same_assignment_twice_is_role_assignment_exists(admin_auth):
+    admin_auth.role_assignments.create(
         vault_scope(), str(uuid.uuid4()), assignment(SECRETS_OFFICER, BACKEND_OID)
     )
 
     with pytest.raises(ResourceExistsError) as caught:
-        auth_mgmt.role_assignments.create(
+        admin_auth.role_assignments.create(
             vault_scope(), str(uuid.uuid4()), assignment(SECRETS_OFFICER, BACKEND_OID)
         )
 
@@ -357,32 +303,34 @@ def test_creating_the_same_assignment_twice_is_role_assignment_exists(auth_mgmt)
     assert caught.value.error.code == "RoleAssignmentExists"
 
 
-def test_putting_the_same_assignment_name_again_is_idempotent(auth_mgmt):
+def test_putting_the_same_assignment_name_again_is_idempotent(admin_auth):
     name = str(uuid.uuid4())
-    first = auth_mgmt.role_assignments.create(
+    first = admin_auth.role_assignments.create(
         vault_scope(), name, assignment(SECRETS_OFFICER, BACKEND_OID)
     )
-    again = auth_mgmt.role_assignments.create(
+    again = admin_auth.role_assignments.create(
         vault_scope(), name, assignment(SECRETS_OFFICER, BACKEND_OID)
     )
 
     assert again.id == first.id
 
 
-def test_reusing_an_assignment_name_for_another_grant_is_update_not_permitted(auth_mgmt):
+def test_reusing_an_assignment_name_for_another_grant_is_update_not_permitted(admin_auth):
     name = str(uuid.uuid4())
-    auth_mgmt.role_assignments.create(vault_scope(), name, assignment(SECRETS_OFFICER, BACKEND_OID))
+    admin_auth.role_assignments.create(
+        vault_scope(), name, assignment(SECRETS_OFFICER, BACKEND_OID)
+    )
 
     with pytest.raises(HttpResponseError) as caught:
-        auth_mgmt.role_assignments.create(vault_scope(), name, assignment(READER, BACKEND_OID))
+        admin_auth.role_assignments.create(vault_scope(), name, assignment(READER, BACKEND_OID))
 
     assert caught.value.status_code == 409
     assert caught.value.error.code == "RoleAssignmentUpdateNotPermitted"
 
 
-def test_backend_without_management_role_cannot_create_assignments(backend_auth_mgmt):
+def test_backend_without_management_role_cannot_create_assignments(backend_auth):
     with pytest.raises(HttpResponseError) as caught:
-        backend_auth_mgmt.role_assignments.create(
+        backend_auth.role_assignments.create(
             vault_scope(), str(uuid.uuid4()), assignment(SECRETS_OFFICER, BACKEND_OID)
         )
 
@@ -394,17 +342,17 @@ def test_backend_without_management_role_cannot_create_assignments(backend_auth_
     assert f"The client '{BACKEND_APP_ID}'" in err.error.message
 
 
-def test_backend_without_management_role_cannot_list_assignments(backend_auth_mgmt):
+def test_backend_without_management_role_cannot_list_assignments(backend_auth):
     with pytest.raises(HttpResponseError) as caught:
-        list(backend_auth_mgmt.role_assignments.list_for_scope(vault_scope()))
+        list(backend_auth.role_assignments.list_for_scope(vault_scope()))
 
     assert caught.value.status_code == 403
     assert "Microsoft.Authorization/roleAssignments/read" in caught.value.error.message
 
 
-def test_admin_owns_only_the_resource_group_not_the_subscription(auth_mgmt):
+def test_admin_owns_only_the_resource_group_not_the_subscription(admin_auth):
     with pytest.raises(HttpResponseError) as caught:
-        auth_mgmt.role_assignments.create(
+        admin_auth.role_assignments.create(
             f"/subscriptions/{subscription()}",
             str(uuid.uuid4()),
             assignment(SECRETS_USER, BACKEND_OID),
@@ -414,10 +362,10 @@ def test_admin_owns_only_the_resource_group_not_the_subscription(auth_mgmt):
     assert caught.value.error.code == "AuthorizationFailed"
 
 
-def test_client_id_passed_as_principal_id_is_principal_not_found(auth_mgmt):
+def test_client_id_passed_as_principal_id_is_principal_not_found(admin_auth):
     # The classic mistake: the app (client) id instead of the service principal's object id.
     with pytest.raises(HttpResponseError) as caught:
-        auth_mgmt.role_assignments.create(
+        admin_auth.role_assignments.create(
             vault_scope(), str(uuid.uuid4()), assignment(SECRETS_USER, BACKEND_APP_ID)
         )
 
@@ -428,9 +376,9 @@ def test_client_id_passed_as_principal_id_is_principal_not_found(auth_mgmt):
     assert TENANT_ID in err.error.message
 
 
-def test_unknown_role_definition_is_rejected(auth_mgmt):
+def test_unknown_role_definition_is_rejected(admin_auth):
     with pytest.raises(HttpResponseError) as caught:
-        auth_mgmt.role_assignments.create(
+        admin_auth.role_assignments.create(
             vault_scope(), str(uuid.uuid4()), assignment(str(uuid.uuid4()), BACKEND_OID)
         )
 
@@ -438,16 +386,16 @@ def test_unknown_role_definition_is_rejected(auth_mgmt):
     assert caught.value.error.code == "RoleDefinitionDoesNotExist"
 
 
-def test_assignment_at_an_unknown_vault_scope_is_not_found(auth_mgmt):
+def test_assignment_at_an_unknown_vault_scope_is_not_found(admin_auth):
     with pytest.raises(ResourceNotFoundError):
-        auth_mgmt.role_assignments.create(
+        admin_auth.role_assignments.create(
             vault_scope("no-such-kv"), str(uuid.uuid4()), assignment(SECRETS_USER, BACKEND_OID)
         )
 
 
-def test_role_definitions_resolve_built_in_names(auth_mgmt):
+def test_role_definitions_resolve_built_in_names(admin_auth):
     found = list(
-        auth_mgmt.role_definitions.list(
+        admin_auth.role_definitions.list(
             vault_scope(), filter="roleName eq 'Key Vault Secrets User'"
         )
     )
@@ -455,7 +403,7 @@ def test_role_definitions_resolve_built_in_names(auth_mgmt):
     assert [d.name for d in found] == [SECRETS_USER]
     assert found[0].role_name == "Key Vault Secrets User"
     assert found[0].permissions[0].data_actions
-    assert auth_mgmt.role_definitions.get(vault_scope(), SECRETS_USER).role_name == (
+    assert admin_auth.role_definitions.get(vault_scope(), SECRETS_USER).role_name == (
         "Key Vault Secrets User"
     )
 

@@ -7,7 +7,6 @@ the same read succeeds; after the assignment is deleted it fails again.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,63 +15,30 @@ from pathlib import Path
 import pytest
 import yaml
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.identity import ClientSecretCredential
 from azure.keyvault.secrets import SecretClient
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
 from azure.mgmt.keyvault import KeyVaultManagementClient
-from azure.mgmt.keyvault.models import (
-    AccessPolicyEntry,
-    Permissions,
-    VaultAccessPolicyParameters,
-    VaultAccessPolicyProperties,
-)
 
 from helpers.sandbox import Sandbox
 from helpers.sandbox.scenario import default_scenario_path
-from tests.conftest import POLICY_VAULT, SAMPLE, VAULT, vault_url
-
-RG = "rg-airflow"
-TENANT_ID = "5f0c6e2a-3b1d-4c8e-9a7f-0d2b4e6f8a10"
-BACKEND_OID = "9a1c3e5f-7b2d-4f6a-8c0e-2d4f6b8a0c53"
-# Built-in role definition ids (azure-wire.md section 4).
-ROLE = {
-    "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
-    "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
-    "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
-    "Key Vault Reader": "21090545-7ca7-4776-b22c-e363652d74d2",
-    "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
-    "Key Vault Contributor": "f25e0fa2-a7c8-4377-a976-54943a77a395",
-}
+from tests.conftest import POLICY_VAULT, SAMPLE, VAULT, credential_for, vault_url
+from tests.sandbox.conftest import (
+    BACKEND_OID,
+    RG,
+    ROLE,
+    assignment,
+    policy_update,
+    rg_scope,
+    subscription,
+    vault_scope,
+)
 
 
 # -- helpers -------------------------------------------------------------------------------
-def subscription() -> str:
-    return os.environ["AZURE_SUBSCRIPTION_ID"]
-
-
-def rg_scope() -> str:
-    return f"/subscriptions/{subscription()}/resourceGroups/{RG}"
-
-
-def vault_scope(name: str = VAULT) -> str:
-    return f"{rg_scope()}/providers/Microsoft.KeyVault/vaults/{name}"
-
-
 def grant(auth: AuthorizationManagementClient, role: str, scope: str, principal=BACKEND_OID):
     """What `az role assignment create --role <role> --assignee-object-id <oid>` sends."""
-    return auth.role_assignments.create(
-        scope,
-        str(uuid.uuid4()),
-        RoleAssignmentCreateParameters(
-            role_definition_id=(
-                f"/subscriptions/{subscription()}/providers/Microsoft.Authorization/"
-                f"roleDefinitions/{ROLE[role]}"
-            ),
-            principal_id=principal,
-            principal_type="ServicePrincipal",
-        ),
-    )
+    return auth.role_assignments.create(scope, str(uuid.uuid4()), assignment(ROLE[role], principal))
 
 
 def revoke_all(auth: AuthorizationManagementClient, scope: str, principal=BACKEND_OID) -> int:
@@ -94,30 +60,6 @@ def forbidden(call) -> HttpResponseError:
         call()
     assert caught.value.status_code == 403
     return caught.value
-
-
-def policy(object_id: str, *secrets: str) -> VaultAccessPolicyParameters:
-    return VaultAccessPolicyParameters(
-        properties=VaultAccessPolicyProperties(
-            access_policies=[
-                AccessPolicyEntry(
-                    tenant_id=TENANT_ID,
-                    object_id=object_id,
-                    permissions=Permissions(secrets=list(secrets)),
-                )
-            ]
-        )
-    )
-
-
-@pytest.fixture
-def admin_auth(akv_sandbox, admin_credential) -> AuthorizationManagementClient:
-    return AuthorizationManagementClient(admin_credential, subscription())
-
-
-@pytest.fixture
-def admin_kv(akv_sandbox, admin_credential) -> KeyVaultManagementClient:
-    return KeyVaultManagementClient(admin_credential, subscription())
 
 
 @pytest.fixture
@@ -264,19 +206,14 @@ def subscription_owner_sandbox(tmp_path: Path) -> Iterator[Sandbox]:
         yield sandbox
 
 
-def credential(sandbox: Sandbox, principal: str) -> ClientSecretCredential:
-    env = sandbox.client.env(principal)
-    return ClientSecretCredential(
-        env["AZURE_TENANT_ID"], env["AZURE_CLIENT_ID"], env["AZURE_CLIENT_SECRET"]
-    )
-
-
 def test_role_at_subscription_scope_covers_the_vault(subscription_owner_sandbox):
     admin = AuthorizationManagementClient(
-        credential(subscription_owner_sandbox, "admin"), subscription()
+        credential_for(subscription_owner_sandbox, "admin"), subscription()
     )
     revoke_all(admin, vault_scope())
-    secrets = SecretClient(vault_url(), credential(subscription_owner_sandbox, "airflow-backend"))
+    secrets = SecretClient(
+        vault_url(), credential_for(subscription_owner_sandbox, "airflow-backend")
+    )
     forbidden(lambda: secrets.get_secret(SAMPLE))
 
     grant(admin, "Key Vault Secrets User", f"/subscriptions/{subscription()}")
@@ -286,7 +223,7 @@ def test_role_at_subscription_scope_covers_the_vault(subscription_owner_sandbox)
 
 def test_subscription_owner_sees_resource_group_not_found(subscription_owner_sandbox):
     admin = KeyVaultManagementClient(
-        credential(subscription_owner_sandbox, "admin"), subscription()
+        credential_for(subscription_owner_sandbox, "admin"), subscription()
     )
 
     with pytest.raises(ResourceNotFoundError) as caught:
@@ -331,7 +268,9 @@ def test_access_policy_vault_without_get_is_forbidden_by_policy(admin_kv, backen
     secrets = SecretClient(vault_url(POLICY_VAULT), backend_credential)
     assert secrets.get_secret(SAMPLE).value
 
-    admin_kv.vaults.update_access_policy(RG, POLICY_VAULT, "remove", policy(BACKEND_OID, "get"))
+    admin_kv.vaults.update_access_policy(
+        RG, POLICY_VAULT, "remove", policy_update(BACKEND_OID, "get")
+    )
 
     err = forbidden(lambda: secrets.get_secret(SAMPLE))
     assert err.error.code == "Forbidden"
@@ -342,17 +281,21 @@ def test_access_policy_vault_without_get_is_forbidden_by_policy(admin_kv, backen
 
 
 def test_access_policy_added_through_arm_grants_get(admin_kv, backend_credential):
-    admin_kv.vaults.update_access_policy(RG, POLICY_VAULT, "remove", policy(BACKEND_OID, "get"))
+    admin_kv.vaults.update_access_policy(
+        RG, POLICY_VAULT, "remove", policy_update(BACKEND_OID, "get")
+    )
     secrets = SecretClient(vault_url(POLICY_VAULT), backend_credential)
     forbidden(lambda: secrets.get_secret(SAMPLE))
 
-    admin_kv.vaults.update_access_policy(RG, POLICY_VAULT, "add", policy(BACKEND_OID, "get"))
+    admin_kv.vaults.update_access_policy(RG, POLICY_VAULT, "add", policy_update(BACKEND_OID, "get"))
 
     assert secrets.get_secret(SAMPLE).value
 
 
 def test_access_policy_vault_ignores_rbac_data_roles(admin_kv, admin_auth, backend_credential):
-    admin_kv.vaults.update_access_policy(RG, POLICY_VAULT, "remove", policy(BACKEND_OID, "get"))
+    admin_kv.vaults.update_access_policy(
+        RG, POLICY_VAULT, "remove", policy_update(BACKEND_OID, "get")
+    )
     grant(admin_auth, "Key Vault Secrets User", vault_scope(POLICY_VAULT))
     secrets = SecretClient(vault_url(POLICY_VAULT), backend_credential)
 
@@ -361,7 +304,9 @@ def test_access_policy_vault_ignores_rbac_data_roles(admin_kv, admin_auth, backe
 
 
 def test_rbac_vault_ignores_access_policies(admin_kv, roleless_backend):
-    admin_kv.vaults.update_access_policy(RG, VAULT, "add", policy(BACKEND_OID, "get", "list"))
+    admin_kv.vaults.update_access_policy(
+        RG, VAULT, "add", policy_update(BACKEND_OID, "get", "list")
+    )
 
     err = forbidden(lambda: roleless_backend.get_secret(SAMPLE))
     assert inner_code(err) == "ForbiddenByRbac"
@@ -370,12 +315,14 @@ def test_rbac_vault_ignores_access_policies(admin_kv, roleless_backend):
 def test_key_vault_contributor_can_grant_itself_access_on_a_policy_vault(
     admin_kv, admin_auth, backend_credential
 ):
-    admin_kv.vaults.update_access_policy(RG, POLICY_VAULT, "remove", policy(BACKEND_OID, "get"))
+    admin_kv.vaults.update_access_policy(
+        RG, POLICY_VAULT, "remove", policy_update(BACKEND_OID, "get")
+    )
     grant(admin_auth, "Key Vault Contributor", vault_scope(POLICY_VAULT))
     secrets = SecretClient(vault_url(POLICY_VAULT), backend_credential)
     forbidden(lambda: secrets.get_secret(SAMPLE))
 
     own_kv = KeyVaultManagementClient(backend_credential, subscription())
-    own_kv.vaults.update_access_policy(RG, POLICY_VAULT, "add", policy(BACKEND_OID, "get"))
+    own_kv.vaults.update_access_policy(RG, POLICY_VAULT, "add", policy_update(BACKEND_OID, "get"))
 
     assert secrets.get_secret(SAMPLE).value

@@ -3,12 +3,39 @@
 Settings hold *references*, never secret values: the client secret is the name of an
 environment variable (``client_secret_env``). Loading and validation return findings and
 never raise.
+
+Loaders, each returning ``(Settings, findings)``:
+
+- :func:`settings_from_mapping` — keyword arguments, a YAML or JSON document;
+- :func:`load_settings` — a YAML or JSON file;
+- :func:`settings_from_environment` — ``AIRFLOW__SECRETS__BACKEND_KWARGS``, the per-key
+  ``AIRFLOW__SECRETS__BACKEND_KWARG__<KEY>`` overrides and ``AZURE_*``;
+- :func:`settings_from_airflow_cfg` — the ``[secrets]`` section of an ``airflow.cfg``;
+- :func:`settings_from_backend_kwargs` — an already parsed ``backend_kwargs`` mapping.
+
+:func:`validate_settings` checks a :class:`Settings` built any other way. The single-value
+checks (:func:`check_vault_url`, :func:`check_tenant`, :func:`check_guid`,
+:func:`check_env_var_name`, :func:`check_prefix`, :func:`check_sep`) are shared with
+:mod:`helpers.config_lint`.
 """
 
 from __future__ import annotations
 
+import configparser
+import dataclasses
+import difflib
+import json
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .findings import Finding, FindingSpec, Severity
+from .findings import define as _define_raw
+from .redact import fingerprint
 
 
 class Credential(StrEnum):
@@ -47,3 +74,1348 @@ class Settings:
     variables: list[str] = field(default_factory=lambda: ["sample-variable"])
     connections: list[str] = field(default_factory=list)
     retry_total: int | None = 3
+    # Added fields (all optional):
+    workload_identity_tenant_id: str = ""
+    python_version: str | None = None
+    # [secrets] use_cache as configured (None: not known). Matters for parse-time lookups.
+    use_cache: bool | None = None
+    # Whether the variable named by client_secret_env was set (and non-empty) when loaded
+    # from an environment; None when not known. The value itself is never recorded.
+    client_secret_set: bool | None = None
+
+
+BACKEND_CLASS = "airflow.providers.microsoft.azure.secrets.key_vault.AzureKeyVaultBackend"
+OLD_BACKEND_CLASS = "airflow.providers.microsoft.azure.secrets.azure_key_vault.AzureKeyVaultBackend"
+# Key Vault DNS suffixes per cloud (public, China, US Government).
+VAULT_SUFFIXES: dict[str, str] = {
+    "vault.azure.net": "AzureCloud",
+    "vault.azure.cn": "AzureChinaCloud",
+    "vault.usgovcloudapi.net": "AzureUSGovernment",
+}
+# What the provider does with a key it does not know: passes it to SecretClient.
+PROVIDER_KWARGS = (
+    "connections_prefix",
+    "variables_prefix",
+    "config_prefix",
+    "vault_url",
+    "sep",
+    "tenant_id",
+    "client_id",
+    "client_secret",
+    "managed_identity_client_id",
+    "workload_identity_tenant_id",
+)
+PROVIDER_DEFAULT_PREFIXES = {
+    "connections_prefix": "airflow-connections",
+    "variables_prefix": "airflow-variables",
+    "config_prefix": "airflow-config",
+}
+
+GUID_RE = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
+NIL_GUID = "00000000-0000-0000-0000-000000000000"
+_DOMAIN_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+DOMAIN_RE = re.compile(rf"(?:{_DOMAIN_LABEL}\.)+[a-z]{{2,63}}\Z")
+VAULT_NAME_RE = re.compile(r"[a-zA-Z](?:[a-zA-Z0-9-]{1,22})[a-zA-Z0-9]\Z")
+ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+SECRET_NAME_CHARS_RE = re.compile(r"[0-9a-zA-Z-]*\Z")
+_PLACEHOLDER_RE = re.compile(
+    r"<[^<>]*>|\\<|\{\{?\s*your|(?i:\byour[-_ ]?(?:key[-_ ]?vault|vault|tenant|client))"
+    r"|\Ax{8}-x{4}|(?i:\Achange[-_ ]?me\Z)"
+)
+
+
+def define(code: str, severity: Severity, title: str, explanation: str, fix: str) -> FindingSpec:
+    """Register a finding spec with its prose reflowed to single paragraphs."""
+    return _define_raw(code, severity, title, " ".join(explanation.split()), " ".join(fix.split()))
+
+
+# -- findings ------------------------------------------------------------------------------
+VAULT_URL_MISSING = define(
+    "AKV-SET-001",
+    Severity.ERROR,
+    "Vault URL is missing",
+    """
+    Without a vault URL the backend is built with vault_url="" and every lookup fails with
+    a ValueError; Airflow then falls back to environment variables and the metastore, so
+    the failure is easy to miss.
+    """,
+    """
+    Set vault_url to the vault's "Vault URI" from the Azure portal (Overview page), e.g.
+    https://my-vault.vault.azure.net/ — in backend_kwargs for Airflow.
+    """,
+)
+VAULT_URL_NOT_HTTPS = define(
+    "AKV-SET-002",
+    Severity.ERROR,
+    "Vault URL is not an https:// URL",
+    """
+    Key Vault is reached over HTTPS only, and the Azure SDK refuses to send a bearer token
+    over plain http. A bare vault name, a host without a scheme or an unreplaced placeholder
+    is not a URL the SDK can use.
+    """,
+    "Use the full Vault URI: https://<vault-name>.vault.azure.net/ (see the detail).",
+)
+VAULT_HOST_UNKNOWN = define(
+    "AKV-SET-003",
+    Severity.ERROR,
+    "Vault host is not a Key Vault endpoint",
+    """
+    Key Vault hosts end in vault.azure.net (public cloud), vault.azure.cn (Azure China) or
+    vault.usgovcloudapi.net (Azure US Government). Any other host is a different service or
+    a typo; Managed HSM (managedhsm.azure.net) holds keys only, not secrets.
+    """,
+    "Copy the Vault URI from the vault's Overview page in the Azure portal.",
+)
+VAULT_NAME_INVALID = define(
+    "AKV-SET-004",
+    Severity.ERROR,
+    "Vault name breaks Azure's naming rules",
+    """
+    A vault name is 3-24 characters of letters, digits and hyphens, starts with a letter,
+    ends with a letter or digit and has no consecutive hyphens. A name breaking these rules
+    cannot exist, so the host does not resolve.
+    """,
+    "Check the vault name in the portal; the URL is https://<vault-name>.vault.azure.net/.",
+)
+VAULT_URL_EXTRA_PARTS = define(
+    "AKV-SET-005",
+    Severity.ERROR,
+    "Vault URL has a path, query, port or user info",
+    """
+    The backend needs the vault's base URL only. A secret identifier
+    (https://v.vault.azure.net/secrets/name/version) or a URL with query, fragment, port or
+    user info makes the SDK build wrong request paths or fail the authentication challenge.
+    """,
+    "Keep only https://<vault-name>.vault.azure.net/ (the detail shows the corrected URL).",
+)
+WHITESPACE = define(
+    "AKV-SET-006",
+    Severity.WARNING,
+    "Surrounding whitespace in a value",
+    """
+    Leading or trailing spaces, tabs or newlines are part of the value where Airflow and the
+    Azure SDK read it: a vault URL or tenant with a trailing newline fails in ways that are
+    hard to see. The runbook trimmed it for its own checks.
+    """,
+    "Remove the surrounding whitespace where the value is configured.",
+)
+TENANT_INVALID = define(
+    "AKV-SET-007",
+    Severity.ERROR,
+    "Tenant id is neither a GUID nor a domain",
+    """
+    The tenant is the Directory (tenant) ID GUID from Microsoft Entra ID, or one of the
+    tenant's verified domains (contoso.onmicrosoft.com). "common", "organizations" and
+    "consumers" are multi-tenant aliases that client-credential sign-in rejects. A wrong
+    tenant fails with AADSTS90002 or "Unable to get authority configuration".
+    """,
+    "Copy the Directory (tenant) ID from Microsoft Entra ID > Overview (or the app's page).",
+)
+GUID_INVALID = define(
+    "AKV-SET-008",
+    Severity.ERROR,
+    "Client id is not a GUID",
+    """
+    Client ids (application ids, managed identity client ids) are GUIDs like
+    12345678-90ab-cdef-1234-567890abcdef. Anything else — an app's display name, a
+    placeholder, a value with braces — fails sign-in with AADSTS700016.
+    """,
+    """
+    Copy the Application (client) ID from the app registration's Overview page (for a
+    managed identity: its Client ID), not the Object ID or the display name.
+    """,
+)
+IDENTITY_MISSING = define(
+    "AKV-SET-009",
+    Severity.ERROR,
+    "Setting required by the credential is missing",
+    """
+    A service principal with a client secret needs the tenant id and the client id as well
+    as the secret. With one of them missing, Airflow's DefaultAzureCredential skips the
+    environment credential and tries managed identity, CLI and other sources instead, which
+    fail on most hosts with a long, confusing error.
+    """,
+    "Set the missing value (see the subject), or choose the credential mode you really use.",
+)
+SECRET_VALUE_AS_NAME = define(
+    "AKV-SET-010",
+    Severity.ERROR,
+    "client_secret_env holds what looks like a secret value",
+    """
+    client_secret_env is the NAME of the environment variable that holds the client secret
+    (AZURE_CLIENT_SECRET by default), never the secret itself. A value containing "~" or a
+    long random-looking string is almost certainly the secret: it would end up in settings
+    files, notebooks and logs. The runbook shows only its length and a short hash.
+    """,
+    """
+    Put the secret in an environment variable (or a secret store that sets one) and write
+    that variable's name here, e.g. client_secret_env: AZURE_CLIENT_SECRET. Rotate the
+    secret if this file was shared.
+    """,
+)
+ENV_NAME_INVALID = define(
+    "AKV-SET-011",
+    Severity.ERROR,
+    "client_secret_env is not a valid environment variable name",
+    """
+    Environment variable names are letters, digits and underscores and do not start with a
+    digit. A name with hyphens, dots or spaces cannot be set in a shell or in most
+    platforms' settings, so the secret is never found.
+    """,
+    "Use a name like AZURE_CLIENT_SECRET.",
+)
+SECRET_IN_SETTINGS = define(
+    "AKV-SET-012",
+    Severity.ERROR,
+    "A client secret value is in the settings",
+    """
+    Settings hold references, not secrets: the runbook ignores the value (it shows only a
+    length and a short hash) so it is never printed, rendered or stored.
+    """,
+    """
+    Remove client_secret from the settings, put the secret in an environment variable and
+    set client_secret_env to that variable's name. Rotate the secret if the file was shared.
+    """,
+)
+PREFIX_INVALID = define(
+    "AKV-SET-013",
+    Severity.ERROR,
+    "Prefix has characters Key Vault names cannot hold",
+    """
+    The backend builds secret names as prefix + sep + id and Key Vault names are 1-127
+    characters of 0-9, a-z, A-Z and "-" ("_" is turned into sep first). With dots, slashes,
+    spaces or other characters in the prefix, every name is invalid: provider 13.3.0 and
+    newer skip the lookup with a WARNING and return None, older ones get 400 BadParameter.
+    """,
+    "Use letters, digits and hyphens only, e.g. airflow-variables.",
+)
+PREFIX_TRAILING_SEP = define(
+    "AKV-SET-014",
+    Severity.INFO,
+    "Prefix ends with the separator",
+    """
+    The provider strips every trailing sep from a prefix, so "airflow-variables-" behaves
+    exactly like "airflow-variables" — it does not produce a double separator.
+    """,
+    "Drop the trailing separator so the configuration says what the backend does.",
+)
+PREFIX_EMPTY = define(
+    "AKV-SET-015",
+    Severity.INFO,
+    "Empty prefix: ids map to secret names unprefixed",
+    """
+    With an empty prefix the backend looks up the id itself as the secret name (no
+    separator is added), so every secret in the vault is a candidate variable or connection
+    and the two lookup types share one namespace. Use null to disable a lookup type
+    instead.
+    """,
+    "Keep the vault dedicated to Airflow, or use a prefix; use null to disable the lookup.",
+)
+SEP_INVALID = define(
+    "AKV-SET-016",
+    Severity.ERROR,
+    "Separator cannot appear in a Key Vault name",
+    """
+    sep joins prefix and id and replaces every "_" in the name. Key Vault names hold only
+    0-9, a-z, A-Z and "-", so a sep such as "_", "/" or "." makes every secret name invalid
+    and every lookup is silently skipped. An empty sep runs prefix and id together.
+    """,
+    'Use the default sep "-".',
+)
+TARGET_UNKNOWN = define(
+    "AKV-SET-017",
+    Severity.ERROR,
+    "Unknown target",
+    "The target decides which configuration the runbook renders and lints.",
+    "Use one of: adf, fabric, helm, compose, airflow_cfg, env.",
+)
+CREDENTIAL_UNKNOWN = define(
+    "AKV-SET-018",
+    Severity.ERROR,
+    "Unknown credential mode",
+    """
+    The backend authenticates with a service principal and client secret, a managed
+    identity, or workload identity (AKS); the runbook checks each differently.
+    """,
+    "Use one of: client_secret, managed_identity, workload_identity.",
+)
+UNKNOWN_KEY = define(
+    "AKV-SET-019",
+    Severity.WARNING,
+    "Unknown setting",
+    "A key the settings schema does not know is ignored; it is usually a typo.",
+    "Rename it to the setting it was meant to be (see the suggestion) or remove it.",
+)
+WRONG_TYPE = define(
+    "AKV-SET-020",
+    Severity.ERROR,
+    "Setting has the wrong type or an out-of-range value",
+    """
+    Each setting has one type: strings for URLs and ids, a string or null for prefixes, a
+    list of strings for variables and connections, a non-negative integer or null for
+    retry_total. In YAML, quote versions: 2.10 unquoted is the number 2.1.
+    """,
+    "Give the value the type shown in the detail.",
+)
+VERSION_INVALID = define(
+    "AKV-SET-021",
+    Severity.ERROR,
+    "Version is not a version number",
+    "Versions are compared to known limits, so they must parse (e.g. 3.3.2, 15.2.1, 3.11).",
+    'Write the version as a quoted string, e.g. airflow_version: "3.3.2".',
+)
+PROBE_ID_EMPTY = define(
+    "AKV-SET-022",
+    Severity.WARNING,
+    "Empty id in the variables or connections to probe",
+    "An empty id would build a secret name of just the prefix; it is skipped.",
+    "Remove the empty entry from the list.",
+)
+PLACEHOLDER = define(
+    "AKV-SET-023",
+    Severity.ERROR,
+    "Placeholder left in place of a real value",
+    """
+    Documentation shows values like <your keyvault uri> or <Tenant Id>; copied as-is they
+    reach Airflow literally and fail far from here.
+    """,
+    "Replace the placeholder with the real value.",
+)
+SETTINGS_FILE_UNREADABLE = define(
+    "AKV-SET-024",
+    Severity.ERROR,
+    "Settings file cannot be read",
+    """
+    The settings file is missing, unreadable, not valid YAML/JSON, or its top level is not a
+    mapping of setting names to values.
+    """,
+    "Fix the file at the position in the detail; its top level must be key: value pairs.",
+)
+SECRET_ENV_NOT_SET = define(
+    "AKV-SET-025",
+    Severity.ERROR,
+    "Client secret variable is not set",
+    """
+    The service principal's secret is read from an environment variable that is not set in
+    this environment, so the environment credential is skipped and DefaultAzureCredential
+    tries managed identity and developer sign-ins instead.
+    """,
+    """
+    Set the variable (AZURE_CLIENT_SECRET by default) where Airflow runs — for ADF/Fabric in
+    the environment variables of the Airflow environment — or switch to managed identity.
+    """,
+)
+SECRET_ENV_EMPTY = define(
+    "AKV-SET-026",
+    Severity.ERROR,
+    "Client secret variable is empty",
+    """
+    The variable is set but empty. azure-identity treats an empty AZURE_CLIENT_SECRET as not
+    set and silently moves on to other credentials, so sign-in fails with an unrelated
+    error.
+    """,
+    "Put the secret's Value (not its Secret ID) into the variable.",
+)
+AZURE_ENV_PARTIAL = define(
+    "AKV-SET-027",
+    Severity.WARNING,
+    "AZURE_TENANT_ID and AZURE_CLIENT_ID set without a secret",
+    """
+    With AZURE_TENANT_ID and AZURE_CLIENT_ID but neither AZURE_CLIENT_SECRET nor a
+    certificate or federated token, azure-identity's EnvironmentCredential is skipped and
+    AZURE_CLIENT_ID is used as a user-assigned managed identity instead. That works on a
+    host with that managed identity and fails everywhere else.
+    """,
+    """
+    Set AZURE_CLIENT_SECRET for a service principal, or drop AZURE_TENANT_ID if you meant a
+    user-assigned managed identity.
+    """,
+)
+KEYVAULT_URL_ENV_ONLY = define(
+    "AKV-SET-028",
+    Severity.WARNING,
+    "Vault URL only in AZURE_KEYVAULT_URL",
+    """
+    Airflow's backend reads the vault URL from backend_kwargs only; AZURE_KEYVAULT_URL is a
+    convention of SDK samples. The runbook used it for its own checks, but Airflow builds
+    the backend with vault_url="".
+    """,
+    'Add "vault_url" to AIRFLOW__SECRETS__BACKEND_KWARGS.',
+)
+
+# -- small helpers -------------------------------------------------------------------------
+
+
+def looks_like_secret(value: object) -> bool:
+    """Whether a string looks like a client secret value rather than a name or id."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    if "~" in text and len(text) >= 8:
+        return True  # Entra client secrets carry a "~" after a short prefix
+    if len(text) < 24 or any(c.isspace() for c in text):
+        return False
+    if GUID_RE.match(text) or text.lower().startswith(("http://", "https://")):
+        return False
+    classes = sum(
+        (
+            any(c.islower() for c in text),
+            any(c.isupper() for c in text),
+            any(c.isdigit() for c in text),
+            any(not c.isalnum() for c in text),
+        )
+    )
+    if ENV_NAME_RE.match(text) and text.upper() == text:
+        return False  # A_LONG_UPPER_CASE_NAME is a name
+    return classes >= 3 or (len(text) >= 40 and classes >= 2)
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """A value as it may appear in a finding: quoted, shortened; a fingerprint if secret-like."""
+    if not isinstance(value, str):
+        return f"a {type(value).__name__}"
+    if looks_like_secret(value):
+        return f"<secret-like value, {fingerprint(value)}>"
+    text = value if len(value) <= limit else value[:limit] + "…"
+    return repr(text)
+
+
+def is_placeholder(value: str) -> bool:
+    return bool(_PLACEHOLDER_RE.search(value)) or value.strip() == NIL_GUID
+
+
+def scrub(findings: Iterable[Finding], secrets: Iterable[str | None]) -> list[Finding]:
+    """Replace any occurrence of the given secret values in details and data (belt and braces)."""
+    values = sorted({s for s in secrets if isinstance(s, str) and len(s) >= 4}, key=len)[::-1]
+    if not values:
+        return list(findings)
+
+    def clean(obj: Any) -> Any:
+        if isinstance(obj, str):
+            for secret in values:
+                obj = obj.replace(secret, f"<{fingerprint(secret)}>")
+            return obj
+        if isinstance(obj, dict):
+            return {k: clean(v) for k, v in obj.items()}
+        if isinstance(obj, list | tuple):
+            return [clean(v) for v in obj]
+        return obj
+
+    return [
+        Finding(f.spec, subject=clean(f.subject), detail=clean(f.detail), data=clean(f.data))
+        for f in findings
+    ]
+
+
+def suggest(key: str, known: Iterable[str]) -> str | None:
+    """The known key a typo most likely meant, or None."""
+    lowered = key.lower().replace("-", "_")
+    known = list(known)
+    if lowered in known and lowered != key:
+        return lowered
+    match = difflib.get_close_matches(lowered, known, n=1, cutoff=0.75)
+    return match[0] if match else None
+
+
+# -- single-value checks (shared with config_lint) ------------------------------------------
+
+
+def _trim(value: str, subject: str, findings: list[Finding], *, secret: bool = False) -> str:
+    stripped = value.strip()
+    if stripped != value:
+        what = "the value" if secret else shown(stripped)
+        findings.append(WHITESPACE(subject, f"{subject}: surrounding whitespace around {what}."))
+    return stripped
+
+
+def _keep(text: str) -> str:
+    """An invalid value as kept in Settings: dropped when it looks like a secret."""
+    return "" if looks_like_secret(text) else text
+
+
+def check_vault_url(value: object, subject: str = "vault_url") -> tuple[str, list[Finding]]:
+    """Normalise a vault URL to ``https://<name>.<suffix>/``; findings when it is not one."""
+    findings: list[Finding] = []
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        return "", [WRONG_TYPE(subject, f"{subject} must be a string, not {shown(value)}.")]
+    text = _trim(value, subject, findings)
+    if not text:
+        return "", [*findings, VAULT_URL_MISSING(subject, f"{subject} is empty.")]
+    if is_placeholder(text):
+        return _keep(text), [
+            *findings,
+            PLACEHOLDER(subject, f"{subject} is still a placeholder: {shown(text)}."),
+        ]
+    if "://" not in text:
+        guess = text.strip("/")
+        if VAULT_NAME_RE.match(guess) and "--" not in guess:
+            guess = f"https://{guess.lower()}.vault.azure.net/"
+        elif any(guess.lower().endswith("." + s) for s in VAULT_SUFFIXES):
+            guess = f"https://{guess.lower()}/"
+        else:
+            guess = "https://<vault-name>.vault.azure.net/"
+        findings.append(
+            VAULT_URL_NOT_HTTPS(
+                subject,
+                f"{subject} {shown(text)} has no https:// scheme; expected {guess}",
+                expected=guess,
+            )
+        )
+        return _keep(text), findings
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError as err:
+        return _keep(text), [
+            *findings,
+            VAULT_URL_NOT_HTTPS(subject, f"{subject} {shown(text)} is not a URL ({err})."),
+        ]
+    scheme = parts.scheme.lower()
+    if scheme != "https":
+        fixed = text.replace(parts.scheme + "://", "https://", 1)
+        findings.append(
+            VAULT_URL_NOT_HTTPS(
+                subject,
+                f"{subject} uses {scheme or 'no'}://, Key Vault needs https://"
+                + (f" — use {shown(fixed)}" if scheme == "http" else ""),
+                scheme=scheme,
+            )
+        )
+    if not host:
+        findings.append(VAULT_HOST_UNKNOWN(subject, f"{subject} {shown(text)} has no host."))
+        return _keep(text), findings
+    suffix = next((s for s in VAULT_SUFFIXES if host == s or host.endswith("." + s)), None)
+    if suffix is None:
+        hint = ""
+        if host.endswith(".managedhsm.azure.net"):
+            hint = " That is a Managed HSM, which holds keys only, not secrets."
+        elif host.endswith(".azure.net") or host.endswith(".vault.azure.com"):
+            hint = " Did you mean <name>.vault.azure.net?"
+        findings.append(
+            VAULT_HOST_UNKNOWN(
+                subject, f"{subject} host {shown(host)} is not a Key Vault host.{hint}", host=host
+            )
+        )
+        return _keep(text), findings
+    name = host[: -len(suffix)].rstrip(".")
+    if not VAULT_NAME_RE.match(name) or "--" in name:
+        findings.append(
+            VAULT_NAME_INVALID(
+                subject,
+                f"vault name {shown(name)} in {subject}: 3-24 letters, digits and hyphens, "
+                "starting with a letter, ending with a letter or digit, no '--'.",
+                vault_name=name,
+            )
+        )
+        return _keep(text), findings
+    normalised = f"https://{name.lower()}.{suffix}/"
+    extras = []
+    if parts.path not in ("", "/"):
+        extras.append(f"path {shown(parts.path)}")
+    if parts.query:
+        extras.append("a query string")
+    if parts.fragment:
+        extras.append("a fragment")
+    if port not in (None, 443):
+        extras.append(f"port {port}")
+    if parts.username or parts.password:
+        extras.append("user info")
+    if extras:
+        looks_secret_id = parts.path.lower().startswith("/secrets/")
+        findings.append(
+            VAULT_URL_EXTRA_PARTS(
+                subject,
+                f"{subject} has {', '.join(extras)}"
+                + (" (a secret identifier, not the vault URI)" if looks_secret_id else "")
+                + f"; use {normalised}",
+                expected=normalised,
+            )
+        )
+    return normalised, findings
+
+
+def check_tenant(value: object, subject: str = "tenant_id") -> tuple[str, list[Finding]]:
+    """A tenant GUID (lower-cased) or a domain; findings when it is neither. Empty is allowed."""
+    findings: list[Finding] = []
+    if value is None:
+        return "", []
+    if not isinstance(value, str):
+        return "", [WRONG_TYPE(subject, f"{subject} must be a string, not {shown(value)}.")]
+    text = _trim(value, subject, findings)
+    if not text:
+        return "", findings
+    if is_placeholder(text):
+        findings.append(PLACEHOLDER(subject, f"{subject} is still a placeholder: {shown(text)}."))
+        return _keep(text), findings
+    if GUID_RE.match(text):
+        return text.lower(), findings
+    lowered = text.lower()
+    if lowered in ("common", "organizations", "consumers"):
+        detail = f"{subject} {shown(text)} is a multi-tenant alias; use the tenant's own id."
+    elif text.startswith("{") and GUID_RE.match(text.strip("{}")):
+        detail = f"{subject} has braces around the GUID; use {shown(text.strip('{}').lower())}."
+    elif DOMAIN_RE.match(lowered):
+        return lowered, findings
+    else:
+        detail = f"{subject} {shown(text)} is neither a GUID nor a domain."
+    findings.append(TENANT_INVALID(subject, detail))
+    return _keep(text), findings
+
+
+def check_guid(value: object, subject: str = "client_id") -> tuple[str, list[Finding]]:
+    """A client id GUID (lower-cased); findings when it is not one. Empty is allowed."""
+    findings: list[Finding] = []
+    if value is None:
+        return "", []
+    if not isinstance(value, str):
+        return "", [WRONG_TYPE(subject, f"{subject} must be a string, not {shown(value)}.")]
+    text = _trim(value, subject, findings)
+    if not text:
+        return "", findings
+    if is_placeholder(text):
+        findings.append(PLACEHOLDER(subject, f"{subject} is still a placeholder: {shown(text)}."))
+        return _keep(text), findings
+    if GUID_RE.match(text):
+        return text.lower(), findings
+    if looks_like_secret(text):
+        detail = f"{subject} holds a secret-like value ({fingerprint(text)}), not a GUID."
+    elif text.startswith("{") and GUID_RE.match(text.strip("{}")):
+        detail = f"{subject} has braces around the GUID; use {shown(text.strip('{}').lower())}."
+    else:
+        detail = f"{subject} {shown(text)} is not a GUID."
+    findings.append(GUID_INVALID(subject, detail))
+    return _keep(text), findings
+
+
+def check_env_var_name(
+    value: object, subject: str = "client_secret_env"
+) -> tuple[str, list[Finding]]:
+    """An environment variable NAME; a secret-like value is reported and never shown."""
+    findings: list[Finding] = []
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        return "", [WRONG_TYPE(subject, f"{subject} must be a string, not {shown(value)}.")]
+    if looks_like_secret(value):
+        return "", [
+            SECRET_VALUE_AS_NAME(
+                subject,
+                f"{subject} looks like a secret value ({fingerprint(value)}); pass the name "
+                "of the environment variable that holds it, e.g. AZURE_CLIENT_SECRET.",
+            )
+        ]
+    text = _trim(value, subject, findings, secret=True)
+    if not text:
+        return "", [
+            *findings,
+            ENV_NAME_INVALID(
+                subject, f"{subject} is empty; name the variable, e.g. AZURE_CLIENT_SECRET."
+            ),
+        ]
+    if not ENV_NAME_RE.match(text):
+        if GUID_RE.match(text):
+            why = "it is a GUID (a client secret's ID?), not a variable name"
+        else:
+            why = "only letters, digits and '_' are allowed, not starting with a digit"
+        findings.append(
+            ENV_NAME_INVALID(subject, f"{subject} ({fingerprint(text)}) is not a name: {why}.")
+        )
+    return text, findings
+
+
+def check_prefix(
+    value: object, subject: str = "variables_prefix", sep: str = "-"
+) -> tuple[str | None, list[Finding]]:
+    """A secret-name prefix (None disables the lookup type); findings for unusable ones."""
+    findings: list[Finding] = []
+    if value is None:
+        return None, []
+    if not isinstance(value, str):
+        return None, [
+            WRONG_TYPE(subject, f"{subject} must be a string or null, not {shown(value)}.")
+        ]
+    text = _trim(value, subject, findings)
+    if text == "":
+        if value == "":
+            findings.append(
+                PREFIX_EMPTY(subject, f'{subject} is "": the id is looked up as the secret name.')
+            )
+        return text, findings
+    if text.lower() in ("null", "none"):
+        findings.append(
+            PREFIX_INVALID(
+                subject,
+                f"{subject} is the string {shown(text)}, not null: secrets are looked up as "
+                f"{text}{sep}<id>. Use JSON null (YAML ~ or null) to disable the lookup.",
+            )
+        )
+        return text, findings
+    effective = text.rstrip(sep) if sep else text
+    built = effective.replace("_", sep) if sep else effective
+    if not SECRET_NAME_CHARS_RE.match(built):
+        bad = sorted({c for c in built if not (c.isascii() and (c.isalnum() or c == "-"))})
+        findings.append(
+            PREFIX_INVALID(
+                subject,
+                f"{subject} {shown(text)} has characters Key Vault names cannot hold: "
+                + " ".join(repr(c) for c in bad),
+                invalid_characters=bad,
+            )
+        )
+    elif len(built) + len(sep) >= 127:
+        findings.append(
+            PREFIX_INVALID(
+                subject,
+                f"{subject} is {len(built)} characters: no room for an id within 127.",
+            )
+        )
+    if sep and effective != text:
+        findings.append(
+            PREFIX_TRAILING_SEP(
+                subject,
+                f"{subject} {shown(text)} behaves as {shown(effective)}.",
+                effective=effective,
+            )
+        )
+    return text, findings
+
+
+def check_sep(value: object, subject: str = "sep") -> tuple[str, list[Finding]]:
+    if not isinstance(value, str):
+        return "-", [WRONG_TYPE(subject, f"{subject} must be a string, not {shown(value)}.")]
+    if value == "":
+        return value, [SEP_INVALID(subject, f"{subject} is empty.")]
+    if not SECRET_NAME_CHARS_RE.match(value):
+        return value, [
+            SEP_INVALID(subject, f"{subject} {shown(value)} is not allowed in Key Vault names.")
+        ]
+    return value, []
+
+
+def parse_version(value: object, subject: str) -> tuple[Any, list[Finding]]:
+    """A ``packaging`` Version, or None with a finding (None input: None, no finding)."""
+    from packaging.version import InvalidVersion, Version
+
+    if value is None or value == "":
+        return None, []
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        hint = ""
+        if isinstance(value, float):
+            hint = f" (YAML read an unquoted version as the number {value!r}; quote it)"
+        return None, [
+            WRONG_TYPE(subject, f"{subject} must be a quoted string, not {shown(value)}{hint}.")
+        ]
+    text = str(value).strip()
+    try:
+        return Version(text.lstrip("vV")), []
+    except InvalidVersion:
+        return None, [VERSION_INVALID(subject, f"{subject} {shown(text)} is not a version.")]
+
+
+# -- building Settings -----------------------------------------------------------------------
+_FIELDS = {f.name for f in dataclasses.fields(Settings)}
+_STR_FIELDS = (
+    "name",
+    "vault_url",
+    "tenant_id",
+    "client_id",
+    "client_secret_env",
+    "managed_identity_client_id",
+    "workload_identity_tenant_id",
+)
+_PREFIX_FIELDS = ("connections_prefix", "variables_prefix", "config_prefix")
+_VERSION_FIELDS = ("airflow_version", "provider_version", "python_version")
+_CREDENTIAL_ALIASES = {
+    "service_principal": Credential.CLIENT_SECRET,
+    "sp": Credential.CLIENT_SECRET,
+    "secret": Credential.CLIENT_SECRET,
+    "msi": Credential.MANAGED_IDENTITY,
+    "managed": Credential.MANAGED_IDENTITY,
+    "workload": Credential.WORKLOAD_IDENTITY,
+}
+_TARGET_ALIASES = {
+    "airflow.cfg": Target.AIRFLOW_CFG,
+    "cfg": Target.AIRFLOW_CFG,
+    "docker_compose": Target.COMPOSE,
+    "docker-compose": Target.COMPOSE,
+    "helm_chart": Target.HELM,
+    "data_factory": Target.ADF,
+    "shell": Target.ENV,
+    "environment": Target.ENV,
+}
+_TRUE = ("1", "true", "t", "yes", "y", "on")
+_FALSE = ("0", "false", "f", "no", "n", "off")
+
+
+def _subject(origin: Mapping[str, str], name: str) -> str:
+    return origin.get(name, name)
+
+
+def _enum(value: object, enum: type[StrEnum], aliases: Mapping[str, StrEnum]) -> StrEnum | None:
+    if isinstance(value, enum):
+        return value
+    if not isinstance(value, str):
+        return None
+    key = value.strip().lower()
+    for member in enum:
+        if key in (member.value, member.value.replace("_", "-")):
+            return member
+    return aliases.get(key)
+
+
+def _as_bool(value: object) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError
+
+
+def _coerce_field(name: str, value: Any, subject: str, findings: list[Finding]) -> Any:
+    """The value for a Settings field, or the field's default with a finding."""
+    missing = object()
+
+    def wrong(expected: str) -> Any:
+        findings.append(
+            WRONG_TYPE(subject, f"{subject} must be {expected}, not {shown(value)}.", key=name)
+        )
+        return missing
+
+    result: Any = missing
+    if name in _STR_FIELDS:
+        if value is None:
+            result = ""
+        elif isinstance(value, str):
+            result = value
+        else:
+            result = wrong("a string")
+    elif name in _PREFIX_FIELDS:
+        result = value if value is None or isinstance(value, str) else wrong("a string or null")
+    elif name == "sep":
+        result = value if isinstance(value, str) else wrong('a string such as "-"')
+    elif name == "credential":
+        result = _enum(value, Credential, _CREDENTIAL_ALIASES)
+        if result is None:
+            findings.append(
+                CREDENTIAL_UNKNOWN(subject, f"{subject} {shown(value)} is not a credential mode.")
+            )
+            result = missing
+    elif name == "target":
+        result = _enum(value, Target, _TARGET_ALIASES)
+        if result is None:
+            findings.append(TARGET_UNKNOWN(subject, f"{subject} {shown(value)} is not a target."))
+            result = missing
+    elif name in _VERSION_FIELDS:
+        if value is None or (isinstance(value, str | int) and not isinstance(value, bool)):
+            result = None if value is None else str(value)
+        else:
+            _, found = parse_version(value, subject)
+            findings.extend(found)
+    elif name in ("variables", "connections"):
+        if value is None:
+            result = []
+        elif isinstance(value, str):
+            result = [part for part in value.split(",")] if value.strip() else []
+        elif isinstance(value, list | tuple):
+            result = []
+            for i, item in enumerate(value):
+                if isinstance(item, str):
+                    result.append(item)
+                else:
+                    findings.append(
+                        WRONG_TYPE(
+                            f"{subject}[{i}]",
+                            f"{subject}[{i}] must be a string, not {shown(item)}.",
+                            key=name,
+                        )
+                    )
+        else:
+            result = wrong("a list of strings")
+    elif name == "retry_total":
+        if value is None:
+            result = None
+        elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            result = value
+        elif isinstance(value, str) and value.strip().isdigit():
+            result = int(value.strip())
+        else:
+            result = wrong("a non-negative integer or null")
+    elif name in ("use_cache", "client_secret_set"):
+        if value is None:
+            result = None
+        else:
+            try:
+                result = _as_bool(value)
+            except ValueError:
+                result = wrong("true, false or null")
+    return _default(name) if result is missing else result
+
+
+def _default(name: str) -> Any:
+    return getattr(Settings(), name)
+
+
+def _normalise(
+    s: Settings,
+    origin: Mapping[str, str] | None = None,
+    *,
+    require_identity: bool = True,
+) -> tuple[Settings, list[Finding]]:
+    """Validate every field; return the normalised Settings and the findings."""
+    origin = origin or {}
+    findings: list[Finding] = []
+    changes: dict[str, Any] = {}
+    sub = lambda name: _subject(origin, name)  # noqa: E731
+
+    # Enum fields may arrive as plain strings when Settings(...) is built by hand.
+    credential = _enum(s.credential, Credential, _CREDENTIAL_ALIASES)
+    if credential is None:
+        findings.append(
+            CREDENTIAL_UNKNOWN(
+                sub("credential"), f"credential {shown(s.credential)} is not a credential mode."
+            )
+        )
+        credential = Credential.CLIENT_SECRET
+    changes["credential"] = credential
+    target = _enum(s.target, Target, _TARGET_ALIASES)
+    if target is None:
+        findings.append(TARGET_UNKNOWN(sub("target"), f"target {shown(s.target)} is not a target."))
+        target = Target.ENV
+    changes["target"] = target
+
+    if isinstance(s.name, str):
+        changes["name"] = s.name.strip() or "default"
+    else:
+        findings.append(WRONG_TYPE(sub("name"), f"name must be a string, not {shown(s.name)}."))
+        changes["name"] = "default"
+
+    changes["vault_url"], found = check_vault_url(s.vault_url, sub("vault_url"))
+    findings += found
+    changes["tenant_id"], found = check_tenant(s.tenant_id, sub("tenant_id"))
+    findings += found
+    changes["workload_identity_tenant_id"], found = check_tenant(
+        s.workload_identity_tenant_id, sub("workload_identity_tenant_id")
+    )
+    findings += found
+    changes["client_id"], found = check_guid(s.client_id, sub("client_id"))
+    findings += found
+    changes["managed_identity_client_id"], found = check_guid(
+        s.managed_identity_client_id, sub("managed_identity_client_id")
+    )
+    findings += found
+
+    secret_env = s.client_secret_env
+    # A secret-looking value is reported whatever the mode; an empty name only when a
+    # variable must be named (not when the secret sits in backend_kwargs).
+    needs_name = credential is Credential.CLIENT_SECRET and (secret_env or require_identity)
+    if looks_like_secret(secret_env) or needs_name:
+        changes["client_secret_env"], found = check_env_var_name(
+            secret_env, sub("client_secret_env")
+        )
+        findings += found
+    elif isinstance(secret_env, str):
+        changes["client_secret_env"] = secret_env.strip()
+
+    if credential is Credential.CLIENT_SECRET and require_identity:
+        for name, env in (("tenant_id", "AZURE_TENANT_ID"), ("client_id", "AZURE_CLIENT_ID")):
+            if not changes[name] and not any(
+                f.subject == sub(name) and f.code != WHITESPACE.code for f in findings
+            ):
+                findings.append(
+                    IDENTITY_MISSING(
+                        sub(name),
+                        f"{sub(name)} is not set; a service principal needs it "
+                        f"(in Airflow usually as {env}).",
+                    )
+                )
+
+    sep, found = check_sep(s.sep, sub("sep"))
+    findings += found
+    changes["sep"] = sep
+    for name in _PREFIX_FIELDS:
+        changes[name], found = check_prefix(getattr(s, name), sub(name), sep)
+        findings += found
+
+    for name in _VERSION_FIELDS:
+        _, found = parse_version(getattr(s, name), sub(name))
+        findings += found
+        value = getattr(s, name)
+        changes[name] = value.strip() if isinstance(value, str) and not found else value
+
+    for name in ("variables", "connections"):
+        value = getattr(s, name)
+        if not isinstance(value, list | tuple):
+            findings.append(
+                WRONG_TYPE(sub(name), f"{name} must be a list of strings, not {shown(value)}.")
+            )
+            changes[name] = []
+            continue
+        ids: list[str] = []
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                findings.append(
+                    WRONG_TYPE(f"{sub(name)}[{i}]", f"must be a string, not {shown(item)}.")
+                )
+            elif not item.strip():
+                findings.append(PROBE_ID_EMPTY(f"{sub(name)}[{i}]", f"{name}[{i}] is empty."))
+            else:
+                ids.append(_trim(item, f"{sub(name)}[{i}]", findings))
+        changes[name] = ids
+
+    rt = s.retry_total
+    if rt is not None and (isinstance(rt, bool) or not isinstance(rt, int) or rt < 0):
+        findings.append(
+            WRONG_TYPE(
+                sub("retry_total"),
+                f"retry_total must be a non-negative integer or null, not {shown(rt)}.",
+            )
+        )
+        changes["retry_total"] = 3
+    for name in ("use_cache", "client_secret_set"):
+        value = getattr(s, name)
+        if value is not None and not isinstance(value, bool):
+            findings.append(
+                WRONG_TYPE(sub(name), f"{name} must be true, false or null, not {shown(value)}.")
+            )
+            changes[name] = None
+
+    version_subjects = {sub(n) for n in _VERSION_FIELDS}
+    versions_ok = not any(
+        f.code in (VERSION_INVALID.code, WRONG_TYPE.code) and f.subject in version_subjects
+        for f in findings
+    )
+    if (s.airflow_version or s.provider_version or s.python_version) and versions_ok:
+        from .config_lint import lint_versions
+
+        findings += lint_versions(
+            changes["airflow_version"], changes["provider_version"], changes["python_version"]
+        )
+    return dataclasses.replace(s, **changes), findings
+
+
+def validate_settings(s: Settings) -> list[Finding]:
+    """Every problem with a Settings object, as findings (never raises)."""
+    try:
+        return _normalise(s)[1]
+    except Exception as err:  # a last guard: validation must never raise
+        return [WRONG_TYPE("settings", f"settings could not be validated ({type(err).__name__}).")]
+
+
+def settings_from_mapping(data: Mapping[str, Any] | None) -> tuple[Settings, list[Finding]]:
+    """Settings from keyword arguments or a parsed YAML/JSON document."""
+    findings: list[Finding] = []
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        return Settings(), [
+            SETTINGS_FILE_UNREADABLE(
+                "settings", f"settings must be a mapping of names to values, not {shown(data)}."
+            )
+        ]
+    values: dict[str, Any] = {}
+    secrets: list[str] = []
+    for key, value in data.items():
+        if not isinstance(key, str):
+            findings.append(UNKNOWN_KEY(str(key), f"setting names are strings, not {shown(key)}."))
+            continue
+        if key == "client_secret":
+            if isinstance(value, str):
+                secrets.append(value)
+            findings.append(
+                SECRET_IN_SETTINGS(
+                    key,
+                    f"client_secret was given ({fingerprint(str(value)) if value else 'empty'}); "
+                    "it is ignored — use client_secret_env.",
+                )
+            )
+            continue
+        if key not in _FIELDS:
+            guess = suggest(key, _FIELDS)
+            findings.append(
+                UNKNOWN_KEY(
+                    key,
+                    f"unknown setting {shown(key)}"
+                    + (f"; did you mean {guess!r}?" if guess else "."),
+                    suggestion=guess,
+                )
+            )
+            continue
+        values[key] = _coerce_field(key, value, key, findings)
+    try:
+        s = Settings(**values)
+    except Exception:  # pragma: no cover - every field was coerced above
+        s = Settings()
+    s, found = _normalise(s)
+    return s, scrub(findings + found, secrets)
+
+
+def load_settings(path: str | Path) -> tuple[Settings, list[Finding]]:
+    """Settings from a YAML or JSON file (JSON is YAML; a .json file is parsed as JSON)."""
+    import yaml
+
+    try:
+        p = Path(path)
+    except TypeError:
+        return Settings(), [SETTINGS_FILE_UNREADABLE(str(path), f"not a path: {shown(path)}.")]
+    subject = str(p)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        return Settings(), [SETTINGS_FILE_UNREADABLE(subject, f"cannot read {p}: {err}")]
+    try:
+        if p.suffix.lower() == ".json":
+            data = json.loads(text) if text.strip() else {}
+        else:
+            data = yaml.safe_load(text)
+    except json.JSONDecodeError as err:
+        return Settings(), [
+            SETTINGS_FILE_UNREADABLE(
+                subject,
+                f"{p.name}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}",
+            )
+        ]
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or type(err).__name__
+        return Settings(), [
+            SETTINGS_FILE_UNREADABLE(subject, f"{p.name}: invalid YAML{where}: {problem}")
+        ]
+    except RecursionError:
+        return Settings(), [SETTINGS_FILE_UNREADABLE(subject, f"{p.name} is nested too deeply.")]
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        return Settings(), [
+            SETTINGS_FILE_UNREADABLE(
+                subject, f"{p.name}: the top level is {shown(data)}, not a mapping of settings."
+            )
+        ]
+    return settings_from_mapping(data)
+
+
+def settings_from_backend_kwargs(
+    kwargs: Mapping[str, Any],
+    *,
+    subject: str = "backend_kwargs",
+    origins: Mapping[str, str] | None = None,
+    require_identity: bool = False,
+) -> tuple[Settings, list[Finding]]:
+    """Settings as the provider would see these backend kwargs (its defaults where absent).
+
+    Only value findings are returned; structural ones (a secret in the kwargs, unknown keys,
+    half-set credentials) are :func:`helpers.config_lint.lint_backend_kwargs`'s. ``origins``
+    names where each key came from (finding subjects); default ``<subject>.<key>``.
+    """
+    findings: list[Finding] = []
+    if not isinstance(kwargs, Mapping):
+        return Settings(), [
+            WRONG_TYPE(subject, f"{subject} must be a mapping, not {shown(kwargs)}.")
+        ]
+    origin = {k: f"{subject}.{k}" for k in _FIELDS} | dict(origins or {})
+    values: dict[str, Any] = {
+        "config_prefix": PROVIDER_DEFAULT_PREFIXES["config_prefix"],
+        "retry_total": None,
+    }
+    for key in (*PROVIDER_KWARGS, "retry_total"):
+        if key not in kwargs or key == "client_secret":
+            continue
+        values[key] = _coerce_field(key, kwargs[key], origin[key], findings)
+    secret = kwargs.get("client_secret")
+    if values.get("workload_identity_tenant_id") and values.get("managed_identity_client_id"):
+        values["credential"] = Credential.WORKLOAD_IDENTITY
+    elif values.get("managed_identity_client_id") and not secret:
+        values["credential"] = Credential.MANAGED_IDENTITY
+    if secret:
+        values["credential"] = Credential.CLIENT_SECRET
+        values["client_secret_env"] = ""
+        values["client_secret_set"] = True
+    s, found = _normalise(Settings(**values), origin, require_identity=require_identity)
+    return s, scrub(findings + found, [secret] if isinstance(secret, str) else [])
+
+
+def _kwarg_overrides(environ: Mapping[str, str], prefix: str) -> dict[str, str]:
+    return {
+        k[len(prefix) :].lower(): v
+        for k, v in environ.items()
+        if isinstance(k, str) and k.startswith(prefix) and k[len(prefix) :]
+    }
+
+
+def settings_from_environment(environ: Mapping[str, str]) -> tuple[Settings, list[Finding]]:
+    """Settings from a process environment, as Airflow and azure-identity would read it.
+
+    Reads ``AIRFLOW__SECRETS__BACKEND_KWARGS`` (JSON), the per-key
+    ``AIRFLOW__SECRETS__BACKEND_KWARG__<KEY>`` overrides (Airflow 3.3; raw strings that win
+    over the JSON), ``AZURE_TENANT_ID`` / ``AZURE_CLIENT_ID``, whether ``AZURE_CLIENT_SECRET``
+    is set (never its value) and ``AZURE_KEYVAULT_URL`` as a fallback vault URL.
+    """
+    from .config_lint import parse_backend_kwargs
+
+    if not isinstance(environ, Mapping):
+        return Settings(), [
+            WRONG_TYPE("environment", f"the environment must be a mapping, not {shown(environ)}.")
+        ]
+    env = {k: v for k, v in environ.items() if isinstance(k, str)}
+    findings: list[Finding] = []
+    for k, v in env.items():
+        if not isinstance(v, str) and v is not None:
+            findings.append(WRONG_TYPE(k, f"{k} must be a string, not {shown(v)}."))
+    env = {k: v for k, v in env.items() if isinstance(v, str)}
+    secret_values = [env.get("AZURE_CLIENT_SECRET")]
+
+    kwargs_name = "AIRFLOW__SECRETS__BACKEND_KWARGS"
+    kwargs: dict[str, Any] = {}
+    if kwargs_name in env:
+        parsed, found = parse_backend_kwargs(env[kwargs_name], subject=kwargs_name, repair=True)
+        findings += found
+        kwargs = dict(parsed or {})
+    overrides = _kwarg_overrides(env, "AIRFLOW__SECRETS__BACKEND_KWARG__")
+    kwargs.update(overrides)
+    secret_values.append(kwargs.get("client_secret"))
+
+    origin = {k: f"{kwargs_name}.{k}" for k in _FIELDS}
+    for key in overrides:
+        origin[key] = f"AIRFLOW__SECRETS__BACKEND_KWARG__{key.upper()}"
+    values: dict[str, Any] = {
+        "config_prefix": PROVIDER_DEFAULT_PREFIXES["config_prefix"],
+        "retry_total": None,
+    }
+    for key in (*PROVIDER_KWARGS, "retry_total"):
+        if key in kwargs and key != "client_secret":
+            values[key] = _coerce_field(key, kwargs[key], origin[key], findings)
+
+    backend_configured = bool(env.get("AIRFLOW__SECRETS__BACKEND", "").strip())
+    if not values.get("vault_url") and env.get("AZURE_KEYVAULT_URL", "").strip():
+        values["vault_url"] = env["AZURE_KEYVAULT_URL"]
+        origin["vault_url"] = "AZURE_KEYVAULT_URL"
+        if backend_configured:
+            findings.append(
+                KEYVAULT_URL_ENV_ONLY(
+                    "AZURE_KEYVAULT_URL",
+                    "the vault URL comes from AZURE_KEYVAULT_URL, which the backend does not "
+                    "read; backend_kwargs has no vault_url.",
+                )
+            )
+
+    # The provider uses tenant_id/client_id/client_secret kwargs only as a complete trio;
+    # otherwise DefaultAzureCredential reads AZURE_* (the kwargs are ignored).
+    secret_in_kwargs = all(kwargs.get(k) for k in ("tenant_id", "client_id", "client_secret"))
+    if not secret_in_kwargs:
+        for key, env_name in (("tenant_id", "AZURE_TENANT_ID"), ("client_id", "AZURE_CLIENT_ID")):
+            values[key] = env.get(env_name, "")
+            origin[key] = env_name
+    secret_env = "AZURE_CLIENT_SECRET"
+    has_secret_var = secret_env in env
+    federated = bool(env.get("AZURE_FEDERATED_TOKEN_FILE", "").strip())
+    if secret_in_kwargs:
+        values["credential"] = Credential.CLIENT_SECRET
+        values["client_secret_env"] = ""
+        values["client_secret_set"] = True
+    elif has_secret_var:
+        values["credential"] = Credential.CLIENT_SECRET
+        values["client_secret_env"] = secret_env
+        values["client_secret_set"] = bool(env[secret_env])
+        if not env[secret_env]:
+            findings.append(SECRET_ENV_EMPTY(secret_env, f"{secret_env} is set but empty."))
+        elif not env[secret_env].strip():
+            findings.append(SECRET_ENV_EMPTY(secret_env, f"{secret_env} holds only whitespace."))
+        elif env[secret_env].strip() != env[secret_env]:
+            findings.append(
+                WHITESPACE(secret_env, f"{secret_env}: surrounding whitespace around the value.")
+            )
+    elif federated or values.get("workload_identity_tenant_id"):
+        values["credential"] = Credential.WORKLOAD_IDENTITY
+    else:
+        values["credential"] = Credential.MANAGED_IDENTITY
+        if not values.get("managed_identity_client_id") and env.get("AZURE_CLIENT_ID"):
+            values["managed_identity_client_id"] = env["AZURE_CLIENT_ID"]
+            origin["managed_identity_client_id"] = "AZURE_CLIENT_ID"
+        if env.get("AZURE_TENANT_ID") and env.get("AZURE_CLIENT_ID"):
+            findings.append(
+                AZURE_ENV_PARTIAL(
+                    "AZURE_CLIENT_SECRET",
+                    "AZURE_TENANT_ID and AZURE_CLIENT_ID are set, AZURE_CLIENT_SECRET is not.",
+                )
+            )
+    if "AIRFLOW__SECRETS__USE_CACHE" in env:
+        try:
+            values["use_cache"] = _as_bool(env["AIRFLOW__SECRETS__USE_CACHE"])
+        except ValueError:
+            findings.append(
+                WRONG_TYPE(
+                    "AIRFLOW__SECRETS__USE_CACHE",
+                    f"AIRFLOW__SECRETS__USE_CACHE {shown(env['AIRFLOW__SECRETS__USE_CACHE'])} "
+                    "is not a boolean.",
+                )
+            )
+    values["target"] = Target.ENV
+    # A secret inside the kwargs names no variable; lint_backend_kwargs checks that trio.
+    require = values["credential"] is Credential.CLIENT_SECRET and not secret_in_kwargs
+    s, found = _normalise(Settings(**values), origin, require_identity=require)
+    return s, scrub(findings + found, secret_values)
+
+
+def check_secret_env(s: Settings, environ: Mapping[str, str]) -> list[Finding]:
+    """Whether the variable named by ``client_secret_env`` is set and non-empty.
+
+    Only presence is checked; the value is never read into a finding.
+    """
+    if s.credential is not Credential.CLIENT_SECRET or not isinstance(environ, Mapping):
+        return []
+    name = s.client_secret_env
+    if not isinstance(name, str) or not ENV_NAME_RE.match(name.strip()):
+        return []  # check_env_var_name reports it
+    name = name.strip()
+    value = environ.get(name)
+    if value is None:
+        return [SECRET_ENV_NOT_SET(name, f"{name} is not set in this environment.")]
+    if not isinstance(value, str) or not value.strip():
+        return [SECRET_ENV_EMPTY(name, f"{name} is set but empty.")]
+    return []
+
+
+def settings_from_airflow_cfg(text: str) -> tuple[Settings, list[Finding]]:
+    """Settings from the ``[secrets]`` section of an airflow.cfg (backend_kwargs, use_cache)."""
+    from .config_lint import CONFIG_UNPARSABLE, cfg_options, parse_backend_kwargs
+
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    if not isinstance(text, str):
+        return Settings(), [
+            WRONG_TYPE("airflow.cfg", f"airflow.cfg text must be a string, not {shown(text)}.")
+        ]
+    parser = configparser.ConfigParser(strict=False)  # Airflow interpolates: %% is %
+    try:
+        parser.read_string(text)
+    except configparser.Error as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        return Settings(target=Target.AIRFLOW_CFG), [
+            CONFIG_UNPARSABLE("airflow.cfg", f"airflow.cfg cannot be parsed: {first[:200]}")
+        ]
+    options, findings = cfg_options(parser, ("secrets",))
+    kwargs: dict[str, Any] = {}
+    subject = "[secrets] backend_kwargs"
+    if ("secrets", "backend_kwargs") in options:
+        parsed, found = parse_backend_kwargs(
+            options[("secrets", "backend_kwargs")], subject=subject, repair=True
+        )
+        findings += found
+        kwargs = dict(parsed or {})
+    s, found = settings_from_backend_kwargs(kwargs, subject=subject)
+    findings += found
+    changes: dict[str, Any] = {"target": Target.AIRFLOW_CFG}
+    if ("secrets", "use_cache") in options:
+        try:
+            changes["use_cache"] = _as_bool(options[("secrets", "use_cache")])
+        except ValueError:
+            findings.append(
+                WRONG_TYPE("[secrets] use_cache", "[secrets] use_cache is not a boolean.")
+            )
+    secret = kwargs.get("client_secret")
+    return dataclasses.replace(s, **changes), scrub(
+        findings, [secret] if isinstance(secret, str) else []
+    )

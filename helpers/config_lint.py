@@ -1,0 +1,1999 @@
+"""Lint an existing Airflow configuration for the Azure Key Vault secrets backend.
+
+Every linter returns ONLY problems (a clean configuration lints to no findings) and never
+raises on malformed input. Sources:
+
+- :func:`lint_backend_kwargs` — one ``backend_kwargs`` JSON text;
+- :func:`lint_environment` — a process environment (``AIRFLOW__*``, ``AZURE_*``);
+- :func:`lint_airflow_cfg` — an ``airflow.cfg``;
+- :func:`lint_adf_export` — an ADF / Fabric Airflow environment export (JSON);
+- :func:`lint_helm_values` — values for the official Apache Airflow Helm chart;
+- :func:`lint_compose` — a docker compose file;
+- :func:`lint_versions` — Airflow, provider and Python versions;
+- :func:`lint_dags` — DAG files that read variables or connections at parse time;
+- :func:`lint_file` — any of the above, by file name and content.
+
+Codes: AKV-CFG-0xx (configuration), AKV-VER-0xx (versions), AKV-DAG-0xx (DAG files); value
+problems (a vault URL, a GUID, a prefix) reuse the AKV-SET codes of :mod:`helpers.settings`.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import difflib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import settings as st
+from .findings import Finding, FindingSpec, Severity
+from .findings import define as _define_raw
+from .redact import fingerprint
+
+__all__ = [
+    "cfg_options",
+    "lint_adf_export",
+    "lint_airflow_cfg",
+    "lint_backend_kwargs",
+    "lint_compose",
+    "lint_dags",
+    "lint_environment",
+    "lint_file",
+    "lint_helm_values",
+    "lint_versions",
+    "parse_backend_kwargs",
+    "parse_env_file",
+]
+
+_IGNORED = (
+    'Airflow does not stop on this: it logs one warning ("Failed to parse [secrets] '
+    'backend_kwargs ..."), ignores the whole value and builds the backend with no kwargs, '
+    'i.e. vault_url="" and the default prefixes. Every lookup then fails with a ValueError '
+    'that Airflow logs and skips, so variables and connections look "missing".'
+)
+
+
+def define(code: str, severity: Severity, title: str, explanation: str, fix: str) -> FindingSpec:
+    """Register a finding spec with its prose reflowed to single paragraphs."""
+    return _define_raw(code, severity, title, " ".join(explanation.split()), " ".join(fix.split()))
+
+
+# -- findings: configuration -----------------------------------------------------------------
+JSON_INVALID = define(
+    "AKV-CFG-001",
+    Severity.ERROR,
+    "backend_kwargs is not valid JSON",
+    f"backend_kwargs must be one JSON object. {_IGNORED}",
+    """
+    Fix the JSON at the line and column in the detail: double quotes around every key and
+    string, no comments, no trailing text. Check it with `python -m json.tool`.
+    """,
+)
+TYPOGRAPHIC_QUOTES = define(
+    "AKV-CFG-002",
+    Severity.ERROR,
+    "Typographic quotes in backend_kwargs",
+    f"""
+    Curly quotes (“ ” ‘ ’) copied from a web page, a Word document or a chat message are not
+    JSON quotes. {_IGNORED}
+    """,
+    'Retype every quote as a straight double quote (") in a plain-text editor.',
+)
+SINGLE_QUOTES = define(
+    "AKV-CFG-003",
+    Severity.ERROR,
+    "Single quotes or Python syntax in backend_kwargs",
+    f"""
+    {{'vault_url': '...'}} or None/True/False is Python, not JSON (bitnami/charts#9997).
+    {_IGNORED}
+    """,
+    "Use double quotes around keys and strings, and null / true / false.",
+)
+TRAILING_COMMA = define(
+    "AKV-CFG-004",
+    Severity.ERROR,
+    "Trailing comma in backend_kwargs",
+    f"JSON allows no comma before a closing }} or ]. {_IGNORED}",
+    "Remove the comma at the position in the detail.",
+)
+JSON_NOT_OBJECT = define(
+    "AKV-CFG-005",
+    Severity.ERROR,
+    "backend_kwargs is JSON but not an object",
+    """
+    backend_kwargs must be a JSON object ({"vault_url": ...}). A list, a number or a string
+    makes Airflow log "Failed to parse [secrets] backend_kwargs into a dict" and build the
+    backend with no kwargs (vault_url="").
+    """,
+    'Write one object: {"vault_url": "https://<vault>.vault.azure.net/", ...}.',
+)
+OLD_MODULE_PATH = define(
+    "AKV-CFG-006",
+    Severity.ERROR,
+    "Old module path for the backend",
+    """
+    Older guides name airflow.providers.microsoft.azure.secrets.azure_key_vault; the module
+    is now ...secrets.key_vault. With the old path every Airflow process fails at start-up
+    with AirflowConfigException: The object could not be loaded. Please check "backend" key
+    in "secrets" section.
+    """,
+    f"Set the backend to {st.BACKEND_CLASS}.",
+)
+BACKEND_NOT_SET = define(
+    "AKV-CFG-007",
+    Severity.ERROR,
+    "Secrets backend is not configured",
+    """
+    Without [secrets] backend (AIRFLOW__SECRETS__BACKEND) Airflow never asks Key Vault:
+    variables and connections come from environment variables and the metastore only.
+    """,
+    f"Set AIRFLOW__SECRETS__BACKEND={st.BACKEND_CLASS}.",
+)
+BACKEND_OTHER = define(
+    "AKV-CFG-008",
+    Severity.ERROR,
+    "Secrets backend is not the Azure Key Vault backend",
+    """
+    The configured class path is a different backend or a misspelling of the Azure Key Vault
+    one. A path that does not import stops every Airflow process at start-up ("The object
+    could not be loaded. Please check "backend" key in "secrets" section").
+    """,
+    f"Set the backend to {st.BACKEND_CLASS} (exact spelling and case).",
+)
+SECRET_IN_KWARGS = define(
+    "AKV-CFG-009",
+    Severity.WARNING,
+    "Client secret inside backend_kwargs",
+    """
+    With tenant_id, client_id and client_secret in backend_kwargs the backend signs in with
+    that secret — but backend_kwargs is configuration: `airflow config get-value secrets
+    backend_kwargs` prints it, it is copied into Helm values, compose files and exports, and
+    it rotates with every config change. The runbook never shows the value.
+    """,
+    """
+    Remove client_secret (and tenant_id/client_id) from backend_kwargs and set
+    AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET as environment variables from a
+    secret store — or better, use a managed identity. Rotate the secret if it was shared.
+    """,
+)
+MI_HALF_SET = define(
+    "AKV-CFG-010",
+    Severity.WARNING,
+    "managed_identity_client_id and workload_identity_tenant_id: one is missing",
+    """
+    The provider passes managed_identity_client_id to DefaultAzureCredential only together
+    with workload_identity_tenant_id. Alone, either is silently ignored and the credential
+    falls back to defaults — for a user-assigned identity that means the wrong (or no)
+    identity.
+    """,
+    """
+    Set both keys, or set AZURE_CLIENT_ID to the managed identity's client id instead (the
+    default credential reads it).
+    """,
+)
+SP_HALF_SET = define(
+    "AKV-CFG-011",
+    Severity.WARNING,
+    "tenant_id / client_id / client_secret only partly in backend_kwargs",
+    """
+    The provider uses ClientSecretCredential only when tenant_id, client_id and
+    client_secret are ALL set in backend_kwargs. With one missing, all three are ignored and
+    DefaultAzureCredential decides from AZURE_* variables or managed identity instead.
+    """,
+    """
+    Remove the three keys and use AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET
+    (preferred), or set all three.
+    """,
+)
+KWARG_TYPO = define(
+    "AKV-CFG-012",
+    Severity.ERROR,
+    "backend_kwargs key looks like a typo",
+    """
+    The backend passes any key it does not know straight to SecretClient, so a misspelt
+    "vault_uri" or "variable_prefix" raises no error: the real setting keeps its default
+    (vault_url="" or the default prefix) and lookups go nowhere or to the wrong names.
+    """,
+    "Rename the key to the one suggested in the detail.",
+)
+KWARG_UNKNOWN = define(
+    "AKV-CFG-013",
+    Severity.WARNING,
+    "Unknown backend_kwargs key passed to SecretClient",
+    """
+    Keys the backend does not know are passed to SecretClient(**kwargs). Known client
+    options (retry_total, connection_timeout, ...) are fine; anything else is ignored at
+    best and breaks every request at worst.
+    """,
+    "Remove the key unless it is a documented azure-core / SecretClient option.",
+)
+CONFIG_PREFIX_DEFAULT = define(
+    "AKV-CFG-014",
+    Severity.INFO,
+    "config_prefix left at its default",
+    """
+    When config_prefix is absent it defaults to "airflow-config", so Airflow consults the
+    vault for configuration options read through `*_secret` keys — extra requests and a
+    broader read scope than variables and connections need.
+    """,
+    'Add "config_prefix": null to backend_kwargs unless you keep Airflow config in the vault.',
+)
+NO_RETRY_BOUND = define(
+    "AKV-CFG-015",
+    Severity.INFO,
+    "No retry_total bound",
+    """
+    Without retry_total the SDK retries a throttled (429) or failing request up to 10 times
+    with exponential back-off, so one lookup can stall a DAG parse or a task for minutes.
+    """,
+    'Add "retry_total": 3 (a JSON number) to backend_kwargs.',
+)
+OVERRIDE_REPLACES = define(
+    "AKV-CFG-016",
+    Severity.WARNING,
+    "Per-key override replaces a backend_kwargs value",
+    """
+    Airflow 3.3 reads AIRFLOW__SECRETS__BACKEND_KWARG__<KEY> variables and lets them win over
+    the backend_kwargs JSON. Two sources that disagree make the JSON misleading to anyone
+    reading the configuration.
+    """,
+    "Keep each key in one place: in the JSON or in its per-key variable.",
+)
+KWARG_WRONG_JSON_TYPE = define(
+    "AKV-CFG-017",
+    Severity.ERROR,
+    "Backend kwarg is a string where a number or null is needed",
+    """
+    Per-key AIRFLOW__SECRETS__BACKEND_KWARG__<KEY> values are raw strings, never parsed as
+    JSON: RETRY_TOTAL=3 passes the string "3", which breaks every request (TypeError in the
+    retry policy), and CONFIG_PREFIX=null gives the prefix "null" instead of disabling the
+    lookup. The same happens with a quoted number inside the JSON.
+    """,
+    "Put numbers and null in the backend_kwargs JSON as JSON values (3, null — unquoted).",
+)
+WORKERS_KWARGS_MISSING = define(
+    "AKV-CFG-018",
+    Severity.ERROR,
+    "[workers] secrets_backend without its own kwargs",
+    """
+    When [workers] secrets_backend is set, workers build that backend from [workers]
+    secrets_backend_kwargs only — they do NOT fall back to [secrets] backend_kwargs. Without
+    them tasks get vault_url="" while the scheduler and API server work.
+    """,
+    """
+    Set AIRFLOW__WORKERS__SECRETS_BACKEND_KWARGS to the same JSON as backend_kwargs, or
+    unset [workers] secrets_backend so workers use [secrets].
+    """,
+)
+WRAPPED_IN_QUOTES = define(
+    "AKV-CFG-019",
+    Severity.ERROR,
+    "Value wrapped in an extra pair of quotes",
+    """
+    airflow.cfg and environment variables keep quotes literally: '{"vault_url": ...}' or
+    "airflow.providers...AzureKeyVaultBackend" in quotes is a string, not the JSON object or
+    class path. Shells and .env files strip one level of quotes; Airflow does not.
+    """,
+    "Remove the outer quotes (keep the JSON's own double quotes).",
+)
+CONFIG_UNPARSABLE = define(
+    "AKV-CFG-020",
+    Severity.ERROR,
+    "Configuration file cannot be parsed",
+    "The file is not valid for its kind (INI, JSON, YAML), or cannot be read.",
+    "Fix the syntax at the position in the detail, then lint again.",
+)
+FILE_KIND_UNKNOWN = define(
+    "AKV-CFG-021",
+    Severity.WARNING,
+    "Kind of configuration file not recognised",
+    """
+    lint_file recognises airflow.cfg, .env files, ADF/Fabric JSON exports, Helm values,
+    docker compose files and DAG folders by name and content.
+    """,
+    "Name the file by its kind (airflow.cfg, values.yaml, docker-compose.yaml, .env, *.json).",
+)
+SECRET_IN_FILE = define(
+    "AKV-CFG-022",
+    Severity.WARNING,
+    "Client secret in clear text in a configuration file",
+    """
+    The file carries AZURE_CLIENT_SECRET's value. Values files, compose files and exports
+    are committed, shared and pasted; the secret leaks with them. The runbook shows only a
+    length and a short hash.
+    """,
+    """
+    Helm: a Kubernetes Secret via `secret:` or env valueFrom.secretKeyRef. Compose:
+    `${AZURE_CLIENT_SECRET}` interpolation or env_file kept out of version control. ADF /
+    Fabric: do not share exports that contain it. Rotate the secret if it was shared.
+    """,
+)
+HELM_KWARGS_MAPPING = define(
+    "AKV-CFG-023",
+    Severity.ERROR,
+    "Helm config backend_kwargs is a YAML mapping, not a JSON string",
+    """
+    The chart writes config values into airflow.cfg as text; a YAML mapping under
+    config.secrets.backend_kwargs renders as Go map text (map[vault_url:...]), which is not
+    JSON. Airflow then ignores it and builds the backend with vault_url="".
+    """,
+    """
+    Write it as a JSON string: backend_kwargs: '{"vault_url": "https://<vault>.vault.azure.net/"}'
+    """,
+)
+DUPLICATE_KEY = define(
+    "AKV-CFG-024",
+    Severity.WARNING,
+    "Duplicate key in backend_kwargs",
+    "The same key appears twice; JSON parsers keep the last one silently.",
+    "Keep one occurrence of each key.",
+)
+PROVIDER_NOT_REQUIRED = define(
+    "AKV-CFG-025",
+    Severity.WARNING,
+    "apache-airflow-providers-microsoft-azure not in the requirements",
+    """
+    The backend class lives in apache-airflow-providers-microsoft-azure. If the image does
+    not already ship it, Airflow cannot import the backend and stops at start-up.
+    """,
+    """
+    Add apache-airflow-providers-microsoft-azure to the Airflow requirements, pinned to a
+    version your Airflow supports (Airflow 2.6.3: ==10.0.0).
+    """,
+)
+OVERRIDES_NEED_33 = define(
+    "AKV-CFG-026",
+    Severity.ERROR,
+    "Per-key backend kwarg overrides need Airflow 3.3",
+    """
+    AIRFLOW__SECRETS__BACKEND_KWARG__<KEY> variables are read from Airflow 3.3 on. Older
+    versions ignore them, so those settings never reach the backend.
+    """,
+    "Put the keys into AIRFLOW__SECRETS__BACKEND_KWARGS (JSON) instead.",
+)
+NO_CREDENTIAL = define(
+    "AKV-CFG-027",
+    Severity.INFO,
+    "No credential configured: managed identity assumed",
+    """
+    Neither AZURE_CLIENT_ID / AZURE_TENANT_ID / AZURE_CLIENT_SECRET nor credential keys in
+    backend_kwargs are set, so DefaultAzureCredential will try the host's managed identity
+    (then developer sign-ins). That is right on an Azure VM, AKS or a Fabric workspace
+    identity, and fails on ADF Data workflows or a laptop.
+    """,
+    """
+    For a service principal set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET in
+    the Airflow environment; for a managed identity make sure it is assigned to the host.
+    """,
+)
+WORKERS_KWARGS_IGNORED = define(
+    "AKV-CFG-028",
+    Severity.WARNING,
+    "[workers] secrets_backend_kwargs without [workers] secrets_backend",
+    """
+    Workers read [workers] secrets_backend_kwargs only when [workers] secrets_backend is
+    set; otherwise they use [secrets] backend with [secrets] backend_kwargs and these
+    kwargs are ignored.
+    """,
+    "Remove them, or set [workers] secrets_backend too.",
+)
+
+# -- findings: versions ----------------------------------------------------------------------
+PROVIDER_NEEDS_AIRFLOW = define(
+    "AKV-VER-001",
+    Severity.ERROR,
+    "Provider version needs a newer Airflow",
+    """
+    Each apache-airflow-providers-microsoft-azure release has a minimum Airflow version and
+    refuses to import below it (RuntimeError "needs Apache Airflow X+"), or pip upgrades
+    Airflow itself to satisfy it. Airflow 2.6.3 (ADF Data workflows) can use provider 10.0.0
+    at most; provider 15.x needs Airflow 2.11 or newer.
+    """,
+    "Pin the provider to a version your Airflow supports (see the detail), or upgrade Airflow.",
+)
+PROVIDER_NEEDS_PYTHON = define(
+    "AKV-VER-002",
+    Severity.ERROR,
+    "Provider version needs a newer Python",
+    "Provider 15.x requires Python 3.11 or newer; pip will not install it on older Pythons.",
+    "Use Python 3.11+ or an older provider that matches your Airflow.",
+)
+REAUTH_PER_LOOKUP = define(
+    "AKV-VER-003",
+    Severity.INFO,
+    "Airflow 3.3.1 and older re-authenticate on every lookup",
+    """
+    Before Airflow 3.3.2 (Task SDK 1.3.2) tasks built a new backend — and a new credential
+    and token — for every variable or connection lookup (apache/airflow PR #71756): one
+    token request per lookup, slower tasks and Entra ID throttling under load.
+    """,
+    "Upgrade to Airflow 3.3.2 or newer.",
+)
+PROVIDER_SENDS_INVALID_NAMES = define(
+    "AKV-VER-004",
+    Severity.INFO,
+    "Provider older than 13.3.0 sends invalid secret names to the vault",
+    """
+    Since provider 13.3.0 a name that Key Vault cannot hold (dots, slashes, over 127
+    characters) is skipped with a WARNING; older providers send it and get 400 BadParameter,
+    which surfaces as an error in the task (apache/airflow#67157).
+    """,
+    "Upgrade the provider where your Airflow allows, or avoid such ids.",
+)
+
+# -- findings: DAG files ---------------------------------------------------------------------
+DAG_TOP_LEVEL_LOOKUP = define(
+    "AKV-DAG-001",
+    Severity.WARNING,
+    "Variable or connection read at DAG parse time",
+    """
+    Code at module level (including default_args and `with DAG(...)` blocks) runs on every
+    parse of the file — every 30 s per file by default, in every DAG processor. Each
+    Variable.get or connection lookup there is a Key Vault GET per parse; with many files
+    the vault throttles (4,000 reads per 10 s) and parsing slows or fails
+    (apache/airflow#29486). The custom backend is asked before environment variables, so
+    even AIRFLOW_VAR_* lookups cost a GET.
+    """,
+    """
+    Move the lookup into the task (inside the callable or a template like
+    {{ var.value.my_var }}). If it must stay, set [secrets] use_cache = True
+    (AIRFLOW__SECRETS__USE_CACHE=True) so parse-time lookups are cached for
+    cache_ttl_seconds (900 by default).
+    """,
+)
+DAG_LOOKUP_CACHE_OFF = define(
+    "AKV-DAG-002",
+    Severity.ERROR,
+    "Parse-time lookup with the secrets cache off",
+    """
+    [secrets] use_cache is off, so every parse of this file fetches from Key Vault. Across a
+    DAG folder that is thousands of GETs per hour, which Key Vault throttles (429) — then
+    parsing stalls and DAGs disappear from the UI (apache/airflow#29486).
+    """,
+    """
+    Move the lookup into the task; until then set AIRFLOW__SECRETS__USE_CACHE=True (and
+    optionally AIRFLOW__SECRETS__CACHE_TTL_SECONDS).
+    """,
+)
+DAG_LOOKUP_CACHED = define(
+    "AKV-DAG-003",
+    Severity.INFO,
+    "Parse-time lookup, cached",
+    """
+    [secrets] use_cache is on, so this lookup costs one GET per cache_ttl_seconds per DAG
+    processor rather than one per parse. The value is still fixed at parse time and a
+    rotated secret is picked up only after the TTL.
+    """,
+    "Prefer reading it inside the task.",
+)
+DAG_UNREADABLE = define(
+    "AKV-DAG-004",
+    Severity.WARNING,
+    "DAG file or folder cannot be read",
+    "The path does not exist, cannot be read or is not valid Python, so it was not linted.",
+    "Fix the path or the syntax error in the detail.",
+)
+DAG_DEFAULT_HIDES_ERRORS = define(
+    "AKV-DAG-005",
+    Severity.INFO,
+    "Variable.get with a default hides vault errors",
+    """
+    airflow.sdk Variable.get(key, default=...) logs a backend exception and tries the next
+    backend: a 403 (missing role), a firewall block or a wrong vault URL silently returns the
+    default and the task carries on with it.
+    """,
+    "Drop the default for values that must come from the vault, so a failure fails the task.",
+)
+
+# -- helpers ---------------------------------------------------------------------------------
+_TYPO_QUOTES = {
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u201f": '"',
+    "\u2033": '"',
+    "\u00ab": '"',
+    "\u00bb": '"',
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201a": "'",
+    "\u201b": "'",
+    "\u2032": "'",
+}
+SECRET_CLIENT_OPTIONS = frozenset(
+    {
+        "api_version",
+        "verify_challenge_resource",
+        "retry_total",
+        "retry_connect",
+        "retry_read",
+        "retry_status",
+        "retry_backoff_factor",
+        "retry_backoff_max",
+        "retry_mode",
+        "retry_on_status_codes",
+        "timeout",
+        "connection_timeout",
+        "read_timeout",
+        "connection_verify",
+        "connection_cert",
+        "connection_data_block_size",
+        "proxies",
+        "logging_enable",
+        "logging_body",
+        "user_agent",
+        "user_agent_overwrite",
+        "headers",
+        "permit_redirects",
+        "redirect_max",
+    }
+)
+_NUMERIC_OPTIONS = frozenset(
+    {
+        "retry_total",
+        "retry_connect",
+        "retry_read",
+        "retry_status",
+        "retry_backoff_factor",
+        "retry_backoff_max",
+        "timeout",
+        "connection_timeout",
+        "read_timeout",
+        "redirect_max",
+        "connection_data_block_size",
+    }
+)
+_BOOL_OPTIONS = frozenset(
+    {"verify_challenge_resource", "logging_enable", "logging_body", "permit_redirects"}
+)
+_KNOWN_TYPOS = {
+    **dict.fromkeys(
+        (
+            "vault_uri",
+            "vaulturl",
+            "vaulturi",
+            "vault",
+            "url",
+            "uri",
+            "vault_name",
+            "keyvault_url",
+            "key_vault_url",
+            "keyvault_uri",
+            "azure_keyvault_url",
+            "kv_url",
+        ),
+        "vault_url",
+    ),
+    **dict.fromkeys(
+        ("variable_prefix", "var_prefix", "vars_prefix", "variables_prefixes", "variable"),
+        "variables_prefix",
+    ),
+    **dict.fromkeys(
+        ("connection_prefix", "conn_prefix", "conns_prefix", "connections_prefixes"),
+        "connections_prefix",
+    ),
+    **dict.fromkeys(
+        ("configs_prefix", "config_prefixes", "configuration_prefix", "cfg_prefix"),
+        "config_prefix",
+    ),
+    **dict.fromkeys(("separator", "delimiter", "seperator"), "sep"),
+    **dict.fromkeys(("tenant", "tenantid", "azure_tenant_id", "directory_id"), "tenant_id"),
+    **dict.fromkeys(
+        ("client", "clientid", "app_id", "application_id", "azure_client_id"), "client_id"
+    ),
+    **dict.fromkeys(
+        ("secret", "clientsecret", "azure_client_secret", "client_secret_value"), "client_secret"
+    ),
+    **dict.fromkeys(
+        ("managed_identity_id", "msi_client_id", "user_assigned_identity_id", "identity_id"),
+        "managed_identity_client_id",
+    ),
+    **dict.fromkeys(("workload_tenant_id",), "workload_identity_tenant_id"),
+    **dict.fromkeys(("retries", "max_retries", "retry", "retry_count"), "retry_total"),
+}
+_CLIENT_SECRET_IN_TEXT = re.compile(
+    r"client_secret[\"'“”‘’]?\s*[:=]\s*[\"'“”‘’]([^\"'“”‘’\s,}]+)", re.IGNORECASE
+)
+_PYTHON_LITERAL = re.compile(r"\b(None|True|False)\b")
+_REFERENCE = re.compile(
+    r"^\$\{[^}]*\}?$|^\$[A-Za-z_][A-Za-z0-9_]*$|\{\{.*\}\}|^\$\("
+    r"|^<value of \$[A-Za-z_][A-Za-z0-9_]*>$"  # helpers.config_render's secret placeholder
+)
+
+
+def _is_reference(value: object) -> bool:
+    """``${VAR}``, ``$VAR``, ``{{ template }}``, ``$(cmd)``, ``<value of $VAR>``: resolved
+    elsewhere, so not linted as a value."""
+    return isinstance(value, str) and bool(_REFERENCE.search(value.strip()))
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    col = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, col
+
+
+def _outside_strings(text: str) -> Iterator[int]:
+    """Indexes of characters outside double-quoted JSON strings."""
+    in_string = escaped = False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+            continue
+        if ch == '"':
+            in_string = True
+            continue
+        yield i
+
+
+def _trailing_commas(text: str) -> list[int]:
+    outside = list(_outside_strings(text))
+    hits = []
+    for n, i in enumerate(outside):
+        if text[i] != ",":
+            continue
+        for j in outside[n + 1 :]:
+            if text[j].isspace():
+                continue
+            if text[j] in "}]":
+                hits.append(i)
+            break
+    return hits
+
+
+def _remove_at(text: str, indexes: list[int]) -> str:
+    for i in sorted(indexes, reverse=True):
+        text = text[:i] + text[i + 1 :]
+    return text
+
+
+def _loads(text: str) -> tuple[Any, Exception | None, list[str]]:
+    duplicates: list[str] = []
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in seen:
+                duplicates.append(key)
+            seen[key] = value
+        return seen
+
+    try:
+        return json.loads(text, object_pairs_hook=hook), None, duplicates
+    except (ValueError, RecursionError) as err:
+        return None, err, duplicates
+
+
+def _as_kwargs(obj: Any) -> dict[str, Any] | None:
+    if isinstance(obj, Mapping):
+        return {str(k): v for k, v in obj.items()}
+    return None
+
+
+def _repair(text: str) -> dict[str, Any] | None:
+    """The object the author meant, if the usual copy-paste damage explains the error."""
+    fixed = text.translate(str.maketrans(_TYPO_QUOTES)).strip()
+    for _ in range(2):
+        if len(fixed) >= 2 and fixed[0] == fixed[-1] and fixed[0] in "'\"":
+            inner = fixed[1:-1].strip()
+            if inner.startswith("{"):
+                fixed = inner
+    fixed = _remove_at(fixed, _trailing_commas(fixed))
+    obj, err, _ = _loads(fixed)
+    if err is None:
+        if isinstance(obj, str):
+            obj, err, _ = _loads(obj)
+        return _as_kwargs(obj) if err is None else None
+    try:
+        obj = ast.literal_eval(fixed)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return _as_kwargs(obj)
+
+
+def _diagnose(text: str, err: Exception, subject: str, offset: int) -> list[Finding]:
+    """Say what is wrong with backend_kwargs JSON text and where (never echoing values)."""
+    findings: list[Finding] = []
+
+    def where(i: int) -> str:
+        line, col = _line_col(text, i)
+        return f"line {line}, column {col} of the value"
+
+    typos = [i for i, ch in enumerate(text) if ch in _TYPO_QUOTES]
+    if typos:
+        kinds = "".join(sorted({text[i] for i in typos}))
+        findings.append(
+            TYPOGRAPHIC_QUOTES(
+                subject,
+                f"{len(typos)} typographic quote(s) ({kinds}) in {subject}, the first at "
+                f"{where(typos[0])}.",
+                positions=[_line_col(text, i) for i in typos[:10]],
+            )
+        )
+    straight = text.translate(str.maketrans(_TYPO_QUOTES))
+    body = straight.strip()
+    if (
+        len(body) >= 2
+        and body[0] == body[-1]
+        and body[0] in "'\""
+        and body[1:-1].strip()[:1] == "{"
+    ):
+        inner = body[1:-1].strip()
+        if _loads(inner)[1] is None or _repair(inner) is not None:
+            findings.append(
+                WRAPPED_IN_QUOTES(
+                    subject, f"{subject}: the whole JSON object is wrapped in {body[0]} quotes."
+                )
+            )
+            first, last = offset, offset + len(body) - 1  # blank the wrapper, keep positions
+            straight = (
+                straight[:first] + " " + straight[first + 1 : last] + " " + straight[last + 1 :]
+            )
+    outside = set(_outside_strings(straight))
+    singles = sorted(i for i in outside if straight[i] == "'")
+    literals = [m.start() for m in _PYTHON_LITERAL.finditer(straight) if m.start() in outside]
+    if singles or literals:
+        what = []
+        if singles:
+            what.append(f"single quotes (first at {where(singles[0])})")
+        if literals:
+            what.append(f"Python None/True/False (first at {where(literals[0])})")
+        findings.append(SINGLE_QUOTES(subject, f"{subject} uses " + " and ".join(what) + "."))
+    commas = _trailing_commas(straight)
+    if commas:
+        findings.append(
+            TRAILING_COMMA(
+                subject,
+                f"{len(commas)} trailing comma(s) in {subject}, the first at {where(commas[0])}.",
+            )
+        )
+    if findings and _repair(text) is not None:
+        return findings
+    msg = getattr(err, "msg", None) or type(err).__name__
+    pos = getattr(err, "pos", None)
+    hint = location = ""
+    if isinstance(pos, int):
+        pos += offset  # the error position is in the stripped text
+        rest = text[pos : pos + 1]
+        if msg.startswith("Extra data"):
+            hint = " — text after the JSON object (an inline comment? airflow.cfg keeps it)"
+        elif rest == "<" or text[pos : pos + 2] == "\\<" or rest == "*":
+            hint = " — an unquoted placeholder like <your keyvault uri>: put the real URL in quotes"
+        elif rest in ("/", "#"):
+            hint = " — JSON has no comments"
+        elif rest.isalpha():
+            hint = " — a value without quotes?"
+        location = f" at {where(pos)}"
+    findings.append(
+        JSON_INVALID(subject, f"{subject} is not valid JSON: {msg}{location}{hint}.", error=msg)
+    )
+    return findings
+
+
+def parse_backend_kwargs(
+    text: object, *, subject: str = "backend_kwargs", repair: bool = False
+) -> tuple[dict[str, Any] | None, list[Finding]]:
+    """Parse backend_kwargs JSON as Airflow does; findings say what is wrong and where.
+
+    Returns ``({}, [])`` for an absent or empty value (Airflow: no kwargs) and ``None`` when
+    Airflow would ignore the value — unless ``repair`` is set, in which case the object the
+    author evidently meant (typographic quotes straightened, trailing commas dropped, Python
+    quoting accepted) is returned alongside the findings.
+    """
+    if text is None:
+        return {}, []
+    if isinstance(text, Mapping):
+        return _as_kwargs(text), []
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8", errors="replace")
+    if not isinstance(text, str):
+        return None, [
+            JSON_NOT_OBJECT(subject, f"{subject} must be JSON text, not {st.shown(text)}.")
+        ]
+    body = text.strip()
+    if not body:
+        return {}, []
+    offset = len(text) - len(text.lstrip())
+    obj, err, duplicates = _loads(body)
+    findings = [
+        DUPLICATE_KEY(subject, f"{subject} has the key {key!r} more than once.", key=key)
+        for key in dict.fromkeys(duplicates)
+    ]
+    if err is None:
+        if isinstance(obj, dict):
+            return obj, findings
+        if isinstance(obj, str):
+            inner, inner_err, _ = _loads(obj.strip())
+            if inner_err is None and isinstance(inner, dict):
+                findings.append(
+                    WRAPPED_IN_QUOTES(
+                        subject, f"{subject} is a JSON string holding JSON (quoted twice)."
+                    )
+                )
+                return (inner if repair else None), findings
+        kind = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+            type(obj), "a number"
+        )
+        findings.append(JSON_NOT_OBJECT(subject, f"{subject} is {kind}, not an object."))
+        return None, findings
+    findings += _diagnose(text, err, subject, offset)
+    return (_repair(body) if repair else None), findings
+
+
+# -- the kwargs themselves -------------------------------------------------------------------
+_KNOWN_KWARGS = (*st.PROVIDER_KWARGS, *sorted(SECRET_CLIENT_OPTIONS))
+
+
+def _kwargs_findings(
+    kwargs: Mapping[str, Any],
+    origins: Mapping[str, str],
+    *,
+    per_key: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """Value and structure findings for the effective kwargs (JSON merged with per-key)."""
+    per_key = per_key or {}
+    findings: list[Finding] = []
+
+    def sub(key: str) -> str:
+        return origins.get(key, key)
+
+    value_kwargs = dict(kwargs)
+    for key, value in per_key.items():
+        if key in st.PROVIDER_DEFAULT_PREFIXES and value.strip().lower() in ("", "null", "none"):
+            findings.append(
+                KWARG_WRONG_JSON_TYPE(
+                    sub(key),
+                    f"{sub(key)}={value.strip()!r} is a string: the prefix becomes "
+                    f"{value.strip()!r}, the lookup is not disabled. Put "
+                    f'"{key}": null in the backend_kwargs JSON.',
+                )
+            )
+            value_kwargs.pop(key, None)
+    for key in sorted(_NUMERIC_OPTIONS | _BOOL_OPTIONS):
+        value = kwargs.get(key)
+        if isinstance(value, str):
+            value_kwargs.pop(key, None)
+            where = "per-key variables are raw strings" if key in per_key else "quoted in JSON"
+            want = "a JSON number" if key in _NUMERIC_OPTIONS else "JSON true/false"
+            findings.append(
+                KWARG_WRONG_JSON_TYPE(
+                    sub(key),
+                    f"{sub(key)} is the string {st.shown(value)} ({where}); "
+                    f"SecretClient needs {want}.",
+                )
+            )
+    _, found = st.settings_from_backend_kwargs(value_kwargs, origins=origins)
+    findings += found
+
+    secret = kwargs.get("client_secret")
+    has = {k: bool(kwargs.get(k)) for k in ("tenant_id", "client_id", "client_secret")}
+    if secret:
+        findings.append(
+            SECRET_IN_KWARGS(
+                sub("client_secret"),
+                f"{sub('client_secret')} holds a secret value "
+                f"({fingerprint(secret) if isinstance(secret, str) else 'not a string'}).",
+            )
+        )
+    if any(has.values()) and not all(has.values()):
+        present = [k for k, v in has.items() if v]
+        missing = [k for k, v in has.items() if not v]
+        findings.append(
+            SP_HALF_SET(
+                sub(present[0]),
+                f"backend_kwargs sets {', '.join(present)} but not {', '.join(missing)}: the "
+                "provider ignores them and uses DefaultAzureCredential.",
+                present=present,
+                missing=missing,
+            )
+        )
+    mi, wi = (
+        bool(kwargs.get("managed_identity_client_id")),
+        bool(kwargs.get("workload_identity_tenant_id")),
+    )
+    if mi != wi:
+        given, other = (
+            ("managed_identity_client_id", "workload_identity_tenant_id")
+            if mi
+            else ("workload_identity_tenant_id", "managed_identity_client_id")
+        )
+        findings.append(
+            MI_HALF_SET(sub(given), f"{given} is set without {other}, so it is ignored.")
+        )
+    for key in kwargs:
+        if key in st.PROVIDER_KWARGS or key in SECRET_CLIENT_OPTIONS:
+            continue
+        lowered = key.lower().replace("-", "_")
+        guess = _KNOWN_TYPOS.get(lowered) or st.suggest(key, _KNOWN_KWARGS)
+        if guess and guess not in kwargs:
+            findings.append(
+                KWARG_TYPO(
+                    sub(key),
+                    f"unknown key {st.shown(key)} — did you mean {guess!r}?",
+                    key=key,
+                    suggestion=guess,
+                )
+            )
+        else:
+            findings.append(
+                KWARG_UNKNOWN(
+                    sub(key), f"unknown key {st.shown(key)} is passed to SecretClient.", key=key
+                )
+            )
+    if "config_prefix" not in kwargs:
+        findings.append(
+            CONFIG_PREFIX_DEFAULT(
+                sub("config_prefix"), 'config_prefix is absent, so it is "airflow-config".'
+            )
+        )
+    if "retry_total" not in kwargs:
+        findings.append(NO_RETRY_BOUND(sub("retry_total"), "retry_total is not set."))
+    return findings
+
+
+def _secrets_in(kwargs: Mapping[str, Any] | None, text: object = None) -> list[str]:
+    found: list[str] = []
+    if kwargs and isinstance(kwargs.get("client_secret"), str):
+        found.append(kwargs["client_secret"])
+    if isinstance(text, str):
+        found += _CLIENT_SECRET_IN_TEXT.findall(text)
+    return found
+
+
+def lint_backend_kwargs(
+    text: object, *, subject: str = "backend_kwargs"
+) -> tuple[dict[str, Any] | None, list[Finding]]:
+    """Lint one backend_kwargs value: ``(what Airflow gets or None, findings)``.
+
+    When the JSON is broken, Airflow gets nothing (None); the findings then also cover the
+    content the author evidently meant, so every problem can be fixed in one pass.
+    """
+    parsed, findings = parse_backend_kwargs(text, subject=subject)
+    content = parsed
+    if parsed is None and isinstance(text, str | bytes):
+        content, _ = parse_backend_kwargs(text, subject=subject, repair=True)
+    if content is not None:
+        origins = {k: f"{subject}.{k}" for k in {*content, *st.PROVIDER_KWARGS, "retry_total"}}
+        findings += _kwargs_findings(content, origins)
+    return parsed, st.scrub(findings, _secrets_in(content, text))
+
+
+# -- effective configuration views ------------------------------------------------------------
+@dataclass
+class _View:
+    """One effective Airflow configuration: environment plus airflow.cfg-style options."""
+
+    label: str
+    env: dict[str, str] = field(default_factory=dict)
+    opaque: set[str] = field(default_factory=set)  # set, value resolved elsewhere
+    cfg: dict[tuple[str, str], str] = field(default_factory=dict)
+    cfg_label: str = "airflow.cfg"
+    identity: bool = True  # AZURE_* are visible here
+    backend_elsewhere: bool = False  # a fragment (e.g. a .env of credentials only)
+    more_env: bool = False  # env_file / extraEnvFrom: variables may come from elsewhere
+    airflow_version: str | None = None
+
+    def get(self, env_name: str, section: str, key: str) -> tuple[str, str | None, bool]:
+        """(subject, value, opaque) — the environment wins over the config file."""
+        if env_name in self.opaque or f"{env_name}_CMD" in self.env:
+            return env_name, None, True
+        if env_name in self.env:
+            return env_name, self.env[env_name], False
+        if (section, key) in self.cfg:
+            return f"[{section}] {key}", self.cfg[(section, key)], False
+        return env_name, None, False
+
+    def has(self, name: str) -> bool:
+        return name in self.opaque or bool(self.env.get(name, "").strip())
+
+
+def _check_backend(value: str | None, subject: str) -> tuple[list[Finding], bool]:
+    """Findings for a backend class path, and whether the kwargs are worth linting."""
+    if value is None or not value.strip():
+        return [BACKEND_NOT_SET(subject, f"{subject} is not set.")], True
+    findings: list[Finding] = []
+    text = value.strip()
+    if text != value:
+        findings.append(st.WHITESPACE(subject, f"{subject}: surrounding whitespace."))
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        findings.append(WRAPPED_IN_QUOTES(subject, f"{subject} is wrapped in {text[0]} quotes."))
+        text = text[1:-1].strip()
+    if text == st.BACKEND_CLASS:
+        return findings, True
+    if ".azure_key_vault." in text or text == st.OLD_BACKEND_CLASS:
+        findings.append(
+            OLD_MODULE_PATH(
+                subject, f"{subject} uses ...secrets.azure_key_vault; use {st.BACKEND_CLASS}."
+            )
+        )
+        return findings, True
+    ratio = difflib.SequenceMatcher(None, text.lower(), st.BACKEND_CLASS.lower()).ratio()
+    if ratio >= 0.8 or text.lower().endswith("azurekeyvaultbackend"):
+        findings.append(
+            BACKEND_OTHER(subject, f"{subject} {st.shown(text)} is not exactly {st.BACKEND_CLASS}.")
+        )
+        return findings, True
+    findings.append(
+        BACKEND_OTHER(subject, f"{subject} is {st.shown(text)}, not the Azure Key Vault backend.")
+    )
+    return findings, False
+
+
+def _text_absent(view: _View, env_prefix: str, kwargs_key: str) -> bool:
+    """Whether neither the kwargs nor any per-key override is set in this view."""
+    name = env_prefix + kwargs_key.upper()
+    per_key = name.replace("_KWARGS", "_KWARG") + "__"
+    return not any(k == name or k.startswith(per_key) for k in (*view.env, *view.opaque))
+
+
+def _lint_block(
+    view: _View, section: str, backend_key: str, kwargs_key: str, *, required: bool
+) -> tuple[list[Finding], dict[str, Any], list[str]]:
+    """Backend path + kwargs (+ per-key overrides) of one section: findings, kwargs, secrets."""
+    env_prefix = f"AIRFLOW__{section.upper()}__"
+    backend_subject, backend, backend_opaque = view.get(
+        env_prefix + backend_key.upper(), section, backend_key
+    )
+    findings: list[Finding] = []
+    lint_kwargs = True
+    if view.backend_elsewhere and not backend and _text_absent(view, env_prefix, kwargs_key):
+        required = False
+    if not backend_opaque and (required or backend):
+        found, lint_kwargs = _check_backend(backend, backend_subject)
+        findings += found
+    kwargs_subject, text, kwargs_opaque = view.get(
+        env_prefix + kwargs_key.upper(), section, kwargs_key
+    )
+    per_key_prefix = f"{env_prefix}{kwargs_key.upper().replace('_KWARGS', '_KWARG')}__"
+    per_key = st._kwarg_overrides(view.env, per_key_prefix)
+    per_key_opaque = {
+        n[len(per_key_prefix) :].lower() for n in view.opaque if n.startswith(per_key_prefix)
+    }
+    secrets = _secrets_in(None, text)
+    if not lint_kwargs or kwargs_opaque:
+        return findings, {}, secrets
+    parsed, found = parse_backend_kwargs(text, subject=kwargs_subject)
+    findings += found
+    json_kwargs = parsed
+    if parsed is None:
+        json_kwargs, _ = parse_backend_kwargs(text, subject=kwargs_subject, repair=True)
+    merged: dict[str, Any] = dict(json_kwargs or {})
+    origins = {k: f"{kwargs_subject}.{k}" for k in (*merged, *st.PROVIDER_KWARGS, "retry_total")}
+    if view.airflow_version and (per_key or per_key_opaque):
+        version, _ = st.parse_version(view.airflow_version, "airflow_version")
+        if version is not None and version.release[:2] < (3, 3):
+            names = sorted(per_key_prefix + k.upper() for k in {*per_key, *per_key_opaque})
+            findings.append(
+                OVERRIDES_NEED_33(
+                    names[0],
+                    f"Airflow {view.airflow_version} ignores {', '.join(names)}.",
+                    variables=names,
+                )
+            )
+            per_key, per_key_opaque = {}, set()  # that Airflow never reads them
+    for key, value in per_key.items():
+        name = per_key_prefix + key.upper()
+        if key in merged and merged[key] != value:
+            findings.append(
+                OVERRIDE_REPLACES(name, f"{name} replaces {kwargs_subject}'s {key!r}.", key=key)
+            )
+        merged[key] = value
+        origins[key] = name
+    for key in per_key_opaque:
+        merged.setdefault(key, "")
+        origins[key] = per_key_prefix + key.upper()
+    if json_kwargs is None and not per_key:
+        return findings, merged, secrets + _secrets_in(merged)
+    if text is None and not per_key and not per_key_opaque:
+        if not (backend_opaque or (backend and backend.strip())) or not lint_kwargs:
+            return findings, merged, secrets  # nothing configured: BACKEND_NOT_SET says it
+        findings.append(
+            st.VAULT_URL_MISSING(
+                kwargs_subject, f'{kwargs_subject} is not set, so the backend gets vault_url="".'
+            )
+        )
+        return findings, merged, secrets
+    content = {k: v for k, v in merged.items() if k not in per_key_opaque}
+    found = _kwargs_findings(content, origins, per_key=per_key)
+    opaque_subjects = {origins[key] for key in per_key_opaque}  # set, value unknown
+    found = [f for f in found if f.subject not in opaque_subjects]
+    if "config_prefix" in per_key_opaque:
+        found = [f for f in found if f.code != CONFIG_PREFIX_DEFAULT.code]
+    if "retry_total" in per_key_opaque:
+        found = [f for f in found if f.code != NO_RETRY_BOUND.code]
+    findings += found
+    return findings, merged, secrets + _secrets_in(merged)
+
+
+def _identity_findings(
+    view: _View, kwargs: Mapping[str, Any], *, backend_configured: bool
+) -> list[Finding]:
+    findings: list[Finding] = []
+    env = view.env
+    for name, check in (("AZURE_TENANT_ID", st.check_tenant), ("AZURE_CLIENT_ID", st.check_guid)):
+        if name in env and name not in view.opaque:
+            value = env[name]
+            if not value.strip():
+                findings.append(st.IDENTITY_MISSING(name, f"{name} is set but empty."))
+            else:
+                findings += check(value, name)[1]
+    secret_name = "AZURE_CLIENT_SECRET"
+    if secret_name in env and secret_name not in view.opaque:
+        value = env[secret_name]
+        if not value.strip():
+            findings.append(st.SECRET_ENV_EMPTY(secret_name, f"{secret_name} is set but empty."))
+        elif value.strip() != value:
+            findings.append(
+                st.WHITESPACE(
+                    secret_name, f"{secret_name}: surrounding whitespace around the value."
+                )
+            )
+    sp_in_kwargs = all(kwargs.get(k) for k in ("tenant_id", "client_id", "client_secret"))
+    if sp_in_kwargs or view.more_env:
+        return findings
+    has = {n: view.has(n) for n in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", secret_name)}
+    other = any(
+        view.has(n)
+        for n in ("AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME")
+    )
+    if has[secret_name] or (secret_name in env and secret_name not in view.opaque):
+        for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID"):
+            if name not in env and name not in view.opaque:
+                findings.append(
+                    st.IDENTITY_MISSING(
+                        name,
+                        f"{secret_name} is set but {name} is not, so the secret is never used.",
+                    )
+                )
+    elif has["AZURE_TENANT_ID"] and has["AZURE_CLIENT_ID"] and not other:
+        findings.append(
+            st.AZURE_ENV_PARTIAL(
+                secret_name,
+                "AZURE_TENANT_ID and AZURE_CLIENT_ID are set, AZURE_CLIENT_SECRET is not.",
+            )
+        )
+    elif (
+        backend_configured
+        and not any(has.values())
+        and not other
+        and not (
+            kwargs.get("managed_identity_client_id") or kwargs.get("workload_identity_tenant_id")
+        )
+    ):
+        findings.append(
+            NO_CREDENTIAL(
+                view.label,
+                "no AZURE_CLIENT_ID / AZURE_TENANT_ID / AZURE_CLIENT_SECRET and no credential "
+                "in backend_kwargs.",
+            )
+        )
+    return findings
+
+
+def _lint_view(view: _View) -> list[Finding]:
+    findings, kwargs, secrets = _lint_block(
+        view, "secrets", "backend", "backend_kwargs", required=True
+    )
+    _, backend, backend_opaque = view.get("AIRFLOW__SECRETS__BACKEND", "secrets", "backend")
+    if view.identity:
+        configured = backend_opaque or bool(backend and backend.strip())
+        findings += _identity_findings(view, kwargs, backend_configured=configured)
+    w_subject, w_backend, w_opaque = view.get(
+        "AIRFLOW__WORKERS__SECRETS_BACKEND", "workers", "secrets_backend"
+    )
+    kw_subject, w_kwargs, kw_opaque = view.get(
+        "AIRFLOW__WORKERS__SECRETS_BACKEND_KWARGS", "workers", "secrets_backend_kwargs"
+    )
+    w_per_key = st._kwarg_overrides(view.env, "AIRFLOW__WORKERS__SECRETS_BACKEND_KWARG__")
+    if w_opaque or (w_backend and w_backend.strip()):
+        if w_kwargs is None and not kw_opaque and not w_per_key:
+            findings += _check_backend(w_backend, w_subject)[0] if w_backend else []
+            findings.append(
+                WORKERS_KWARGS_MISSING(
+                    w_subject,
+                    f"{w_subject} is set but {kw_subject} is not: tasks get no kwargs.",
+                )
+            )
+        else:
+            found, _, w_secrets = _lint_block(
+                view, "workers", "secrets_backend", "secrets_backend_kwargs", required=False
+            )
+            findings += found
+            secrets += w_secrets
+    elif (w_kwargs is not None and w_kwargs.strip()) or w_per_key or kw_opaque:
+        findings.append(
+            WORKERS_KWARGS_IGNORED(kw_subject, f"{kw_subject} is set without {w_subject}.")
+        )
+    secrets.append(view.env.get("AZURE_CLIENT_SECRET"))
+    return st.scrub(_dedupe(findings), secrets)
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for f in findings:
+        key = (f.code, f.subject, f.detail)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _string_env(
+    items: Mapping[Any, Any],
+    findings: list[Finding],
+    where: str,
+    *,
+    unescape_dollars: bool = False,
+    strict: bool = False,
+) -> tuple[dict[str, str], set[str]]:
+    """Known values and reference-only names from a mapping of variables."""
+    env: dict[str, str] = {}
+    opaque: set[str] = set()
+    for key, value in items.items():
+        if not isinstance(key, str):
+            continue
+        if value is None or _is_reference(value):
+            opaque.add(key)
+        elif isinstance(value, str):
+            env[key] = value.replace("$$", "$") if unescape_dollars else value
+        elif strict:  # a process environment holds strings only
+            findings.append(
+                st.WRONG_TYPE(f"{key}", f"{key} must be a string, not {st.shown(value)}.")
+            )
+        elif isinstance(value, bool):
+            env[key] = str(value).lower()
+        elif isinstance(value, int | float):
+            env[key] = str(value)
+        elif isinstance(value, Mapping | list) and key.endswith("_KWARGS"):
+            env[key] = json.dumps(value)
+        else:
+            findings.append(
+                st.WRONG_TYPE(f"{where}.{key}", f"{key} must be a string, not {st.shown(value)}.")
+            )
+    return env, opaque
+
+
+def lint_environment(environ: Mapping[str, str], *, fragment: bool = False) -> list[Finding]:
+    """Lint a process environment: backend path, kwargs (JSON and per-key), AZURE_*, workers.
+
+    ``fragment``: the variables are only part of the environment (a .env file of credentials),
+    so an absent backend is not reported when nothing in them configures it.
+    """
+    if not isinstance(environ, Mapping):
+        return [st.WRONG_TYPE("environment", f"expected a mapping, not {st.shown(environ)}.")]
+    findings: list[Finding] = []
+    env, opaque = _string_env(environ, findings, "environment", strict=True)
+    opaque -= {k for k in opaque if environ.get(k) is None}  # None: simply not set
+    env = {k: v for k, v in env.items()}
+    view = _View("environment", env=env, opaque=opaque, backend_elsewhere=fragment)
+    return findings + _lint_view(view)
+
+
+def _read_cfg(text: object, label: str) -> tuple[configparser.ConfigParser | None, list[Finding]]:
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8", errors="replace")
+    if not isinstance(text, str):
+        return None, [CONFIG_UNPARSABLE(label, f"{label} must be text, not {st.shown(text)}.")]
+    parser = configparser.ConfigParser(strict=False)  # Airflow's parser interpolates: %% is %
+    try:
+        parser.read_string(text)
+    except configparser.Error as err:
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        return None, [CONFIG_UNPARSABLE(label, f"{label} cannot be parsed: {first[:200]}")]
+    return parser, []
+
+
+def cfg_options(
+    parser: configparser.ConfigParser, sections: tuple[str, ...], label: str = "airflow.cfg"
+) -> tuple[dict[tuple[str, str], str], list[Finding]]:
+    """The options of some sections, interpolated as Airflow reads them."""
+    options: dict[tuple[str, str], str] = {}
+    findings: list[Finding] = []
+    for section in sections:
+        if not parser.has_section(section):
+            continue
+        for key in parser.options(section):
+            try:
+                options[(section, key)] = parser.get(section, key)
+            except configparser.Error:
+                findings.append(
+                    CONFIG_UNPARSABLE(
+                        f"[{section}] {key}",
+                        f"{label}: [{section}] {key} has a lone '%'; Airflow needs '%%' there.",
+                    )
+                )
+    return options, findings
+
+
+def lint_airflow_cfg(text: str) -> list[Finding]:
+    """Lint the [secrets] and [workers] sections of an airflow.cfg."""
+    parser, findings = _read_cfg(text, "airflow.cfg")
+    if parser is None:
+        return findings
+    cfg, findings = cfg_options(parser, ("secrets", "workers"))
+    view = _View("airflow.cfg", cfg=cfg, identity=False)
+    return findings + _lint_view(view)
+
+
+# -- ADF / Fabric export ------------------------------------------------------------------------
+_PROVIDER_REQ = re.compile(
+    r"^\s*apache[-_.]airflow[-_.]providers[-_.]microsoft[-_.]azure\s*(?:\[[^\]]*\])?\s*"
+    r"(?:(==|>=|~=|<=|<|>|!=)\s*([0-9][0-9A-Za-z.\-+]*))?",
+    re.IGNORECASE,
+)
+
+
+def _find_key(obj: Any, key: str, depth: int = 0) -> Any:
+    if depth > 8:
+        return None
+    if isinstance(obj, Mapping):
+        if key in obj:
+            return obj[key]
+        for value in obj.values():
+            found = _find_key(value, key, depth + 1)
+            if found is not None:
+                return found
+    elif isinstance(obj, list):
+        for value in obj:
+            found = _find_key(value, key, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _json_document(text: object, label: str) -> tuple[Any, list[Finding]]:
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8-sig", errors="replace")
+    if not isinstance(text, str):
+        return None, [CONFIG_UNPARSABLE(label, f"{label} must be text, not {st.shown(text)}.")]
+    obj, err, _ = _loads(text.strip().lstrip("\ufeff"))
+    if err is not None:
+        pos = getattr(err, "pos", None)
+        where = ""
+        if isinstance(pos, int):
+            line, col = _line_col(text.strip(), pos)
+            where = f" at line {line} column {col}"
+        msg = getattr(err, "msg", None) or type(err).__name__
+        typos = any(ch in _TYPO_QUOTES for ch in text)
+        hint = " (typographic quotes in the file)" if typos else ""
+        return None, [CONFIG_UNPARSABLE(label, f"{label} is not valid JSON: {msg}{where}{hint}.")]
+    return obj, []
+
+
+def lint_adf_export(text: str) -> list[Finding]:
+    """Lint an ADF Data workflows / Fabric Airflow environment export (JSON).
+
+    Accepted shapes: ``{"airflowProperties": {"airflowConfigurationOverrides": {...},
+    "environmentVariables": {...}, "airflowRequirements": [...], "airflowVersion": ...}}``,
+    the ARM resource (``properties.typeProperties.airflowProperties`` with
+    ``airflowEnvironmentVariables``), or a flat ``{"AIRFLOW__SECRETS__BACKEND": ...}`` object.
+    """
+    label = "ADF export"
+    doc, findings = _json_document(text, label)
+    if findings:
+        return findings
+    if not isinstance(doc, Mapping):
+        return [
+            CONFIG_UNPARSABLE(label, f"the export's top level is {st.shown(doc)}, not an object.")
+        ]
+    props = _find_key(doc, "airflowProperties")
+    flat = not isinstance(props, Mapping)
+    if flat:
+        props = {"environmentVariables": doc}
+    overrides = props.get("airflowConfigurationOverrides") or {}
+    variables = props.get("environmentVariables") or props.get("airflowEnvironmentVariables") or {}
+    merged: dict[Any, Any] = {}
+    for name, part in (
+        ("environmentVariables", variables),
+        ("airflowConfigurationOverrides", overrides),
+    ):
+        if isinstance(part, Mapping):
+            merged.update(part)
+        else:
+            findings.append(
+                st.WRONG_TYPE(
+                    name, f"{name} must be an object of name: value, not {st.shown(part)}."
+                )
+            )
+    env, opaque = _string_env(merged, findings, label)
+    version = props.get("airflowVersion")
+    view = _View(
+        label,
+        env=env,
+        opaque=opaque,
+        airflow_version=version if isinstance(version, str) else None,
+    )
+    findings += _lint_view(view)
+    secret = env.get("AZURE_CLIENT_SECRET")
+    if secret and secret.strip():
+        findings.append(
+            SECRET_IN_FILE(
+                "AZURE_CLIENT_SECRET",
+                f"the export holds AZURE_CLIENT_SECRET ({fingerprint(secret)}).",
+            )
+        )
+    if not flat:
+        findings += _adf_requirements(props)
+    return st.scrub(findings, [secret, *_secrets_in(None, text)])
+
+
+def _adf_requirements(props: Mapping[str, Any]) -> list[Finding]:
+    findings: list[Finding] = []
+    reqs = props.get("airflowRequirements")
+    if isinstance(reqs, str):
+        reqs = [r for r in reqs.split(",")]
+    if not isinstance(reqs, list):
+        reqs = []
+    provider_version = None
+    listed = False
+    for req in reqs:
+        if not isinstance(req, str):
+            continue
+        m = _PROVIDER_REQ.match(req)
+        if m:
+            listed = True
+            if m.group(1) == "==":
+                provider_version = m.group(2)
+    if not listed:
+        findings.append(
+            PROVIDER_NOT_REQUIRED(
+                "airflowRequirements",
+                "airflowRequirements does not list apache-airflow-providers-microsoft-azure.",
+            )
+        )
+    airflow_version = props.get("airflowVersion")
+    python_version = props.get("pythonVersion")
+    if airflow_version or provider_version:
+        findings += lint_versions(
+            airflow_version if isinstance(airflow_version, str) else None,
+            provider_version,
+            python_version if isinstance(python_version, str) else None,
+        )
+    return findings
+
+
+# -- Helm values -------------------------------------------------------------------------------
+def _yaml_document(text: object, label: str) -> tuple[Any, list[Finding]]:
+    import yaml
+
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8-sig", errors="replace")
+    if not isinstance(text, str):
+        return None, [CONFIG_UNPARSABLE(label, f"{label} must be text, not {st.shown(text)}.")]
+    try:
+        return yaml.safe_load(text), []
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or type(err).__name__
+        return None, [CONFIG_UNPARSABLE(label, f"{label} is not valid YAML{where}: {problem}.")]
+    except RecursionError:
+        return None, [CONFIG_UNPARSABLE(label, f"{label} is nested too deeply.")]
+
+
+def _helm_env_list(items: Any, where: str, view: _View, findings: list[Finding]) -> None:
+    if items is None:
+        return
+    if isinstance(items, str):
+        import yaml
+
+        try:
+            items = yaml.safe_load(items)
+        except yaml.YAMLError:
+            view.more_env = True  # templated; cannot tell what it sets
+            return
+    if not isinstance(items, list):
+        findings.append(st.WRONG_TYPE(where, f"{where} must be a list of {{name, value}}."))
+        return
+    for item in items:
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+            findings.append(st.WRONG_TYPE(where, f"{where} entries need a name: {st.shown(item)}."))
+            continue
+        name = item["name"]
+        if "valueFrom" in item or _is_reference(item.get("value")):
+            view.opaque.add(name)
+            view.env.pop(name, None)
+        else:
+            value = item.get("value")
+            view.env[name] = "" if value is None else str(value)
+
+
+def lint_helm_values(text: str) -> list[Finding]:
+    """Lint values for the official Apache Airflow Helm chart.
+
+    Reads ``env: [{name, value | valueFrom}]``, ``secret: [{envName, secretName, secretKey}]``,
+    ``extraEnv`` (a YAML string or list), ``extraEnvFrom`` and ``config.secrets`` /
+    ``config.workers``.
+    """
+    label = "Helm values"
+    doc, findings = _yaml_document(text, label)
+    if findings:
+        return findings
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, Mapping):
+        return [
+            CONFIG_UNPARSABLE(label, f"the values' top level is {st.shown(doc)}, not a mapping.")
+        ]
+    view = _View(label, cfg_label="config")
+    _helm_env_list(doc.get("env"), "env", view, findings)
+    _helm_env_list(doc.get("extraEnv"), "extraEnv", view, findings)
+    secrets = doc.get("secret")
+    if isinstance(secrets, list):
+        for item in secrets:
+            if isinstance(item, Mapping) and isinstance(item.get("envName"), str):
+                view.opaque.add(item["envName"])
+    if doc.get("extraEnvFrom"):
+        view.more_env = True
+    config = doc.get("config")
+    if isinstance(config, Mapping):
+        for section in ("secrets", "workers"):
+            options = config.get(section)
+            if not isinstance(options, Mapping):
+                continue
+            for key, value in options.items():
+                key = str(key)
+                if isinstance(value, Mapping) and key.endswith("kwargs"):
+                    findings.append(
+                        HELM_KWARGS_MAPPING(
+                            f"config.{section}.{key}",
+                            f"config.{section}.{key} is a YAML mapping; write it as a JSON string.",
+                        )
+                    )
+                    value = json.dumps(value)
+                elif isinstance(value, bool):
+                    value = str(value)
+                elif value is None:
+                    continue
+                view.cfg[(section, key)] = value if isinstance(value, str) else str(value)
+    found = _lint_view(view)
+    # Subjects from config: say where they live in the values file.
+    findings += [
+        _resubject(f, "[secrets] ", "config.secrets.")
+        if f.subject.startswith("[secrets] ")
+        else _resubject(f, "[workers] ", "config.workers.")
+        for f in found
+    ]
+    secret = view.env.get("AZURE_CLIENT_SECRET")
+    if secret and secret.strip():
+        findings.append(
+            SECRET_IN_FILE(
+                "env.AZURE_CLIENT_SECRET",
+                f"env sets AZURE_CLIENT_SECRET in clear text ({fingerprint(secret)}).",
+            )
+        )
+    return st.scrub(findings, [secret, *_secrets_in(None, text)])
+
+
+def _resubject(f: Finding, old: str, new: str) -> Finding:
+    if not f.subject.startswith(old):
+        return f
+    return Finding(f.spec, subject=new + f.subject[len(old) :], detail=f.detail, data=f.data)
+
+
+# -- docker compose ------------------------------------------------------------------------------
+def lint_compose(text: str) -> list[Finding]:
+    """Lint a docker compose file: each service's ``environment`` (list or mapping)."""
+    label = "compose"
+    doc, findings = _yaml_document(text, label)
+    if findings:
+        return findings
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("services"), Mapping):
+        return [CONFIG_UNPARSABLE(label, "no services: mapping at the top level.")]
+    groups: dict[tuple, list[str]] = {}
+    views: dict[tuple, _View] = {}
+    for name, service in doc["services"].items():
+        if not isinstance(service, Mapping):
+            continue
+        raw = service.get("environment") or {}
+        items: dict[Any, Any] = {}
+        if isinstance(raw, list):
+            for entry in raw:
+                if not isinstance(entry, str):
+                    findings.append(
+                        st.WRONG_TYPE(f"services.{name}.environment", f"entry {st.shown(entry)}.")
+                    )
+                    continue
+                key, eq, value = entry.partition("=")
+                items[key.strip()] = value if eq else None
+        elif isinstance(raw, Mapping):
+            items = dict(raw)
+        else:
+            findings.append(
+                st.WRONG_TYPE(f"services.{name}.environment", "must be a list or a mapping.")
+            )
+            continue
+        env, opaque = _string_env(
+            items, findings, f"services.{name}.environment", unescape_dollars=True
+        )
+        image = str(service.get("image") or "")
+        relevant = any(k.startswith(("AIRFLOW__", "AZURE_")) for k in (*env, *opaque))
+        if not relevant and "airflow" not in image.lower():
+            continue
+        key = (tuple(sorted(env.items())), tuple(sorted(opaque)), bool(service.get("env_file")))
+        groups.setdefault(key, []).append(str(name))
+        views[key] = _View("", env=env, opaque=opaque, more_env=bool(service.get("env_file")))
+    if not groups:
+        return findings + [BACKEND_NOT_SET("compose", "no service sets AIRFLOW__SECRETS__BACKEND.")]
+    secrets: list[str | None] = []
+    for key, names in groups.items():
+        view = views[key]
+        view.label = f"services[{', '.join(names)}]"
+        prefix = view.label + "."
+        findings += [
+            Finding(f.spec, subject=prefix + f.subject, detail=f.detail, data=f.data)
+            for f in _lint_view(view)
+        ]
+        secret = view.env.get("AZURE_CLIENT_SECRET")
+        secrets.append(secret)
+        if secret and secret.strip():
+            findings.append(
+                SECRET_IN_FILE(
+                    prefix + "AZURE_CLIENT_SECRET",
+                    f"environment sets AZURE_CLIENT_SECRET in clear text ({fingerprint(secret)}).",
+                )
+            )
+    return st.scrub(findings, [*secrets, *_secrets_in(None, text)])
+
+
+# -- versions ------------------------------------------------------------------------------------
+# Known floors: (first provider release with the floor, minimum Airflow). A provider between two
+# rows is held to the lower row, so the table never reports a false incompatibility.
+_PROVIDER_AIRFLOW_FLOOR = (
+    ("10.0.1", "2.7.0"),  # Airflow 2.6.3 (ADF Data workflows) caps the provider at 10.0.0
+    ("12.8.1", "2.10.0"),
+    ("12.10.1", "2.11.0"),
+    ("15.0.0", "2.11.0"),
+)
+_PROVIDER_PYTHON_FLOOR = (("15.0.0", "3.11"),)
+_REAUTH_FIXED = "3.3.2"
+_NAME_CHECK_SINCE = "13.3.0"
+
+
+def lint_versions(
+    airflow_version: str | None,
+    provider_version: str | None,
+    python_version: str | None = None,
+) -> list[Finding]:
+    """Airflow / provider / Python compatibility for the Key Vault backend."""
+    from packaging.version import Version
+
+    findings: list[Finding] = []
+    airflow, found = st.parse_version(airflow_version, "airflow_version")
+    findings += found
+    provider, found = st.parse_version(provider_version, "provider_version")
+    findings += found
+    python, found = st.parse_version(python_version, "python_version")
+    findings += found
+    if provider is not None and airflow is not None:
+        base = Version(airflow.base_version)
+        floor = None
+        for first, minimum in _PROVIDER_AIRFLOW_FLOOR:
+            if provider >= Version(first):
+                floor = Version(minimum)
+        if floor is not None and base < floor:
+            newest = next(
+                (first for first, minimum in _PROVIDER_AIRFLOW_FLOOR if base < Version(minimum)),
+                None,
+            )
+            advice = (
+                f"; Airflow {airflow} can use provider 10.0.0 at most"
+                if newest == "10.0.1"
+                else f"; use a provider older than {newest}"
+                if newest
+                else ""
+            )
+            findings.append(
+                PROVIDER_NEEDS_AIRFLOW(
+                    "provider_version",
+                    f"provider {provider} needs Airflow >= {floor}, not {airflow}{advice}.",
+                    airflow=str(airflow),
+                    provider=str(provider),
+                    minimum=str(floor),
+                )
+            )
+    if provider is not None and python is not None:
+        for first, minimum in _PROVIDER_PYTHON_FLOOR:
+            if provider >= Version(first) and python < Version(minimum):
+                findings.append(
+                    PROVIDER_NEEDS_PYTHON(
+                        "python_version",
+                        f"provider {provider} needs Python >= {minimum}, not {python}.",
+                    )
+                )
+    if airflow is not None and Version("3.0.0") <= Version(airflow.base_version) < Version(
+        _REAUTH_FIXED
+    ):
+        findings.append(
+            REAUTH_PER_LOOKUP(
+                "airflow_version", f"Airflow {airflow} builds a new credential per lookup."
+            )
+        )
+    if provider is not None and provider < Version(_NAME_CHECK_SINCE):
+        findings.append(
+            PROVIDER_SENDS_INVALID_NAMES(
+                "provider_version", f"provider {provider} does not skip invalid names."
+            )
+        )
+    return findings
+
+
+# -- DAG files -----------------------------------------------------------------------------------
+_VARIABLE_METHODS = {"get", "get_variable_from_secrets"}
+_CONNECTION_METHODS = {"get_connection", "get_connection_from_secrets", "get"}
+
+
+@dataclass
+class _Lookup:
+    kind: str  # "variable" | "connection"
+    line: int
+    key: str | None
+    call: str
+    parse_time: bool
+    has_default: bool
+
+
+class _LookupFinder(ast.NodeVisitor):
+    """Variable / connection lookups, and whether each runs when the file is parsed."""
+
+    def __init__(self) -> None:
+        self.lookups: list[_Lookup] = []
+        self.variable_names = {"Variable"}
+        self.connection_names = {"Connection", "BaseHook"}
+        self.dag_decorators = {"dag"}
+        self._parse_time = True
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if (node.module or "").startswith("airflow"):
+            for alias in node.names:
+                local = alias.asname or alias.name
+                if alias.name == "Variable":
+                    self.variable_names.add(local)
+                elif alias.name in ("Connection", "BaseHook"):
+                    self.connection_names.add(local)
+                elif alias.name == "dag":
+                    self.dag_decorators.add(local)
+
+    def _visit_in(self, nodes: list[ast.AST], parse_time: bool) -> None:
+        saved, self._parse_time = self._parse_time, parse_time
+        for n in nodes:
+            self.visit(n)
+        self._parse_time = saved
+
+    def _is_dag_decorator(self, node: ast.expr) -> bool:
+        target = node.func if isinstance(node, ast.Call) else node
+        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        return name in self.dag_decorators
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        args = node.args
+        self._visit_in(
+            [*node.decorator_list, *args.defaults, *[d for d in args.kw_defaults if d]],
+            self._parse_time,
+        )
+        body_runs_at_parse = self._parse_time and any(
+            self._is_dag_decorator(d) for d in node.decorator_list
+        )
+        self._visit_in(list(node.body), body_runs_at_parse)
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # noqa: N815
+
+    def visit_If(self, node: ast.If) -> None:
+        test = node.test
+        main_guard = (
+            isinstance(test, ast.Compare)
+            and isinstance(test.left, ast.Name)
+            and test.left.id == "__name__"
+            and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+        )
+        self._visit_in([test], self._parse_time)
+        self._visit_in(list(node.body), self._parse_time and not main_guard)
+        self._visit_in(list(node.orelse), self._parse_time)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self._visit_in([*node.args.defaults], self._parse_time)
+        self._visit_in([node.body], False)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            owner = func.value
+            owner_name = (
+                owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+            )
+            kind = None
+            if owner_name in self.variable_names and func.attr in _VARIABLE_METHODS:
+                kind = "variable"
+            elif func.attr in _CONNECTION_METHODS and (
+                owner_name in self.connection_names
+                or (owner_name.endswith("Hook") and func.attr == "get_connection")
+            ):
+                kind = "connection"
+            if kind:
+                key = None
+                if node.args and isinstance(node.args[0], ast.Constant):
+                    key = node.args[0].value if isinstance(node.args[0].value, str) else None
+                for kw in node.keywords:
+                    if kw.arg in ("key", "conn_id") and isinstance(kw.value, ast.Constant):
+                        key = kw.value.value if isinstance(kw.value.value, str) else key
+                has_default = kind == "variable" and (
+                    len(node.args) >= 2
+                    or any(kw.arg in ("default", "default_var") for kw in node.keywords)
+                )
+                self.lookups.append(
+                    _Lookup(
+                        kind,
+                        node.lineno,
+                        key,
+                        f"{owner_name}.{func.attr}",
+                        self._parse_time,
+                        has_default,
+                    )
+                )
+        self.generic_visit(node)
+
+
+def _dag_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    return sorted(
+        p
+        for p in path.rglob("*.py")
+        if not any(
+            part.startswith(".") or part == "__pycache__" for part in p.relative_to(path).parts
+        )
+    )
+
+
+def lint_dags(folder: Path | str, *, use_cache: bool | None = None) -> list[Finding]:
+    """Parse-time (module level) Variable / connection lookups in DAG files.
+
+    ``use_cache`` is ``[secrets] use_cache`` as configured: None (unknown; Airflow's default is
+    off) gives AKV-DAG-001, False AKV-DAG-002, True AKV-DAG-003.
+    """
+    try:
+        root = Path(folder)
+        exists = root.exists()
+    except (TypeError, ValueError, OSError) as err:
+        return [DAG_UNREADABLE(str(folder), f"not a path: {type(err).__name__}.")]
+    if not exists:
+        return [DAG_UNREADABLE(str(root), f"{root} does not exist.")]
+    try:
+        files = _dag_files(root)
+    except OSError as err:
+        return [DAG_UNREADABLE(str(root), f"cannot list {root}: {err.strerror or err}.")]
+    spec = {None: DAG_TOP_LEVEL_LOOKUP, False: DAG_LOOKUP_CACHE_OFF, True: DAG_LOOKUP_CACHED}.get(
+        use_cache, DAG_TOP_LEVEL_LOOKUP
+    )
+    findings: list[Finding] = []
+    base = root if root.is_dir() else root.parent
+    for path in files:
+        rel = path.relative_to(base).as_posix()
+        try:
+            source = path.read_bytes()
+            tree = ast.parse(source, filename=rel)
+        except SyntaxError as err:
+            findings.append(
+                DAG_UNREADABLE(
+                    rel,
+                    f"{rel}: syntax error"
+                    + (f" at line {err.lineno}" if err.lineno else "")
+                    + f": {err.msg}.",
+                )
+            )
+            continue
+        except (OSError, ValueError, RecursionError, MemoryError) as err:
+            findings.append(DAG_UNREADABLE(rel, f"{rel}: cannot parse ({type(err).__name__})."))
+            continue
+        finder = _LookupFinder()
+        try:
+            finder.visit(tree)
+        except RecursionError:
+            findings.append(DAG_UNREADABLE(rel, f"{rel}: nested too deeply to analyse."))
+            continue
+        for lookup in finder.lookups:
+            what = f"{lookup.call}({lookup.key!r})" if lookup.key else f"{lookup.call}(...)"
+            data = {"file": rel, "line": lookup.line, "kind": lookup.kind, "key": lookup.key}
+            if lookup.parse_time:
+                findings.append(spec(f"{rel}:{lookup.line}", f"{what} runs at parse time.", **data))
+            if lookup.has_default:
+                findings.append(
+                    DAG_DEFAULT_HIDES_ERRORS(
+                        f"{rel}:{lookup.line}",
+                        f"{what} has a default, so a vault error returns it silently.",
+                        **data,
+                    )
+                )
+    return findings
+
+
+# -- files ---------------------------------------------------------------------------------------
+def parse_env_file(text: str) -> dict[str, str]:
+    """``KEY=value`` lines (``export`` allowed, quotes stripped as a shell / compose would).
+
+    ``export NAME`` without a value passes the caller's variable through; it is returned as
+    the reference ``${NAME}`` (set, value unknown).
+    """
+    env: dict[str, str] = {}
+    if not isinstance(text, str):
+        return env
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        exported = line.startswith("export ")
+        if exported:
+            line = line[len("export ") :].lstrip()
+        key, eq, value = line.partition("=")
+        key = key.strip()
+        if not eq and exported:
+            for name in key.split():  # `export NAME`: the value comes from the caller
+                if st.ENV_NAME_RE.match(name):
+                    env[name] = "${" + name + "}"
+            continue
+        if not eq or not st.ENV_NAME_RE.match(key):
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        env[key] = value
+    return env
+
+
+def _looks_like_env(text: str) -> bool:
+    lines = [
+        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")
+    ]
+    return bool(lines) and all(re.match(r"(export\s+)?[A-Za-z_][A-Za-z0-9_]*=", ln) for ln in lines)
+
+
+def lint_file(path: Path | str) -> list[Finding]:
+    """Lint a configuration file (or a DAG folder), detecting its kind by name and content."""
+    if not isinstance(path, str | Path) or not str(path).strip():
+        return [CONFIG_UNPARSABLE(str(path), f"not a file path: {st.shown(path)}.")]
+    try:
+        p = Path(path)
+        if p.is_dir() or p.suffix == ".py":
+            return lint_dags(p)
+        raw = p.read_bytes()
+    except (OSError, TypeError, ValueError) as err:
+        reason = getattr(err, "strerror", None) or type(err).__name__
+        return [CONFIG_UNPARSABLE(str(path), f"cannot read {path}: {reason}.")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        return [CONFIG_UNPARSABLE(str(p), f"{p.name} is not UTF-8 text (byte {err.start}).")]
+    name, suffix = p.name.lower(), p.suffix.lower()
+    stripped = text.lstrip()
+    if name == "airflow.cfg" or suffix in (".cfg", ".ini"):
+        return lint_airflow_cfg(text)
+    if suffix == ".json":
+        return lint_adf_export(text)
+    if suffix in (".yaml", ".yml"):
+        doc, findings = _yaml_document(text, p.name)
+        if findings:
+            return findings
+        if isinstance(doc, Mapping) and "services" in doc:
+            return lint_compose(text)
+        return lint_helm_values(text)
+    if name.startswith(".env") or suffix in (".env", ".sh") or name.endswith(".env"):
+        return lint_environment(parse_env_file(text), fragment=True)
+    if stripped.startswith("{"):
+        return lint_adf_export(text)
+    if re.search(r"^\s*\[[A-Za-z_]+\]\s*$", text, re.MULTILINE):
+        return lint_airflow_cfg(text)
+    if _looks_like_env(text):
+        return lint_environment(parse_env_file(text), fragment=True)
+    return [FILE_KIND_UNKNOWN(str(p), f"{p.name}: not airflow.cfg, JSON, YAML or KEY=value.")]

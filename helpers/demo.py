@@ -15,6 +15,7 @@ from pathlib import Path
 import jwt
 from azure.identity import ClientSecretCredential
 
+from .names import secret_name
 from .redact import fingerprint
 from .sandbox import Sandbox
 from .scratch_airflow import BACKEND, ScratchAirflow, seed_overrides
@@ -29,11 +30,6 @@ value = Variable.get({key!r})
 print("AKV_DEMO_RESULT " + json.dumps({{"fingerprint": fingerprint(value),
       "seconds": round(time.perf_counter() - started, 2)}}))
 """
-
-
-def secret_name(prefix: str, key: str, sep: str = "-") -> str:
-    """The provider's naming rule: prefix + sep + key, then every '_' becomes sep."""
-    return f"{prefix}{sep}{key}".replace("_", sep) if prefix else key.replace("_", sep)
 
 
 def run_demo(echo: Callable[[str], None] = print, workdir: Path | None = None) -> int:

@@ -1,0 +1,1467 @@
+"""Live probes: sign in, reach the vault, read the expected secrets, and say what is wrong.
+
+:func:`probe` runs these steps against one environment, times each one and turns every
+outcome into findings:
+
+1. **sign-in** — a token for Key Vault from the configured credential (client secret read
+   from the environment variable the settings name, managed identity or workload identity),
+   with its claims decoded without verification: tenant, client id and the service
+   principal's OBJECT id, which role assignments need;
+2. **vault** — one unauthenticated request: DNS, proxy, TLS and the vault's challenge (which
+   names the vault's tenant);
+3. **secrets** — each expected variable and connection, read through the SDK's
+   ``SecretClient`` and through the real ``AzureKeyVaultBackend`` (only fingerprints kept);
+4. **roles** — through ARM when this identity can see the vault: the permission model and
+   the roles held beyond Key Vault Secrets User.
+
+:func:`diagnose` maps any exception from the Azure SDKs to a finding. Neither function
+raises: an unexpected exception becomes AKV-SVC-003 with its type and a scrubbed message.
+Secret values never leave this module; at most ``helpers.redact.fingerprint``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import re
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from .findings import Finding, Severity, define, has_errors, render_html, render_text
+from .names import Kind, check_name, is_valid_name, secret_name
+from .redact import fingerprint
+from .roles import (
+    LEAST_PRIVILEGE_ROLE,
+    PermissionModel,
+    find_vault,
+    roles_held,
+)
+from .settings import Credential, Settings
+
+__all__ = [
+    "AUTHORIZED_CODES",
+    "FORBIDDEN_CODES",
+    "ProbeResult",
+    "decode_claims",
+    "diagnose",
+    "probe",
+]
+
+VAULT_SCOPE = "https://vault.azure.net/.default"
+DEFAULT_TIMEOUT = 10.0
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
+# Variables that decide how the SDKs reach Azure, and which identity they sign in as.
+NETWORK_VARS = (
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+)
+AZURE_VARS = (
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
+    "AZURE_TOKEN_CREDENTIALS",
+    "AZURE_USERNAME",
+    "AZURE_PASSWORD",
+)
+# One probe at a time may change os.environ (the SDKs read proxy and CA settings from it).
+_ENV_LOCK = threading.RLock()
+
+
+# -- catalogue ---------------------------------------------------------------------------
+SIGNED_IN = define(
+    "AKV-AUTH-001",
+    Severity.OK,
+    "Signed in to Microsoft Entra ID",
+    """
+    The credential obtained an access token for Key Vault. Its claims (decoded without
+    verification) name the tenant, the application (client) id and the service principal's
+    object id; role assignments and access policies name the OBJECT id.
+    """,
+    "Nothing to do.",
+)
+SECRET_ENV_MISSING = define(
+    "AKV-AUTH-002",
+    Severity.ERROR,
+    "Client secret environment variable is not set",
+    """
+    The settings say the client secret is in an environment variable (client_secret_env,
+    AZURE_CLIENT_SECRET by default), but that variable is empty or absent where the probe
+    runs. Airflow's DefaultAzureCredential then has no service-principal credential and falls
+    through to managed identity and developer logins, which fail on most hosts.
+    """,
+    """
+    Export the client secret's VALUE in that variable for every Airflow component (scheduler,
+    workers, API server, triggerer), e.g. from your platform's secret store; never put it in
+    backend_kwargs or a committed file.
+    """,
+)
+WRONG_SECRET = define(
+    "AKV-AUTH-003",
+    Severity.ERROR,
+    "Wrong client secret (AADSTS7000215)",
+    """
+    Entra ID rejected the client secret. By far the most common cause is copying the secret's
+    ID (a GUID, shown in the "Secret ID" column) instead of its VALUE, which the portal shows
+    only once, right after creation. A secret of another app registration, a truncated copy or
+    stray quotes/whitespace have the same effect.
+    """,
+    """
+    In the app registration's "Certificates & secrets", create a new client secret, copy its
+    Value (not the Secret ID) immediately, and store it in the environment variable named by
+    client_secret_env. Delete the secret you no longer use.
+    """,
+)
+SECRET_EXPIRED = define(
+    "AKV-AUTH-004",
+    Severity.ERROR,
+    "Client secret expired (AADSTS7000222)",
+    """
+    Every client secret has an expiry date; after it, sign-ins fail with AADSTS7000222 and
+    every Key Vault lookup from Airflow fails until the secret is replaced.
+    """,
+    """
+    Create a new client secret for the app registration, update the environment variable in
+    every Airflow component, restart them, then delete the expired secret. Track the new
+    expiry date (or move to managed / workload identity, which has no secret to expire).
+    """,
+)
+UNKNOWN_APP = define(
+    "AKV-AUTH-005",
+    Severity.ERROR,
+    "Application not found in this tenant (AADSTS700016)",
+    """
+    Entra ID has no application with this client id in the tenant the credential signs in
+    to. Either the client id is wrong (an object id or a secret id pasted instead of the
+    Application (client) ID), or the tenant is another one than the app's home tenant, or the
+    app registration was deleted.
+    """,
+    """
+    Copy the "Application (client) ID" and the "Directory (tenant) ID" from the app
+    registration's Overview page into AZURE_CLIENT_ID / AZURE_TENANT_ID (or the settings).
+    """,
+)
+UNKNOWN_TENANT = define(
+    "AKV-AUTH-006",
+    Severity.ERROR,
+    "Tenant not found (AADSTS90002)",
+    """
+    login.microsoftonline.com does not know the tenant: azure-identity reports "Unable to get
+    authority configuration" and hides Entra's AADSTS90002. The tenant id is mistyped, is a
+    subscription id, or the domain name is not a verified domain of any tenant (or the cloud
+    is a sovereign one with another authority host).
+    """,
+    """
+    Use the "Directory (tenant) ID" GUID from the app registration's Overview page. For Azure
+    China or US Government set AZURE_AUTHORITY_HOST to that cloud's login host.
+    """,
+)
+TENANT_MISMATCH = define(
+    "AKV-AUTH-007",
+    Severity.ERROR,
+    "The vault's tenant differs from the credential's tenant",
+    """
+    A vault names its tenant in its authentication challenge and the SDK asks the credential
+    for a token of that tenant. The credential refuses ("not configured to acquire tokens for
+    tenant ...") when the names differ: the vault lives in another tenant, or the tenant is
+    configured as a domain name (contoso.onmicrosoft.com) while the challenge uses the GUID —
+    the comparison is literal, so the domain form fails even for the right tenant.
+    """,
+    """
+    Set AZURE_TENANT_ID (or tenant_id) to the tenant GUID shown in the detail. If the vault
+    really is in another tenant, use a service principal of that tenant (or a multi-tenant
+    app consented there).
+    """,
+)
+SIGN_IN_FAILED = define(
+    "AKV-AUTH-008",
+    Severity.ERROR,
+    "Sign-in failed",
+    """
+    The credential could not obtain a token for a reason the runbook has no specific
+    diagnosis for; the detail shows the AADSTS code or the error Entra ID returned.
+    """,
+    """
+    Look the AADSTS code up at https://login.microsoftonline.com/error?code=<number> and check
+    the tenant id, client id and secret (or the managed identity) the settings name.
+    """,
+)
+CREDENTIAL_UNAVAILABLE = define(
+    "AKV-AUTH-009",
+    Severity.ERROR,
+    "Credential not available in this environment",
+    """
+    The configured credential cannot run here: managed identity needs an Azure host with an
+    identity assigned (IMDS or the App Service / Fabric endpoint), workload identity needs
+    AZURE_FEDERATED_TOKEN_FILE pointing at a projected service-account token. On a laptop or
+    a plain VM neither exists.
+    """,
+    """
+    Run the probe where Airflow runs (inside the pod or the Airflow job), assign the identity
+    to that host, or use a service principal with a client secret for local checks.
+    """,
+)
+TOKEN_REJECTED = define(
+    "AKV-AUTH-010",
+    Severity.ERROR,
+    "Key Vault rejected the access token (401)",
+    """
+    The vault answered 401 to a request carrying a token: wrong audience (AKV10022), wrong
+    issuer (AKV10032, a token of another tenant or cloud), or an expired or unsigned token.
+    """,
+    """
+    Let the SDK request the token (scope https://vault.azure.net/.default) and make sure the
+    tenant and cloud match the vault's; remove any hand-made Authorization headers.
+    """,
+)
+CREDENTIAL_SETTINGS_MISSING = define(
+    "AKV-AUTH-011",
+    Severity.ERROR,
+    "Tenant id or client id missing",
+    """
+    A service-principal or workload-identity sign-in needs the tenant (directory) id and the
+    application (client) id; one of them is empty in the settings.
+    """,
+    """
+    Set tenant_id and client_id in the settings (or AZURE_TENANT_ID / AZURE_CLIENT_ID in the
+    environment) from the app registration's Overview page.
+    """,
+)
+BAD_VAULT_URL = define(
+    "AKV-NET-001",
+    Severity.ERROR,
+    "Vault URL missing or not https",
+    """
+    The probe needs the vault's https URL (https://<name>.vault.azure.net/); the Airflow
+    backend with an empty vault_url raises ValueError on the first lookup.
+    """,
+    """
+    Set vault_url to the vault's "Vault URI" from its Overview page, e.g.
+    https://my-vault.vault.azure.net/.
+    """,
+)
+VAULT_REACHABLE = define(
+    "AKV-NET-002",
+    Severity.OK,
+    "Vault reachable",
+    """
+    The vault's host resolved, the connection (through the proxy, if any) was established,
+    its TLS certificate was trusted and it answered over HTTPS.
+    """,
+    "Nothing to do.",
+)
+TLS_UNTRUSTED = define(
+    "AKV-NET-003",
+    Severity.ERROR,
+    "TLS certificate not trusted (CERTIFICATE_VERIFY_FAILED)",
+    """
+    The TLS certificate the client received does not chain to a CA it trusts. Behind a
+    TLS-inspecting corporate proxy (or the sandbox) the proxy's CA must be in the bundle the
+    Python SDKs use: REQUESTS_CA_BUNDLE (sync SDKs, MSAL) and SSL_CERT_FILE (aiohttp). A bundle
+    that contains only that CA, or only public roots, breaks the other half of the traffic.
+    """,
+    """
+    Point REQUESTS_CA_BUNDLE (and SSL_CERT_FILE) at a combined bundle: certifi's roots plus
+    your proxy's CA (`cat $(python -m certifi) proxy-ca.pem > bundle.pem`). Never switch
+    verification off.
+    """,
+)
+HOST_NOT_FOUND = define(
+    "AKV-NET-004",
+    Severity.ERROR,
+    "Host name does not resolve",
+    """
+    The host could not be resolved: DNS has no record for it (directly, or as reported by the
+    proxy with 502 Bad Gateway). For a vault this usually means a misspelt vault name in
+    vault_url, a deleted vault, or a private endpoint whose private DNS zone
+    (privatelink.vaultcore.azure.net) is not linked to the network Airflow runs in.
+    """,
+    """
+    Compare vault_url with the vault's "Vault URI"; check `nslookup <host>` from the Airflow
+    host; for private endpoints link the private DNS zone to the virtual network.
+    """,
+)
+PROXY_FAILED = define(
+    "AKV-NET-005",
+    Severity.ERROR,
+    "Proxy unreachable or refusing the connection",
+    """
+    HTTPS_PROXY names a proxy the client could not use: nothing listens at that address, it
+    refused the CONNECT (403), or it wants authentication (407). Every Azure request goes
+    through it, so sign-in and vault access both fail.
+    """,
+    """
+    Check HTTPS_PROXY / NO_PROXY for every Airflow component; allow CONNECT to
+    login.microsoftonline.com, management.azure.com and *.vault.azure.net on the proxy, or
+    put credentials in the proxy URL (http://user:pass@host:port) if it requires them.
+    """,
+)
+CONNECTION_FAILED = define(
+    "AKV-NET-006",
+    Severity.ERROR,
+    "Connection failed",
+    """
+    The TCP connection was refused or reset before an HTTP answer arrived: a firewall or
+    network security group dropping port 443, a private endpoint only reachable from its
+    virtual network, or a proxy required but not configured.
+    """,
+    """
+    Test `curl -v https://<vault>.vault.azure.net/healthstatus` from the Airflow host; open
+    outbound 443 to the vault and to login.microsoftonline.com, or set HTTPS_PROXY.
+    """,
+)
+TIMED_OUT = define(
+    "AKV-NET-007",
+    Severity.ERROR,
+    "Request timed out",
+    """
+    No answer arrived within the timeout: packets are silently dropped (a firewall without
+    reject), the route is missing, or the service is overloaded.
+    """,
+    """
+    Check outbound 443 from the Airflow host to the vault and Entra ID, the proxy settings,
+    and the vault's networking page (public access / private endpoint).
+    """,
+)
+NOT_A_VAULT = define(
+    "AKV-NET-008",
+    Severity.WARNING,
+    "The vault URL did not answer like Key Vault",
+    """
+    An unauthenticated request to a vault always gets 401 with a Bearer challenge. This host
+    answered something else, so it is probably not a Key Vault endpoint (a portal URL, a
+    managed HSM, or a proxy's own page).
+    """,
+    'Use the vault\'s "Vault URI" (https://<name>.vault.azure.net/) as vault_url.',
+)
+TLS_FAILED = define(
+    "AKV-NET-009",
+    Severity.ERROR,
+    "TLS handshake failed",
+    """
+    The TLS handshake failed for a reason other than an untrusted certificate: a proxy that
+    speaks plain HTTP where TLS was expected (https:// in HTTPS_PROXY), an inspection device
+    with old protocol versions, or a truncated connection.
+    """,
+    """
+    Use an http:// URL for HTTPS_PROXY (the tunnel carries the TLS), and check what answers
+    on the vault's port 443 from this host (`openssl s_client -connect <host>:443`).
+    """,
+)
+FORBIDDEN_BY_RBAC = define(
+    "AKV-PERM-001",
+    Severity.ERROR,
+    "No role allows reading secrets (ForbiddenByRbac)",
+    """
+    The vault uses Azure RBAC and no role assignment gives this identity
+    Microsoft.KeyVault/vaults/secrets/getSecret/action on it. Key Vault Contributor (from the
+    seed recipe), Contributor and Owner are management-plane roles: they grant NO access to
+    secret values. A new assignment can also take several minutes to propagate.
+    """,
+    """
+    Grant "Key Vault Secrets User" to the service principal's OBJECT id at the vault's scope
+    (`akv-runbook grant` prints az / PowerShell / Bicep / Terraform), then probe again; allow
+    a few minutes for propagation. Do not grant Contributor for this.
+    """,
+)
+FORBIDDEN_BY_POLICY = define(
+    "AKV-PERM-002",
+    Severity.ERROR,
+    "Access policy lacks secret Get (ForbiddenByPolicy)",
+    """
+    The vault uses the access-policy model and no access policy gives this identity the
+    secret "get" permission (older vaults answer AccessDenied). Role assignments, including
+    Key Vault Secrets User, are ignored on access-policy vaults.
+    """,
+    """
+    Add an access policy for the service principal's object id with secret permissions Get
+    (and List for listing names): `az keyvault set-policy --name <vault> --object-id <oid>
+    --secret-permissions get list`, or switch the vault to RBAC and grant Key Vault Secrets
+    User.
+    """,
+)
+FORBIDDEN_BY_FIREWALL = define(
+    "AKV-PERM-003",
+    Severity.ERROR,
+    "Blocked by the vault's firewall (ForbiddenByFirewall)",
+    """
+    The vault's network rules deny the address the request came from: public access is
+    restricted to selected networks or disabled, and this host's outbound address (or
+    virtual network) is not on the list. Airflow managed services egress from addresses you
+    may not control.
+    """,
+    """
+    Add the client address in the detail (or the Airflow host's virtual network / a private
+    endpoint) to the vault's Networking settings; for Fabric / ADF use their managed private
+    endpoints or allowed trusted services.
+    """,
+)
+BEYOND_LEAST_PRIVILEGE = define(
+    "AKV-PERM-004",
+    Severity.WARNING,
+    "Roles or permissions beyond least privilege",
+    """
+    The backend only reads secret values, which Key Vault Secrets User (RBAC vaults) or an
+    access policy with get (access-policy vaults) allows. This identity holds more: roles that
+    write or delete secrets (Secrets Officer, Administrator), manage the vault (Contributor,
+    Key Vault Contributor — which on access-policy vaults can grant itself data access) or
+    grant access (Owner). A leaked Airflow credential is then worth more to an attacker.
+    """,
+    """
+    Remove the extra role assignments / access-policy permissions listed in the detail and
+    keep only Key Vault Secrets User (or get, list) for the Airflow identity.
+    """,
+)
+LEAST_PRIVILEGE = define(
+    "AKV-PERM-005",
+    Severity.OK,
+    "No management-plane roles beyond what the backend needs",
+    """
+    Through ARM this identity either cannot see the vault at all (so it holds no Owner,
+    Contributor, Key Vault Contributor / Administrator / Officer / Reader role covering it)
+    or holds only Key Vault Secrets User: least privilege for the backend.
+    """,
+    "Nothing to do.",
+)
+ROLES_NOT_CHECKED = define(
+    "AKV-PERM-006",
+    Severity.INFO,
+    "Roles not checked",
+    """
+    The runbook could not check the roles and permission model through Azure Resource
+    Manager: no subscription id is known, or ARM did not answer.
+    """,
+    """
+    Set AZURE_SUBSCRIPTION_ID to the vault's subscription to include this check, or review
+    the vault's "Access control (IAM)" page by hand.
+    """,
+)
+FORBIDDEN = define(
+    "AKV-PERM-007",
+    Severity.ERROR,
+    "Forbidden (403)",
+    """
+    The vault refused the request with 403 for a reason the runbook has no specific diagnosis
+    for; the detail shows the error code Key Vault returned.
+    """,
+    """
+    Read the code and message in the detail; check the vault's access configuration,
+    networking and any deny assignments or Azure Policy on the vault.
+    """,
+)
+SECRET_READ = define(
+    "AKV-SECRET-001",
+    Severity.OK,
+    "Secret readable",
+    """
+    The secret was read through the SDK (and through Airflow's AzureKeyVaultBackend); only its
+    length and a short hash are shown.
+    """,
+    "Nothing to do.",
+)
+SECRET_NOT_FOUND = define(
+    "AKV-SECRET-002",
+    Severity.ERROR,
+    "Secret not found (404)",
+    """
+    The vault has no secret with the name Airflow looks up. Airflow builds that name as
+    prefix + sep + id and turns every "_" into sep, so Variable "sample_var" is read from
+    "airflow-variables-sample-var"; the backend returns None for a 404 and Airflow falls back
+    to environment variables and the metastore, often ending in "Variable ... does not exist".
+    A secret that was deleted (soft-deleted) also answers 404.
+    """,
+    """
+    Create the secret under exactly the name in the detail (`az keyvault secret set
+    --vault-name <vault> --name <name> --value ...`), or recover it if it was deleted; check
+    the prefix and sep in backend_kwargs.
+    """,
+)
+SECRET_DISABLED = define(
+    "AKV-SECRET-003",
+    Severity.ERROR,
+    "Secret is disabled (SecretDisabled)",
+    """
+    The secret exists but its current version is disabled, so Key Vault answers 403
+    SecretDisabled. The backend does not treat this as "not found": the lookup raises, and
+    Airflow logs an error and tries the next backend.
+    """,
+    """
+    Enable the secret's current version (`az keyvault secret set-attributes --vault-name
+    <vault> --name <name> --enabled true`) or set a new, enabled version.
+    """,
+)
+CONNECTION_UNPARSEABLE = define(
+    "AKV-SECRET-004",
+    Severity.ERROR,
+    "Connection value cannot be parsed by Airflow",
+    """
+    The connection secret was read, but Airflow cannot turn it into a Connection: a value
+    starting with "{" must be valid JSON with Connection fields, anything else must be a URI
+    (scheme://login:password@host:port/schema?extra=...) with special characters in the
+    password percent-encoded.
+    """,
+    """
+    Store the connection as JSON ({"conn_type": ..., "host": ..., "password": ...}) or as a
+    URI built with Connection(...).get_uri(), and set it as a new version of the secret.
+    """,
+)
+BACKEND_DISAGREES = define(
+    "AKV-SECRET-005",
+    Severity.WARNING,
+    "Airflow's backend and the SDK read different values",
+    """
+    The SDK read the secret, but Airflow's AzureKeyVaultBackend, built from the same settings,
+    returned nothing or a different value. The backend sees another vault URL, prefix or
+    separator than the probe (or the secret changed between the two reads).
+    """,
+    """
+    Compare backend_kwargs (vault_url, prefixes, sep) with the settings the probe used and
+    probe again.
+    """,
+)
+NOTHING_TO_READ = define(
+    "AKV-SECRET-006",
+    Severity.INFO,
+    "No secrets to probe",
+    """
+    The settings list no variables or connections to read, so only sign-in and reachability
+    were checked, not read access.
+    """,
+    "List the variables and connections the DAGs use in the settings (variables / connections).",
+)
+THROTTLED = define(
+    "AKV-SVC-001",
+    Severity.ERROR,
+    "Throttled (429 Too Many Requests)",
+    """
+    The service answered 429 beyond the client's retries. Key Vault allows about 4,000 GETs
+    per 10 seconds per vault; Airflow exceeds it when DAG files call Variable.get at module
+    top level (every parse of every file hits the vault) or many tasks start at once, and
+    every lookup — even of AIRFLOW_VAR_* variables — asks the vault first.
+    """,
+    """
+    Move Variable.get into task code or templates, turn on [secrets] use_cache, set a bounded
+    "retry_total" in backend_kwargs, and split heavy workloads across vaults. Honour the
+    Retry-After shown in the detail before probing again.
+    """,
+)
+SERVICE_ERROR = define(
+    "AKV-SVC-002",
+    Severity.ERROR,
+    "Service error (5xx)",
+    """
+    The service answered with a server error beyond the client's retries. This is usually
+    transient (an outage or a failover); if it persists, check Azure status and the vault's
+    resource health.
+    """,
+    """
+    Retry later; check https://status.azure.com and the vault's "Resource health" page; keep
+    a bounded retry_total in backend_kwargs so that Airflow does not stall on it.
+    """,
+)
+UNEXPECTED = define(
+    "AKV-SVC-003",
+    Severity.ERROR,
+    "Unexpected error",
+    """
+    Something failed that the runbook has no diagnosis for. The detail shows the exception
+    type and its message with anything secret-looking removed.
+    """,
+    """
+    Read the exception type and message; run the same lookup with AZURE_HTTP_LOGGING_LEVEL
+    =DEBUG for the HTTP exchange, and report it if it looks like a runbook bug.
+    """,
+)
+BACKEND_UNAVAILABLE = define(
+    "AKV-SVC-004",
+    Severity.ERROR,
+    "Airflow's AzureKeyVaultBackend could not be loaded",
+    """
+    The probe could not import or build
+    airflow.providers.microsoft.azure.secrets.key_vault.AzureKeyVaultBackend, so the reads
+    through Airflow's own code path were skipped. Airflow or
+    apache-airflow-providers-microsoft-azure is missing or broken in this environment.
+    """,
+    """
+    Install apache-airflow-providers-microsoft-azure in the environment that runs the probe
+    (same version as your Airflow deployment), or probe with through_backend=False.
+    """,
+)
+
+FORBIDDEN_CODES = frozenset({FORBIDDEN_BY_RBAC.code, FORBIDDEN_BY_POLICY.code})
+# A read that got past the vault's authorization (a missing or disabled secret included).
+AUTHORIZED_CODES = frozenset({SECRET_READ.code, SECRET_NOT_FOUND.code, SECRET_DISABLED.code})
+_STOPS_READS = frozenset(
+    {
+        c.code
+        for c in (
+            TLS_UNTRUSTED,
+            HOST_NOT_FOUND,
+            PROXY_FAILED,
+            CONNECTION_FAILED,
+            TIMED_OUT,
+            TLS_FAILED,
+            FORBIDDEN_BY_FIREWALL,
+            THROTTLED,
+            SERVICE_ERROR,
+            TENANT_MISMATCH,
+            TOKEN_REJECTED,
+            SIGN_IN_FAILED,
+            UNEXPECTED,
+        )
+    }
+)
+
+
+# -- the result ----------------------------------------------------------------------------
+@dataclass
+class ProbeResult:
+    """What one probe found. ``claims`` holds tid, appid and oid only; never a secret."""
+
+    name: str = "default"
+    vault_url: str = ""
+    findings: list[Finding] = field(default_factory=list)
+    claims: dict[str, str] = field(default_factory=dict)
+    latencies: dict[str, float] = field(default_factory=dict)
+    permission_model: str = PermissionModel.UNKNOWN.value
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.findings)
+
+    @property
+    def codes(self) -> list[str]:
+        return [f.code for f in self.findings]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "vault_url": self.vault_url,
+            "ok": self.ok,
+            "permission_model": self.permission_model,
+            "claims": dict(self.claims),
+            "latencies": {k: round(v, 4) for k, v in self.latencies.items()},
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def __str__(self) -> str:
+        return render_text(self.findings, title=f"probe {self.name}: {self.vault_url}")
+
+    def _repr_html_(self) -> str:
+        return render_html(self.findings, title=f"probe {self.name}: {self.vault_url}")
+
+
+# -- token claims --------------------------------------------------------------------------
+def decode_claims(token: str) -> dict[str, Any]:
+    """The payload of a JWT, decoded WITHOUT verification ({} when it is not a JWT)."""
+    try:
+        payload = str(token).split(".")[1]
+        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        claims = json.loads(raw)
+    except (IndexError, ValueError, TypeError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+# -- diagnosis -----------------------------------------------------------------------------
+_SECRETISH = [
+    (re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*"), "[token]"),
+    (re.compile(r"(?i)\b(client_secret|password|secret|token|sig)=([^&\s'\"]+)"), r"\1=[redacted]"),
+    (re.compile(r"(://[^/\s:@]+):[^@\s/]+@"), r"\1:[redacted]@"),
+]
+
+
+def _scrub(text: str, sensitive: Iterable[str] = (), limit: int = 400) -> str:
+    for value in sorted({s for s in sensitive if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(value, "[redacted]")
+    for pattern, replacement in _SECRETISH:
+        text = pattern.sub(replacement, text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [error]
+    while todo and len(seen) < 12:
+        current = todo.pop(0)
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo += [
+            getattr(current, "inner_exception", None),
+            current.__cause__,
+            current.__context__,
+            *[a for a in getattr(current, "args", ()) if isinstance(a, BaseException)],
+        ]
+    return seen
+
+
+def _response_error(error: BaseException) -> tuple[int | None, str, str, str, Any]:
+    """(status, code, inner code, message, headers) of an azure-core HttpResponseError."""
+    response = getattr(error, "response", None)
+    status = getattr(error, "status_code", None) or getattr(response, "status_code", None)
+    code = inner = message = ""
+    try:
+        body = response.json() if response is not None else None
+    except Exception:  # noqa: BLE001 - not JSON: no codes
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        err = body["error"]
+        code = str(err.get("code") or "")
+        message = str(err.get("message") or "")
+        inner = str((err.get("innererror") or {}).get("code") or "")
+    if not code:
+        odata = getattr(error, "error", None)
+        code = str(getattr(odata, "code", "") or "")
+        message = message or str(getattr(odata, "message", "") or "")
+    headers = getattr(response, "headers", None) or {}
+    return status, code, inner, message, headers
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or url
+    except ValueError:
+        return url
+
+
+def diagnose(
+    error: BaseException,
+    *,
+    subject: str = "",
+    settings: Settings | None = None,
+    secret: str | None = None,
+    sensitive: Iterable[str] = (),
+) -> Finding:
+    """The finding for an exception raised by azure-identity, azure-core or the SDKs."""
+    try:
+        return _diagnose(error, subject, settings, secret, list(sensitive))
+    except Exception as err:  # noqa: BLE001 - diagnosis itself must never raise
+        return UNEXPECTED(
+            subject, f"{type(error).__name__} (diagnosis failed: {type(err).__name__})"
+        )
+
+
+def _diagnose(
+    error: BaseException,
+    subject: str,
+    settings: Settings | None,
+    secret: str | None,
+    sensitive: list[str],
+) -> Finding:
+    chain = _chain(error)
+    types = {type(e).__name__ for e in chain}
+    text = " | ".join(str(e) for e in chain)
+    short = _scrub(str(error), sensitive)
+    data: dict[str, Any] = {"exception": type(error).__name__}
+    tenant = settings.tenant_id if settings else ""
+
+    status, err_code, inner, message, headers = _response_error(error)
+    # No HTTP answer: a transport problem (azure-identity wraps them in
+    # ClientAuthenticationError, so they are looked for before the AADSTS codes).
+    network = _network_finding(subject, text, types, short, data) if status is None else None
+    if network is not None:
+        return network
+
+    # Entra ID
+    aadsts = re.search(r"AADSTS(\d+)", text)
+    code = aadsts.group(1) if aadsts else ""
+    if code:
+        data["aadsts"] = f"AADSTS{code}"
+    if code == "7000215":
+        return WRONG_SECRET(subject, "AADSTS7000215: invalid client secret", **data)
+    sentence = re.search(r"AADSTS\d+:[^.]*\.", text)
+    entra = _scrub(sentence.group(0), sensitive) if sentence else short
+    if code == "7000222":
+        return SECRET_EXPIRED(subject, entra, **data)
+    if code == "700016":
+        return UNKNOWN_APP(subject, entra, **data)
+    if code == "90002" or "Unable to get authority configuration" in text:
+        which = re.search(r"authority configuration for (\S+)", text)
+        where = which.group(1).rstrip(".") if which else f"tenant {tenant!r}"
+        return UNKNOWN_TENANT(subject, f"{where} is unknown to Entra ID (AADSTS90002)", **data)
+    mismatch = re.search(r"not configured to acquire tokens for tenant (\S+?)\.?\s", text + " ")
+    if mismatch:
+        wanted = mismatch.group(1).rstrip(".")
+        detail = (
+            f"the vault's challenge names tenant {wanted}; the credential's tenant is {tenant!r}"
+        )
+        if tenant and not _GUID.match(tenant):
+            detail += f" (a domain name: use the GUID {wanted} instead)"
+        return TENANT_MISMATCH(subject, detail, vault_tenant=wanted, **data)
+    if code == "50196" or "HTTP Error: 429" in text:
+        return THROTTLED(subject, f"Entra ID: {short}", **data)
+    entra_5xx = re.search(r"HTTP Error: (5\d\d)", text)
+    if entra_5xx:
+        return SERVICE_ERROR(subject, f"Entra ID answered {entra_5xx.group(1)}", **data)
+    if "CredentialUnavailableError" in types or (
+        "WorkloadIdentityCredential" in text and "unavailable" in text
+    ):
+        return CREDENTIAL_UNAVAILABLE(subject, short, **data)
+    if code:
+        return SIGN_IN_FAILED(subject, entra, **data)
+
+    # Key Vault / ARM answers
+    if status is not None:
+        data.update(status=status, code=err_code, innererror=inner)
+    if status == 401:
+        return TOKEN_REJECTED(subject, _scrub(message or short, sensitive), **data)
+    if status == 403:
+        return _forbidden(subject, inner or err_code, message, secret, sensitive, data)
+    if status == 404:
+        if secret:
+            return SECRET_NOT_FOUND(subject, _not_found_detail(secret, settings), **data)
+        return UNEXPECTED(subject, f"404 {err_code}: {_scrub(message, sensitive)}", **data)
+    if status == 429:
+        retry_after = headers.get("Retry-After") if hasattr(headers, "get") else None
+        data["retry_after"] = retry_after
+        after = f"; Retry-After: {retry_after} s" if retry_after is not None else ""
+        return THROTTLED(subject, f"429 {err_code or 'Throttled'} after the retries{after}", **data)
+    if status is not None and 500 <= status <= 599:
+        return SERVICE_ERROR(subject, f"HTTP {status} {err_code}".strip(), **data)
+    if "ClientAuthenticationError" in types:
+        return SIGN_IN_FAILED(subject, short, **data)
+    if "CredentialUnavailableError" in types:
+        return CREDENTIAL_UNAVAILABLE(subject, short, **data)
+    if types & {"ServiceRequestError", "ServiceResponseError", "ConnectionError"}:
+        return CONNECTION_FAILED(subject, short, **data)
+    if status is not None:
+        return UNEXPECTED(
+            subject, f"HTTP {status} {err_code}: {_scrub(message, sensitive)}", **data
+        )
+    return UNEXPECTED(subject, f"{type(error).__name__}: {short}", **data)
+
+
+def _network_finding(
+    subject: str, text: str, types: set[str], short: str, data: dict[str, Any]
+) -> Finding | None:
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return TLS_UNTRUSTED(subject, short, **data)
+    tunnel = re.search(r"Tunnel connection failed: (\d{3})", text)
+    if tunnel and tunnel.group(1) in ("502", "503", "504"):
+        return HOST_NOT_FOUND(
+            subject, f"the proxy could not reach the host (HTTP {tunnel.group(1)}): {short}", **data
+        )
+    if tunnel or "Unable to connect to proxy" in text or "ProxyError" in types:
+        return PROXY_FAILED(subject, short, **data)
+    if "NameResolutionError" in types or re.search(
+        r"Failed to resolve|Name or service not known|getaddrinfo failed|"
+        r"nodename nor servname|Temporary failure in name resolution|No address associated",
+        text,
+    ):
+        return HOST_NOT_FOUND(subject, short, **data)
+    if "SSLError" in types or "[SSL" in text:
+        return TLS_FAILED(subject, short, **data)
+    if types & {
+        "ServiceRequestTimeoutError",
+        "ServiceResponseTimeoutError",
+        "ReadTimeout",
+        "ConnectTimeout",
+        "TimeoutError",
+        "ReadTimeoutError",
+        "ConnectTimeoutError",
+    } or (re.search(r"timed out|Timeout", text)):
+        return TIMED_OUT(subject, short, **data)
+    if re.search(
+        r"Connection refused|Connection reset|Connection aborted|RemoteDisconnected", text
+    ):
+        return CONNECTION_FAILED(subject, short, **data)
+    return None
+
+
+def _not_found_detail(secret: str, settings: Settings | None) -> str:
+    where = f" in {_host(settings.vault_url)}" if settings and settings.vault_url else ""
+    return f"Airflow looks up the secret named exactly {secret!r}; it does not exist{where}"
+
+
+def _forbidden(subject, inner, message, secret, sensitive, data) -> Finding:
+    oid = re.search(r"oid=([0-9a-fA-F-]{36})", message)
+    who = f"object id {oid.group(1)}" if oid else "this identity"
+    if oid:
+        data["object_id"] = oid.group(1)
+    target = f"secret {secret!r}" if secret else "the vault"
+    if inner == "ForbiddenByRbac":
+        action = re.search(r"Action: '([^']+)'", message)
+        data["action"] = action.group(1) if action else None
+        return FORBIDDEN_BY_RBAC(
+            subject,
+            f"no role assignment lets {who} read {target}; grant {LEAST_PRIVILEGE_ROLE} at the "
+            "vault's scope (not Contributor); a grant made minutes ago may still be propagating",
+            model=PermissionModel.RBAC.value,
+            **data,
+        )
+    if inner in ("ForbiddenByPolicy", "AccessDenied"):
+        perm = re.search(r"does not have secrets (\w+) permission", message)
+        data["permission"] = perm.group(1) if perm else "get"
+        return FORBIDDEN_BY_POLICY(
+            subject,
+            f"no access policy gives {who} secret '{data['permission']}' on {target} "
+            f"({inner}); add an access policy with get (and list)",
+            model=PermissionModel.ACCESS_POLICY.value,
+            **data,
+        )
+    if inner == "ForbiddenByFirewall":
+        address = re.search(r"Client address: ([^\s\\]+)", message)
+        data["client_address"] = address.group(1) if address else None
+        where = f" from {address.group(1)}" if address else ""
+        return FORBIDDEN_BY_FIREWALL(
+            subject, f"requests{where} are denied by the vault's network rules", **data
+        )
+    if inner == "SecretDisabled":
+        return SECRET_DISABLED(subject, f"{target} is disabled", **data)
+    return FORBIDDEN(subject, f"403 {inner}: {_scrub(message, sensitive)}", **data)
+
+
+# -- environment ---------------------------------------------------------------------------
+@contextlib.contextmanager
+def _scoped_environ(updates: Mapping[str, str | None]) -> Iterator[None]:
+    """Apply ``updates`` to os.environ (None removes a key) and restore everything after."""
+    with _ENV_LOCK:
+        saved = {key: os.environ.get(key) for key in updates}
+        try:
+            for key, value in updates.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def _load_backend_class() -> type:
+    """AzureKeyVaultBackend; a first airflow import gets a scratch AIRFLOW_HOME."""
+    if "airflow" in sys.modules:
+        from airflow.providers.microsoft.azure.secrets.key_vault import AzureKeyVaultBackend
+
+        return AzureKeyVaultBackend
+    scratch = tempfile.mkdtemp(prefix="akv-probe-airflow-")
+    with _scoped_environ({"AIRFLOW_HOME": scratch, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}):
+        from airflow.providers.microsoft.azure.secrets.key_vault import AzureKeyVaultBackend
+
+    return AzureKeyVaultBackend
+
+
+# -- the probe -------------------------------------------------------------------------------
+def probe(
+    settings: Settings,
+    *,
+    environ: Mapping[str, str] | None = None,
+    through_backend: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    retries: int = 1,
+    subscription_id: str | None = None,
+    check_roles: bool = True,
+) -> ProbeResult:
+    """Probe one environment live; never raises.
+
+    ``environ`` is the environment to probe with (proxy, CA bundle, AZURE_*, the variable
+    named by ``settings.client_secret_env``); it is applied to os.environ for the duration of
+    the probe (under a lock) because the SDKs read proxy and CA settings from there. Default:
+    the process environment. ``timeout`` bounds each HTTP request, ``retries`` the SDK retries
+    (kept small so that a broken environment fails fast). ``subscription_id`` (default
+    AZURE_SUBSCRIPTION_ID) enables the ARM checks: permission model and roles beyond need.
+    """
+    result = ProbeResult(
+        name=str(getattr(settings, "name", "") or "default"),
+        vault_url=str(getattr(settings, "vault_url", "") or ""),
+    )
+    run = _Run(settings, result, environ, timeout, retries, subscription_id)
+    try:
+        updates = None if environ is None else {k: environ.get(k) for k in NETWORK_VARS}
+        with _scoped_environ(updates or {}):
+            run.execute(through_backend=through_backend, check_roles=check_roles)
+    except Exception as err:  # noqa: BLE001 - the probe reports, it never raises
+        result.findings.append(
+            UNEXPECTED("probe", f"{type(err).__name__}: {_scrub(str(err), run.sensitive)}")
+        )
+    finally:
+        run.sensitive.clear()
+        run.client_secret = ""
+    return result
+
+
+@dataclass
+class _Target:
+    kind: Kind
+    key: str
+    name: str
+    subject: str
+    sdk_fp: str | None = None  # fingerprint of the SDK read
+    finding: Finding | None = None  # the SDK read's failure, if any
+    backend_fp: str | None = None
+    backend_finding: Finding | None = None
+    parse_error: str | None = None
+    sdk_seconds: float = 0.0
+    backend_seconds: float | None = None
+
+
+class _Run:
+    def __init__(self, settings, result, environ, timeout, retries, subscription_id):
+        self.settings: Settings = settings
+        self.result: ProbeResult = result
+        self.env: dict[str, str] = dict(os.environ if environ is None else environ)
+        self.timeout = max(0.5, float(timeout))
+        self.retries = max(0, int(retries))
+        self.subscription_id = subscription_id or self.env.get("AZURE_SUBSCRIPTION_ID", "")
+        self.sensitive: list[str] = []  # values to scrub from messages; cleared at the end
+        self.credential: Any = None
+        self.client_secret = ""
+        self.token_ok = False
+        self.vault_ok = False
+        self.skip_reads = False
+        self.model = PermissionModel.UNKNOWN
+
+    # -- helpers
+    def add(self, finding: Finding) -> None:
+        self.result.findings.append(finding)
+
+    @contextlib.contextmanager
+    def timed(self, key: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.result.latencies[key] = time.perf_counter() - started
+
+    def diagnose(self, err: BaseException, subject: str, secret: str | None = None) -> Finding:
+        return diagnose(
+            err, subject=subject, settings=self.settings, secret=secret, sensitive=self.sensitive
+        )
+
+    @property
+    def transport_kwargs(self) -> dict[str, Any]:
+        return {
+            "retry_total": self.retries,
+            "retry_backoff_factor": 0.2,
+            "retry_backoff_max": 2,
+            "connection_timeout": self.timeout,
+            "read_timeout": self.timeout,
+        }
+
+    # -- steps
+    def execute(self, *, through_backend: bool, check_roles: bool) -> None:
+        vault_url = self.result.vault_url.strip()
+        self.sign_in()
+        if not self.reach(vault_url):
+            return
+        if self.token_ok and not self.skip_reads:
+            targets = self.read_with_sdk(vault_url)
+            if through_backend and targets:
+                self.read_with_backend(targets)
+            self.report_targets(targets)
+        if check_roles and self.token_ok:
+            self.check_roles(vault_url)
+        self.result.permission_model = self.model.value
+
+    def build_credential(self) -> Any:
+        s = self.settings
+        kind = Credential(getattr(s.credential, "value", s.credential) or "client_secret")
+        if kind is Credential.MANAGED_IDENTITY:
+            from azure.identity import ManagedIdentityCredential
+
+            client_id = s.managed_identity_client_id or None
+            return ManagedIdentityCredential(client_id=client_id, **self.transport_kwargs)
+        workload = kind is Credential.WORKLOAD_IDENTITY
+        tenant = _workload_tenant(s) if workload else s.tenant_id
+        client = (s.managed_identity_client_id or s.client_id) if workload else s.client_id
+        missing = [n for n, v in (("tenant_id", tenant), ("client_id", client)) if not v]
+        if missing:
+            return CREDENTIAL_SETTINGS_MISSING("sign-in", f"missing: {', '.join(missing)}")
+        if workload:
+            from azure.identity import WorkloadIdentityCredential
+
+            token_file = self.env.get("AZURE_FEDERATED_TOKEN_FILE", "")
+            if not token_file:
+                return CREDENTIAL_UNAVAILABLE(
+                    "sign-in", "AZURE_FEDERATED_TOKEN_FILE is not set (no projected token)"
+                )
+            return WorkloadIdentityCredential(
+                tenant_id=tenant,
+                client_id=client,
+                token_file_path=token_file,
+                **self.transport_kwargs,
+            )
+        from azure.identity import ClientSecretCredential
+
+        secret = self.env.get(s.client_secret_env or "", "") if s.client_secret_env else ""
+        if not secret:
+            return SECRET_ENV_MISSING(
+                "sign-in", f"environment variable {s.client_secret_env or '(none named)'} is empty"
+            )
+        self.sensitive.append(secret)
+        self.client_secret = secret
+        return ClientSecretCredential(s.tenant_id, s.client_id, secret, **self.transport_kwargs)
+
+    def sign_in(self) -> None:
+        with self.timed("token"):
+            try:
+                credential = self.build_credential()
+                if isinstance(credential, Finding):
+                    self.add(credential)
+                    return
+                token = credential.get_token(VAULT_SCOPE).token
+            except Exception as err:  # noqa: BLE001 - every failure becomes a finding
+                finding = self.diagnose(err, "sign-in")
+                if finding.code == WRONG_SECRET.code and _GUID.match(self.client_secret):
+                    finding = WRONG_SECRET(
+                        "sign-in",
+                        f"{finding.detail}; the configured value is GUID-shaped: that is the "
+                        "Secret ID, not its Value",
+                        **finding.data,
+                    )
+                self.add(finding)
+                return
+        claims = decode_claims(token)
+        self.result.claims = {
+            "tid": str(claims.get("tid", "")),
+            "appid": str(claims.get("appid") or claims.get("azp") or ""),
+            "oid": str(claims.get("oid", "")),
+        }
+        self.credential, self.token_ok = credential, True
+        c = self.result.claims
+        self.add(
+            SIGNED_IN(
+                "sign-in",
+                f"tenant {c['tid']}, client id {c['appid']}, object id {c['oid']} "
+                "(role assignments need the object id)",
+                **c,
+            )
+        )
+
+    def reach(self, vault_url: str) -> bool:
+        parts = urlsplit(vault_url) if vault_url else None
+        try:
+            host = parts.hostname if parts else None
+        except ValueError:
+            host = None
+        if not parts or parts.scheme != "https" or not host:
+            self.add(BAD_VAULT_URL("vault_url", f"{vault_url!r} is not an https URL"))
+            return False
+        from azure.core import PipelineClient
+        from azure.core.pipeline.policies import RetryPolicy
+        from azure.core.rest import HttpRequest
+
+        base = vault_url.rstrip("/")
+        with self.timed("vault"):
+            try:
+                client = PipelineClient(base, policies=[RetryPolicy(retry_total=0)])
+                with client:
+                    response = client.send_request(
+                        HttpRequest("GET", f"{base}/secrets?api-version=7.5&maxresults=1"),
+                        connection_timeout=self.timeout,
+                        read_timeout=self.timeout,
+                    )
+                    status = response.status_code
+                    challenge = response.headers.get("WWW-Authenticate", "")
+            except Exception as err:  # noqa: BLE001 - every failure becomes a finding
+                self.add(self.diagnose(err, f"vault {host}"))
+                return True
+        self.vault_ok = True
+        found = re.search(r'authorization(?:_uri)?="https://[^/"]+/([^/"]+)', challenge)
+        vault_tenant = found.group(1) if found else ""
+        if status == 401 and challenge.lower().startswith("bearer"):
+            self.add(
+                VAULT_REACHABLE(f"vault {host}", f"HTTPS answered; vault tenant {vault_tenant}")
+            )
+        elif status == 429 or status >= 500:
+            self.add(VAULT_REACHABLE(f"vault {host}", f"HTTPS answered {status} (service side)"))
+        else:
+            self.add(NOT_A_VAULT(f"vault {host}", f"HTTP {status} without a Bearer challenge"))
+        token_tenant = self.result.claims.get("tid", "")
+        if vault_tenant and token_tenant and vault_tenant.lower() != token_tenant.lower():
+            self.add(
+                TENANT_MISMATCH(
+                    f"vault {host}",
+                    f"the vault's tenant is {vault_tenant}; the credential signs in to "
+                    f"{token_tenant}",
+                    vault_tenant=vault_tenant,
+                )
+            )
+            self.skip_reads = True
+        return True
+
+    def targets(self) -> list[_Target]:
+        s = self.settings
+        wanted = [(Kind.VARIABLE, k) for k in s.variables or []]
+        wanted += [(Kind.CONNECTION, k) for k in s.connections or []]
+        out = []
+        for kind, key in wanted:
+            prefix = s.variables_prefix if kind is Kind.VARIABLE else s.connections_prefix
+            name = secret_name(prefix, str(key), s.sep)
+            if name is None or not is_valid_name(name):
+                for finding in check_name(kind, str(key), s):
+                    if finding.severity in (Severity.ERROR, Severity.WARNING):
+                        self.add(finding)
+                continue
+            out.append(_Target(kind, str(key), name, f"{kind.value} {key}"))
+        if not wanted:
+            self.add(NOTHING_TO_READ("secrets", "settings.variables and connections are empty"))
+        return out
+
+    def read_with_sdk(self, vault_url: str) -> list[_Target]:
+        from azure.core.exceptions import ResourceNotFoundError
+        from azure.keyvault.secrets import SecretClient
+
+        targets = self.targets()
+        client = SecretClient(vault_url, self.credential, **self.transport_kwargs)
+        stopped: Finding | None = None
+        for target in targets:
+            if stopped is not None:
+                target.finding = stopped
+                continue
+            started = time.perf_counter()
+            try:
+                value = client.get_secret(target.name).value
+                self.sensitive.append(value or "")
+                target.sdk_fp = fingerprint(value)
+            except ResourceNotFoundError:
+                target.finding = SECRET_NOT_FOUND(
+                    target.subject,
+                    _not_found_detail(target.name, self.settings),
+                    secret_name=target.name,
+                )
+            except Exception as err:  # noqa: BLE001 - every failure becomes a finding
+                target.finding = self.diagnose(err, target.subject, target.name)
+                model = target.finding.data.get("model")
+                if model:
+                    self.model = PermissionModel(model)
+                if target.finding.code in _STOPS_READS:
+                    stopped = target.finding
+            target.sdk_seconds = time.perf_counter() - started
+            self.result.latencies[f"sdk:{target.name}"] = target.sdk_seconds
+        return targets
+
+    def backend_environ(self) -> dict[str, str | None]:
+        s = self.settings
+        kind = Credential(getattr(s.credential, "value", s.credential) or "client_secret")
+        env: dict[str, str | None] = {k: self.env.get(k) for k in AZURE_VARS}
+        if kind is Credential.CLIENT_SECRET:
+            env.update(
+                AZURE_TENANT_ID=s.tenant_id,
+                AZURE_CLIENT_ID=s.client_id,
+                AZURE_CLIENT_SECRET=self.env.get(s.client_secret_env or "") or None,
+                AZURE_TOKEN_CREDENTIALS="environmentcredential",
+            )
+        elif kind is Credential.MANAGED_IDENTITY:
+            env.update(
+                AZURE_CLIENT_ID=s.managed_identity_client_id or None,
+                AZURE_CLIENT_SECRET=None,
+                AZURE_TOKEN_CREDENTIALS="managedidentitycredential",
+            )
+        else:
+            env.update(
+                AZURE_TENANT_ID=_workload_tenant(s),
+                AZURE_CLIENT_ID=s.managed_identity_client_id or s.client_id,
+                AZURE_CLIENT_SECRET=None,
+                AZURE_TOKEN_CREDENTIALS="workloadidentitycredential",
+            )
+        return env
+
+    def build_backend(self) -> Any:
+        s = self.settings
+        backend_class = _load_backend_class()
+        kwargs: dict[str, Any] = {
+            "connections_prefix": s.connections_prefix,
+            "variables_prefix": s.variables_prefix,
+            "config_prefix": s.config_prefix,
+            "vault_url": s.vault_url,
+            "sep": s.sep,
+            **self.transport_kwargs,
+        }
+        if s.credential == Credential.WORKLOAD_IDENTITY:
+            kwargs["managed_identity_client_id"] = s.managed_identity_client_id or s.client_id
+            kwargs["workload_identity_tenant_id"] = _workload_tenant(s)
+        return backend_class(**kwargs)
+
+    def read_with_backend(self, targets: list[_Target]) -> None:
+        eligible = [
+            t
+            for t in targets
+            if t.sdk_fp is not None or (t.finding and t.finding.code == SECRET_NOT_FOUND.code)
+        ]
+        if not eligible:
+            return
+        with self.timed("backend:load"):
+            try:
+                backend = self.build_backend()
+            except Exception as err:  # noqa: BLE001 - every failure becomes a finding
+                detail = f"{type(err).__name__}: {_scrub(str(err), self.sensitive)}"
+                self.add(BACKEND_UNAVAILABLE("AzureKeyVaultBackend", detail))
+                return
+        with _scoped_environ(self.backend_environ()):
+            for target in eligible:
+                started = time.perf_counter()
+                try:
+                    if target.kind is Kind.VARIABLE:
+                        value = backend.get_variable(target.key)
+                    else:
+                        value = backend.get_conn_value(target.key)
+                    target.backend_seconds = time.perf_counter() - started
+                    target.backend_fp = None if value is None else fingerprint(value)
+                    if value is not None:
+                        self.sensitive.append(value)
+                        target.parse_error = _parse_connection(backend, target, value)
+                except Exception as err:  # noqa: BLE001 - every failure becomes a finding
+                    target.backend_seconds = time.perf_counter() - started
+                    target.backend_finding = self.diagnose(
+                        err, f"{target.subject} (Airflow backend)", target.name
+                    )
+                self.result.latencies[f"backend:{target.name}"] = target.backend_seconds
+
+    def report_targets(self, targets: list[_Target]) -> None:
+        reported_stop = False
+        for t in targets:
+            if t.finding is not None:
+                stop = t.finding.code in _STOPS_READS
+                if stop and reported_stop:
+                    continue
+                reported_stop = reported_stop or stop
+                skipped = sum(1 for o in targets if o is not t and o.finding is t.finding)
+                if skipped:
+                    t.finding = t.finding.spec(
+                        t.finding.subject,
+                        f"{t.finding.detail} ({skipped} further lookups skipped)",
+                        **t.finding.data,
+                    )
+                self.add(t.finding)
+                if t.backend_fp is not None:
+                    self.add(
+                        BACKEND_DISAGREES(
+                            t.subject,
+                            f"the SDK got {t.finding.code} for {t.name!r}; the backend read a "
+                            "value",
+                            secret_name=t.name,
+                        )
+                    )
+                continue
+            if t.backend_finding is not None:
+                self.add(t.backend_finding)
+                continue
+            if t.backend_seconds is not None and t.backend_fp != t.sdk_fp:
+                got = "nothing" if t.backend_fp is None else f"value {t.backend_fp}"
+                self.add(
+                    BACKEND_DISAGREES(
+                        t.subject,
+                        f"SDK read {t.sdk_fp} from {t.name!r}; backend read {got}",
+                        secret_name=t.name,
+                    )
+                )
+                continue
+            if t.parse_error:
+                self.add(
+                    CONNECTION_UNPARSEABLE(
+                        t.subject,
+                        f"secret {t.name!r} ({t.sdk_fp}): {t.parse_error}",
+                        secret_name=t.name,
+                    )
+                )
+                continue
+            via = "SDK and Airflow backend" if t.backend_seconds is not None else "SDK"
+            timing = f"{t.sdk_seconds * 1000:.0f} ms"
+            if t.backend_seconds is not None:
+                timing += f" / {t.backend_seconds * 1000:.0f} ms"
+            self.add(
+                SECRET_READ(
+                    t.subject,
+                    f"secret {t.name!r}: {t.sdk_fp} (read through {via}, {timing})",
+                    secret_name=t.name,
+                    fingerprint=t.sdk_fp,
+                )
+            )
+
+    def check_roles(self, vault_url: str) -> None:
+        if not self.subscription_id:
+            self.add(ROLES_NOT_CHECKED("roles", "no subscription id (set AZURE_SUBSCRIPTION_ID)"))
+            return
+        oid = self.result.claims.get("oid", "")
+        kwargs = {"retries": self.retries, "timeout": self.timeout}
+        with self.timed("arm"):
+            info = find_vault(self.credential, self.subscription_id, vault_url, **kwargs)
+            held = (
+                roles_held(self.credential, self.subscription_id, info.resource_id, oid, **kwargs)
+                if info.found and info.resource_id and oid
+                else None
+            )
+        if info.status == "not_visible":
+            self.add(
+                LEAST_PRIVILEGE(
+                    "roles",
+                    f"this identity cannot see vault {info.name} through ARM: no management "
+                    "role covers it (the backend needs none)",
+                )
+            )
+            return
+        if not info.found:
+            detail = info.findings[0].detail if info.findings else "ARM did not answer"
+            self.add(ROLES_NOT_CHECKED("roles", detail))
+            return
+        self.model = info.permission_model
+        extra = [r for r in (held or []) if r != LEAST_PRIVILEGE_ROLE]
+        policy = info.access_policies.get(oid.lower(), [])
+        policy_extra = [p for p in policy if p not in ("get", "list")]
+        scope = info.resource_id
+        if extra or policy_extra:
+            parts = []
+            if extra:
+                parts.append("roles " + ", ".join(extra))
+            if policy_extra:
+                parts.append("access-policy secret permissions " + ", ".join(policy_extra))
+            note = ""
+            if "Key Vault Contributor" in extra:
+                note = "; Key Vault Contributor grants no access to secret values"
+            self.add(
+                BEYOND_LEAST_PRIVILEGE(
+                    "roles",
+                    f"{' and '.join(parts)} on {scope} ({self.model.value} vault){note}",
+                    roles=extra,
+                    policy_permissions=policy_extra,
+                    model=self.model.value,
+                )
+            )
+        elif held is None:
+            self.add(ROLES_NOT_CHECKED("roles", f"role assignments on {scope} are not visible"))
+        else:
+            self.add(
+                LEAST_PRIVILEGE(
+                    "roles",
+                    f"{', '.join(held) or 'no roles'} on {scope} ({self.model.value} vault)",
+                )
+            )
+
+
+def _workload_tenant(settings: Settings) -> str:
+    return getattr(settings, "workload_identity_tenant_id", "") or settings.tenant_id
+
+
+def _parse_connection(backend: Any, target: _Target, value: str) -> str | None:
+    """None when Airflow can build a Connection from the value, else the error TYPE only."""
+    if target.kind is not Kind.CONNECTION:
+        return None
+    try:
+        backend.deserialize_connection(target.key, value)
+    except Exception as err:  # noqa: BLE001 - the message may quote the value: type only
+        return f"{type(err).__name__} while parsing"
+    return None

@@ -129,6 +129,35 @@ def cmd_lab(args: argparse.Namespace) -> int:
             return 0
 
 
+def cmd_findings(args: argparse.Namespace) -> int:
+    from .findings import catalogue, catalogue_markdown
+
+    specs = catalogue()
+    if args.markdown:
+        sys.stdout.write(catalogue_markdown())
+        return 0
+    if args.code:
+        spec = specs.get(args.code.upper())
+        if spec is None:
+            print(
+                f"akv-runbook: no finding {args.code!r} (see: akv-runbook findings)",
+                file=sys.stderr,
+            )
+            return 2
+        if args.json:
+            print(json.dumps(spec(subject="").to_dict() | {"subject": None}, indent=2))
+        else:
+            print(f"{spec.code} ({spec.severity.value}): {spec.title}\n")
+            print(f"{spec.explanation}\n\nFix: {spec.fix}\n\nDocs: {spec.docs_link}")
+        return 0
+    if args.json:
+        print(json.dumps([spec().to_dict() for spec in specs.values()], indent=2))
+        return 0
+    for spec in specs.values():
+        print(f"{spec.code:<16} {spec.severity.value:<8} {spec.title}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="akv-runbook",
@@ -202,6 +231,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--workdir", metavar="DIR", help="keep the scratch files here")
     demo.set_defaults(func=cmd_demo)
+
+    findings = sub.add_parser(
+        "findings",
+        help="list every finding code, or explain one",
+        description="Every problem the runbook reports has a stable code. Without CODE: the "
+        "catalogue. With CODE: its explanation and fix.",
+    )
+    findings.add_argument("code", nargs="?", metavar="CODE", help="e.g. AKV-PERM-001")
+    findings.add_argument("--json", action="store_true", help="print JSON")
+    findings.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print docs/findings.md (generated from the catalogue)",
+    )
+    findings.set_defaults(func=cmd_findings)
 
     lab = sub.add_parser("lab", help="JupyterLab with the sandbox environment in its kernels")
     lab.add_argument("--state-dir", metavar="DIR", help=state_help)

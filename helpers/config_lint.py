@@ -30,8 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import settings as st
-from .findings import Finding, FindingSpec, Severity
-from .findings import define as _define_raw
+from .findings import Finding, Severity, define
 from .redact import fingerprint
 
 __all__ = [
@@ -55,11 +54,6 @@ _IGNORED = (
     'i.e. vault_url="" and the default prefixes. Every lookup then fails with a ValueError '
     'that Airflow logs and skips, so variables and connections look "missing".'
 )
-
-
-def define(code: str, severity: Severity, title: str, explanation: str, fix: str) -> FindingSpec:
-    """Register a finding spec with its prose reflowed to single paragraphs."""
-    return _define_raw(code, severity, title, " ".join(explanation.split()), " ".join(fix.split()))
 
 
 # -- findings: configuration -----------------------------------------------------------------

@@ -27,8 +27,7 @@ from typing import Any
 import yaml
 from packaging.version import InvalidVersion, Version
 
-from .findings import Finding, FindingSpec, Severity, render_html
-from .findings import define as _define_raw
+from .findings import Finding, Severity, define, render_html
 from .names import prefix_findings, sep_of
 from .scratch_airflow import BACKEND
 from .settings import Credential, Settings, Target
@@ -92,10 +91,6 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 # -- catalogue ---------------------------------------------------------------------------
-def define(code: str, severity: Severity, title: str, explanation: str, fix: str) -> FindingSpec:
-    """Register a finding spec with its prose reflowed to single paragraphs."""
-    return _define_raw(code, severity, title, " ".join(explanation.split()), " ".join(fix.split()))
-
 
 VAULT_URL_MISSING = define(
     "AKV-RENDER-001",

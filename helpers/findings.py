@@ -72,12 +72,18 @@ _CATALOGUE: dict[str, FindingSpec] = {}
 
 
 def define(code: str, severity: Severity, title: str, explanation: str, fix: str) -> FindingSpec:
-    """Register a catalogue entry; codes are stable forever and unique."""
+    """Register a catalogue entry; codes are stable forever and unique.
+
+    Explanation and fix may be written as indented triple-quoted text: they are reflowed to
+    single paragraphs.
+    """
     if not CODE_RE.match(code):
         raise ValueError(f"finding code {code!r} must look like AKV-AREA-001")
     if code in _CATALOGUE:
         raise ValueError(f"finding code {code} is defined twice")
-    spec = FindingSpec(code, Severity(severity), title, explanation.strip(), fix.strip())
+    spec = FindingSpec(
+        code, Severity(severity), title, " ".join(explanation.split()), " ".join(fix.split())
+    )
     _CATALOGUE[code] = spec
     return spec
 

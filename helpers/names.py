@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .findings import Finding, FindingSpec, Severity
-from .findings import define as _define_raw
+from .findings import Finding, Severity, define
 from .settings import Settings
 
 __all__ = [
@@ -68,10 +67,6 @@ class Kind(StrEnum):
 
 
 # -- catalogue ---------------------------------------------------------------------------
-def define(code: str, severity: Severity, title: str, explanation: str, fix: str) -> FindingSpec:
-    """Register a finding spec with its prose reflowed to single paragraphs."""
-    return _define_raw(code, severity, title, " ".join(explanation.split()), " ".join(fix.split()))
-
 
 INVALID_CHARACTERS = define(
     "AKV-NAME-001",

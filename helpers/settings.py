@@ -33,8 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .findings import Finding, FindingSpec, Severity
-from .findings import define as _define_raw
+from .findings import Finding, Severity, define
 from .redact import fingerprint
 
 
@@ -122,11 +121,6 @@ _PLACEHOLDER_RE = re.compile(
     r"<[^<>]*>|\\<|\{\{?\s*your|(?i:\byour[-_ ]?(?:key[-_ ]?vault|vault|tenant|client))"
     r"|\Ax{8}-x{4}|(?i:\Achange[-_ ]?me\Z)"
 )
-
-
-def define(code: str, severity: Severity, title: str, explanation: str, fix: str) -> FindingSpec:
-    """Register a finding spec with its prose reflowed to single paragraphs."""
-    return _define_raw(code, severity, title, " ".join(explanation.split()), " ".join(fix.split()))
 
 
 # -- findings ------------------------------------------------------------------------------

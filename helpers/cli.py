@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from . import sandbox as sb
+from .commands import add_engine_commands
 
 EPILOG = """\
 The sandbox is an offline Entra ID + Key Vault + ARM emulator. Unmodified Azure SDKs,
@@ -24,6 +25,17 @@ a CA bundle, with production URLs (https://<vault>.vault.azure.net).
   eval "$(akv-runbook sandbox env)"      # in another shell: proxy, CA bundle, AZURE_*
   akv-runbook sandbox status             # is it running, what does it hold
   akv-runbook demo                       # the seed document's setup, end to end
+
+Checking a real (or sandbox) environment:
+
+  akv-runbook check [--settings FILE]    # live: sign-in, vault, each secret, roles
+  akv-runbook config render --target helm
+  akv-runbook config lint airflow.cfg    # or --env, or --dags DIR
+  akv-runbook names variable sample_var  # -> airflow-variables-sample-var
+  akv-runbook grant [--perform]          # least-privilege grant, in every form
+  akv-runbook findings AKV-PERM-001      # explain a finding
+
+Exit codes: 0 no error finding, 1 at least one error finding, 2 usage error.
 """
 
 
@@ -231,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--workdir", metavar="DIR", help="keep the scratch files here")
     demo.set_defaults(func=cmd_demo)
+
+    add_engine_commands(sub)
 
     findings = sub.add_parser(
         "findings",

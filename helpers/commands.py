@@ -1,0 +1,390 @@
+"""The engine's CLI commands: settings in, one engine call, findings out, exit code back.
+
+Each ``cmd_*`` takes the parsed argparse namespace and returns an exit code: 0 when no
+error-level finding, 1 when there is one, 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .findings import Finding, exit_code, render_text, to_json, to_junit
+from .settings import (
+    Settings,
+    load_settings,
+    settings_from_environment,
+    settings_from_mapping,
+)
+
+# flag dest -> Settings field, for flags that override the settings source
+OVERRIDES = {
+    "vault_url": "vault_url",
+    "tenant_id": "tenant_id",
+    "client_id": "client_id",
+    "client_secret_env": "client_secret_env",
+    "variables": "variables",
+    "connections": "connections",
+}
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "environment to check",
+        "Settings come from --settings FILE, else from this process's environment "
+        "(AIRFLOW__SECRETS__BACKEND, AIRFLOW__SECRETS__BACKEND_KWARGS, AZURE_*); the flags "
+        "below override either. The client secret is never a flag: name the environment "
+        "variable that holds it.",
+    )
+    group.add_argument("--settings", metavar="FILE", help="settings YAML or JSON")
+    group.add_argument("--vault-url", metavar="URL", help="https://<vault>.vault.azure.net/")
+    group.add_argument("--tenant-id", metavar="ID", help="tenant GUID or domain")
+    group.add_argument("--client-id", metavar="GUID", help="the app's client (application) id")
+    group.add_argument(
+        "--client-secret-env",
+        metavar="NAME",
+        help="environment variable holding the client secret (default AZURE_CLIENT_SECRET)",
+    )
+    group.add_argument(
+        "--variable",
+        dest="variables",
+        action="append",
+        metavar="KEY",
+        help="Airflow variable to read (repeatable)",
+    )
+    group.add_argument(
+        "--connection",
+        dest="connections",
+        action="append",
+        metavar="ID",
+        help="Airflow connection to read (repeatable)",
+    )
+
+
+def resolve_settings(args: argparse.Namespace) -> tuple[Settings, list[Finding]]:
+    if getattr(args, "settings", None):
+        settings, findings = load_settings(args.settings)
+    elif any(key.startswith("AIRFLOW__SECRETS__BACKEND") for key in os.environ):
+        settings, findings = settings_from_environment(os.environ)
+    else:  # nothing configured yet: the runbook's least-privilege defaults + AZURE_*
+        known = {
+            "vault_url": "AZURE_KEYVAULT_URL",
+            "tenant_id": "AZURE_TENANT_ID",
+            "client_id": "AZURE_CLIENT_ID",
+        }
+        settings, findings = settings_from_mapping(
+            {field: os.environ[var] for field, var in known.items() if os.environ.get(var)}
+        )
+    overrides = {
+        field: getattr(args, dest)
+        for dest, field in OVERRIDES.items()
+        if getattr(args, dest, None) not in (None, [])
+    }
+    if overrides:
+        base = {k: v for k, v in dataclasses.asdict(settings).items() if v is not None}
+        settings, findings = settings_from_mapping({**base, **overrides})
+    return settings, _unique(findings)
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    seen, out = set(), []
+    for f in findings:
+        key = (f.code, f.subject, f.detail)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _emit(findings: list[Finding], args: argparse.Namespace, title: str, **extra: Any) -> int:
+    if getattr(args, "json", False):
+        print(to_json(findings, **extra))
+    else:
+        print(render_text(findings, title=title, colour=sys.stdout.isatty()))
+    return exit_code(findings)
+
+
+# -- check -------------------------------------------------------------------------------
+def quiet_sdk_logs() -> None:
+    """The Azure SDKs log every sign-in at INFO; a CLI run shows findings instead."""
+    for name in ("azure", "msal"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .probes import probe
+
+    quiet_sdk_logs()
+    settings, findings = resolve_settings(args)
+    title = f"{settings.name}: {settings.vault_url or '(no vault URL)'}"
+    result = None
+    if exit_code(findings) == 0:
+        result = probe(settings, through_backend=not args.no_backend, timeout=args.timeout)
+        findings = findings + result.findings
+    if args.junit:
+        Path(args.junit).write_text(to_junit({settings.name: findings}), encoding="utf-8")
+    extra: dict[str, Any] = {"environment": settings.name, "vault_url": settings.vault_url}
+    if result is not None:
+        extra.update(
+            claims=result.claims,
+            latencies=result.latencies,
+            permission_model=result.permission_model,
+        )
+    code = _emit(findings, args, title, **extra)
+    if result is not None and not args.json:
+        timings = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.latencies.items())
+        if timings:
+            print(f"latency: {timings}")
+    return code
+
+
+# -- config ------------------------------------------------------------------------------
+def cmd_config_render(args: argparse.Namespace) -> int:
+    from .config_render import render
+
+    settings, findings = resolve_settings(args)
+    rendered = render(settings, args.target, include_client_secret=args.include_client_secret)
+    findings = findings + rendered.findings
+    if args.json:
+        print(json.dumps(rendered.to_dict() | {"exit_code": exit_code(findings)}, indent=2))
+        return exit_code(findings)
+    print(str(rendered))
+    if findings:
+        print(render_text(findings, title="findings", colour=sys.stdout.isatty()))
+    return exit_code(findings)
+
+
+def cmd_config_lint(args: argparse.Namespace) -> int:
+    from .config_lint import lint_dags, lint_environment, lint_file
+
+    findings: list[Finding] = []
+    checked = []
+    if args.env:
+        findings += lint_environment(os.environ)
+        checked.append("environment")
+    if args.dags:
+        findings += lint_dags(Path(args.dags), use_cache=args.use_cache)
+        checked.append(f"DAG folder {args.dags}")
+    for path in args.files:
+        findings += lint_file(Path(path))
+        checked.append(path)
+    if not checked:
+        print("akv-runbook config lint: give a FILE, --env or --dags DIR", file=sys.stderr)
+        return 2
+    return _emit(_unique(findings), args, "lint: " + ", ".join(checked))
+
+
+# -- names -------------------------------------------------------------------------------
+def cmd_names(args: argparse.Namespace) -> int:
+    from .names import describe_mapping, map_names, name_findings
+
+    settings, findings = resolve_settings(args)
+    findings = findings + name_findings(args.kind, args.ids, settings)
+    if args.json:
+        mappings = [dataclasses.asdict(m) for m in map_names(args.kind, args.ids, settings)]
+        print(to_json(findings, mappings=mappings))
+        return exit_code(findings)
+    print(describe_mapping(args.kind, args.ids, settings))
+    if findings:
+        print(render_text(findings, colour=sys.stdout.isatty()))
+    return exit_code(findings)
+
+
+def cmd_names_reverse(args: argparse.Namespace) -> int:
+    from .names import reverse
+
+    settings, findings = resolve_settings(args)
+    if args.secrets_file:
+        names = Path(args.secrets_file).read_text(encoding="utf-8").split()
+    else:
+        names, more = _list_secret_names(settings)
+        findings = findings + more
+    mapping = reverse(names, settings)
+    if args.json:
+        print(json.dumps(mapping.to_dict() | {"exit_code": exit_code(findings)}, indent=2))
+    else:
+        print(mapping.describe())
+        if findings:
+            print(render_text(findings, colour=sys.stdout.isatty()))
+    return exit_code(findings)
+
+
+def _list_secret_names(settings: Settings) -> tuple[list[str], list[Finding]]:
+    """Names (never values) of the vault's secrets, read with the environment's credential."""
+    from azure.identity import DefaultAzureCredential
+    from azure.keyvault.secrets import SecretClient
+
+    from .probes import diagnose
+
+    try:
+        client = SecretClient(settings.vault_url, DefaultAzureCredential(), retry_total=1)
+        return [p.name for p in client.list_properties_of_secrets() if p.name], []
+    except Exception as err:  # noqa: BLE001 - every failure is a finding
+        return [], [diagnose(err, subject=settings.vault_url, settings=settings)]
+
+
+# -- grant -------------------------------------------------------------------------------
+def cmd_grant(args: argparse.Namespace) -> int:
+    from azure.identity import DefaultAzureCredential
+
+    quiet_sdk_logs()
+    from .probes import probe
+    from .roles import PermissionModel, find_vault, grant_commands, perform_grant, wait_for_access
+
+    settings, findings = resolve_settings(args)
+    subscription = args.subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID", "")
+    operator = DefaultAzureCredential()
+    info = find_vault(operator, subscription, settings.vault_url)
+    findings = findings + info.findings
+    resource_id = args.vault_resource_id or info.resource_id or ""
+    model = PermissionModel(args.model) if args.model else info.permission_model
+    object_id = args.object_id
+    if not object_id:
+        learned = probe(settings, through_backend=False, check_roles=False)
+        object_id = learned.claims.get("oid", "")
+        if not object_id:
+            findings += [f for f in learned.findings if f.severity.value == "error"]
+    commands = grant_commands(
+        settings,
+        object_id or "<object-id>",
+        model=model,
+        vault_resource_id=resource_id,
+        role=args.role,
+    )
+    if not args.json:
+        for kind, text in commands.items():
+            print(f"# ---- {kind} ----\n{text.rstrip()}\n")
+    if args.perform and object_id and resource_id:
+        findings += perform_grant(operator, subscription, resource_id, object_id, model, args.role)
+        if exit_code(findings) == 0:
+            findings += wait_for_access(settings, timeout=args.wait)
+    if args.json:
+        print(
+            to_json(findings, commands=commands, object_id=object_id, vault_resource_id=resource_id)
+        )
+        return exit_code(findings)
+    if findings:
+        print(render_text(findings, title="grant", colour=sys.stdout.isatty()))
+    return exit_code(findings)
+
+
+def add_engine_commands(sub: Any) -> None:
+    """Register check, config, names, grant on the top-level subparsers."""
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    check = sub.add_parser(
+        "check",
+        help="check one environment live: sign-in, vault, each secret, roles",
+        formatter_class=fmt,
+        description="Sign in as the backend would, reach the vault, read each expected "
+        "variable and connection through the SDK and through Airflow's own "
+        "AzureKeyVaultBackend, and report findings.\n\nexit 0: no error finding; 1: at "
+        "least one; 2: usage error.",
+        epilog="examples:\n  akv-runbook check                       # from this environment\n"
+        "  akv-runbook check --settings prod.yaml --junit report.xml\n"
+        "  akv-runbook check --vault-url https://kv.vault.azure.net/ --variable sample_var",
+    )
+    add_settings_arguments(check)
+    check.add_argument(
+        "--no-backend",
+        action="store_true",
+        help="read through the SDK only, not through AzureKeyVaultBackend",
+    )
+    check.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    check.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
+    check.add_argument("--json", action="store_true", help="print JSON")
+    check.set_defaults(func=cmd_check)
+
+    config = sub.add_parser("config", help="render or lint Airflow's secrets configuration")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    render = config_sub.add_parser(
+        "render",
+        help="print the exact overrides for a target, ready to copy",
+        description="Render backend + backend_kwargs (valid JSON by construction, config_prefix "
+        "null, bounded retries) and the AZURE_* variables for a target. The client secret is "
+        "never printed.",
+    )
+    add_settings_arguments(render)
+    render.add_argument(
+        "--target",
+        choices=["adf", "fabric", "helm", "compose", "airflow_cfg", "env"],
+        help="default: the settings' target",
+    )
+    render.add_argument(
+        "--include-client-secret",
+        action="store_true",
+        help="put a reference to the secret into backend_kwargs (not advised)",
+    )
+    render.add_argument("--json", action="store_true", help="print JSON")
+    render.set_defaults(func=cmd_config_render)
+    lint = config_sub.add_parser(
+        "lint",
+        help="find what Airflow would silently get wrong in an existing configuration",
+        description="Lint airflow.cfg, an ADF/Fabric JSON export, Helm values, a compose file "
+        "or a .env file; the process environment (--env); or a DAG folder (--dags).",
+    )
+    lint.add_argument("files", nargs="*", metavar="FILE")
+    lint.add_argument("--env", action="store_true", help="lint this process's environment")
+    lint.add_argument("--dags", metavar="DIR", help="lint DAG files for parse-time lookups")
+    lint.add_argument(
+        "--use-cache",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="whether [secrets] use_cache is on (for --dags)",
+    )
+    lint.add_argument("--json", action="store_true", help="print JSON")
+    lint.set_defaults(func=cmd_config_lint)
+
+    names = sub.add_parser(
+        "names", help="Airflow id <-> Key Vault secret name, as the provider maps them"
+    )
+    names_sub = names.add_subparsers(dest="names_command", metavar="KIND", required=True)
+    for kind in ("variable", "connection", "config"):
+        p = names_sub.add_parser(kind, help=f"secret names for {kind} ids")
+        p.add_argument("ids", nargs="+", metavar="ID")
+        add_settings_arguments(p)
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.set_defaults(func=cmd_names, kind=kind)
+    rev = names_sub.add_parser("reverse", help="list a vault's secrets as Airflow ids")
+    add_settings_arguments(rev)
+    rev.add_argument(
+        "--secrets-file",
+        metavar="FILE",
+        help="secret names, one per line (default: list the vault live)",
+    )
+    rev.add_argument("--json", action="store_true", help="print JSON")
+    rev.set_defaults(func=cmd_names_reverse)
+
+    grant = sub.add_parser(
+        "grant",
+        help="show (and with --perform, make) the least-privilege grant",
+        description="Print the grant as az CLI, PowerShell, Bicep and Terraform for the vault's "
+        "permission model. With --perform, make it through ARM with the operator identity "
+        "of this environment (DefaultAzureCredential), then re-probe until it takes effect.",
+    )
+    add_settings_arguments(grant)
+    grant.add_argument(
+        "--object-id",
+        metavar="GUID",
+        help="service principal OBJECT id (default: learned by signing in)",
+    )
+    grant.add_argument("--role", default="Key Vault Secrets User", help="role to grant")
+    grant.add_argument(
+        "--model",
+        choices=["rbac", "access_policy"],
+        help="permission model (default: read through ARM)",
+    )
+    grant.add_argument("--subscription-id", metavar="GUID", help="default: AZURE_SUBSCRIPTION_ID")
+    grant.add_argument("--vault-resource-id", metavar="ID", help="default: found through ARM")
+    grant.add_argument("--perform", action="store_true", help="make the grant through ARM")
+    grant.add_argument(
+        "--wait", type=float, default=60.0, help="seconds to wait for the grant to take effect"
+    )
+    grant.add_argument("--json", action="store_true", help="print JSON")
+    grant.set_defaults(func=cmd_grant)

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .findings import Finding, exit_code, render_text, to_json, to_junit
+from .findings import Finding, exit_code, render_text, to_json, to_junit, unique
 from .settings import (
     Settings,
     load_settings,
@@ -89,17 +89,7 @@ def resolve_settings(args: argparse.Namespace) -> tuple[Settings, list[Finding]]
     if overrides:
         base = {k: v for k, v in dataclasses.asdict(settings).items() if v is not None}
         settings, findings = settings_from_mapping({**base, **overrides})
-    return settings, _unique(findings)
-
-
-def _unique(findings: list[Finding]) -> list[Finding]:
-    seen, out = set(), []
-    for f in findings:
-        key = (f.code, f.subject, f.detail)
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    return out
+    return settings, unique(findings)
 
 
 def _emit(findings: list[Finding], args: argparse.Namespace, title: str, **extra: Any) -> int:
@@ -177,7 +167,7 @@ def cmd_config_lint(args: argparse.Namespace) -> int:
     if not checked:
         print("akv-runbook config lint: give a FILE, --env or --dags DIR", file=sys.stderr)
         return 2
-    return _emit(_unique(findings), args, "lint: " + ", ".join(checked))
+    return _emit(unique(findings), args, "lint: " + ", ".join(checked))
 
 
 # -- names -------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import settings as st
-from .findings import Finding, Severity, define
+from .findings import Finding, Severity, define, unique
 from .redact import fingerprint
 
 __all__ = [
@@ -1208,18 +1208,7 @@ def _lint_view(view: _View) -> list[Finding]:
             WORKERS_KWARGS_IGNORED(kw_subject, f"{kw_subject} is set without {w_subject}.")
         )
     secrets.append(view.env.get("AZURE_CLIENT_SECRET"))
-    return st.scrub(_dedupe(findings), secrets)
-
-
-def _dedupe(findings: list[Finding]) -> list[Finding]:
-    seen: set[tuple[str, str, str]] = set()
-    out = []
-    for f in findings:
-        key = (f.code, f.subject, f.detail)
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    return out
+    return st.scrub(unique(findings), secrets)
 
 
 def _string_env(

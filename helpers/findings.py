@@ -125,6 +125,18 @@ class Finding:
         }
 
 
+def unique(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings without repeats of the same (code, subject, detail), in order."""
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for f in findings:
+        key = (f.code, f.subject, f.detail)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
 def worst(findings: Iterable[Finding]) -> Severity:
     return max((f.severity for f in findings), key=lambda s: s.rank, default=Severity.OK)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 # Importing airflow writes $AIRFLOW_HOME/airflow.cfg: keep it out of the user's home.
 os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="akv-test-airflow-")
@@ -13,10 +15,24 @@ import pytest
 from azure.identity import ClientSecretCredential
 
 from helpers.sandbox import Sandbox
+from helpers.sandbox.certs import ensure_certificates
+
+# aiohttp (the async Azure stack) builds its default SSL context from SSL_CERT_FILE when it is
+# first imported, and many modules import it at collection time. Mint this process's sandbox
+# CA now and point SSL_CERT_FILE at its bundle (public roots + sandbox CA) before that happens.
+_STATE_DIR = Path(tempfile.mkdtemp(prefix="akv-test-sandbox-"))
+os.environ["SSL_CERT_FILE"] = str(ensure_certificates(_STATE_DIR).bundle)
 
 VAULT = "airflow-sandbox-kv"
 POLICY_VAULT = "airflow-policy-kv"
 SAMPLE = "airflow-variables-sample-variable"
+
+
+@pytest.fixture(scope="session")
+def akv_sandbox_session() -> Iterator[Sandbox]:
+    """Overrides the plugin's fixture: the sandbox uses the CA minted above."""
+    with Sandbox(state_dir=_STATE_DIR, ephemeral=True) as sandbox:
+        yield sandbox
 
 
 def vault_url(name: str = VAULT) -> str:

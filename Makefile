@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed
 UV_VERSION := 0.13.9
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test lint format lab bench clean lock
+.PHONY: help install demo test lint format lab bench clean lock notebooks
+NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -21,16 +22,20 @@ $(STAMP): pyproject.toml requirements/lock.txt
 
 install: $(STAMP)  ## create .venv and install the pinned dependencies
 
-demo: $(STAMP)  ## start the sandbox and read sample-variable through the real Airflow backend
+demo: $(STAMP)  ## run every notebook headless against a throw-away sandbox into reports/
 	$(BIN)/akv-runbook demo
 
 test: $(STAMP)  ## lint, then run the whole test suite
 	$(BIN)/ruff check helpers tests bench dags
 	$(BIN)/ruff format --check helpers tests bench dags
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -p no:randomly $(NBVAL) notebooks/
 
 lab: $(STAMP)  ## JupyterLab with the sandbox environment in the kernel
 	$(BIN)/akv-runbook lab
+
+notebooks: $(STAMP)  ## re-run the notebooks in place against a deterministic sandbox (committed outputs)
+	$(BIN)/python -c "from helpers.runbook import regenerate_notebooks; regenerate_notebooks()"
 
 bench: $(STAMP)  ## sandbox load benchmark (prints requests/s and the ratio to Key Vault's limit)
 	$(BIN)/python bench/sandbox_load.py

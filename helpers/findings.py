@@ -34,6 +34,7 @@ CATALOGUE_MODULES = (
     "helpers.config_lint",
     "helpers.probes",
     "helpers.roles",
+    "helpers.runbook",
 )
 
 
@@ -218,14 +219,15 @@ def render_html(findings: Sequence[Finding], *, title: str = "") -> str:
         detail = f"<div>{esc(f.detail)}</div>" if f.detail else ""
         rows.append(
             f'<tr style="background:{_HTML_BG[f.severity]}">'
-            f"<td>{_MARK[f.severity]}&nbsp;<code>{esc(f.code)}</code></td>"
+            f'<td style="white-space:nowrap;vertical-align:top">'
+            f"{_MARK[f.severity]}&nbsp;<code>{esc(f.code)}</code></td>"
             f"<td><b>{esc(f.title)}</b>"
             f"{' — ' + esc(f.subject) if f.subject else ''}{detail}"
             f"<details><summary>Why</summary>{esc(f.spec.explanation)}</details>{fix}</td></tr>"
         )
     head = f"<h4>{esc(title)}</h4>" if title else ""
     body = "".join(rows) or "<tr><td>(no findings)</td></tr>"
-    return f'{head}<table class="akv-findings">{body}</table>'
+    return f'{head}<table class="akv-findings" style="text-align:left">{body}</table>'
 
 
 def to_json(findings: Sequence[Finding], **extra: Any) -> str:

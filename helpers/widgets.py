@@ -1,0 +1,690 @@
+"""Forms for the runbook notebooks (ipywidgets 8). UI only.
+
+Every button calls the same :mod:`helpers.runbook` function the headless cells call and shows
+what it returns (a report, or anything with ``_repr_html_``) in the form's ``output`` widget:
+
+- :func:`settings_form` — vault URL, tenant id, client id, the NAME of the client-secret
+  variable and a Password field; **Check** runs :func:`helpers.runbook.check_form`;
+- :func:`permissions_form` — **Diagnose** (permission model, a probe, the diagnosis, the
+  grant in every form, least privilege) and **Grant** (perform it, re-probe until in effect);
+- :func:`config_form` — **Render** the overrides for a target, **Lint** a pasted config;
+- :func:`names_form` — your variable and connection ids as the secret names the backend reads.
+
+Text fields validate as they are committed (``continuous_update=False`` + ``observe``) with a
+``Valid`` indicator and a message; a value that looks like a client secret is removed from any
+text field at once. The Password's value is moved into ``os.environ[<secret variable>]`` of
+this kernel and the field is cleared before anything else runs, so the secret never sits in
+widget state, an output, a log or an exception message.
+
+In a kernel, results reach ``output`` through ``Output.capture(clear_output=True)``; without
+one (unit tests, plain Python) they are appended to ``output.outputs`` directly, so a test can
+set ``.value``, call ``.click()`` and read them.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeAlias
+
+import ipywidgets as widgets
+
+from . import runbook
+from .findings import Finding, Report, Severity, has_errors
+from .redact import fingerprint
+from .settings import (
+    ENV_NAME_RE,
+    Settings,
+    Target,
+    check_env_var_name,
+    check_guid,
+    check_tenant,
+    check_vault_url,
+    looks_like_secret,
+)
+
+__all__ = [
+    "ConfigForm",
+    "NamesForm",
+    "PermissionsForm",
+    "SettingsForm",
+    "config_form",
+    "names_form",
+    "permissions_form",
+    "settings_form",
+]
+
+DEFAULT_SECRET_ENV = "AZURE_CLIENT_SECRET"
+# Finding codes that mean "the pasted configuration holds a client secret".
+SECRET_IN_CONFIG_CODES = frozenset({"AKV-CFG-009", "AKV-CFG-022"})
+TARGET_LABELS = {
+    Target.ENV: "Environment variables",
+    Target.AIRFLOW_CFG: "airflow.cfg",
+    Target.HELM: "Helm chart values",
+    Target.COMPOSE: "docker compose",
+    Target.FABRIC: "Microsoft Fabric",
+    Target.ADF: "Azure Data Factory",
+}
+_LABEL = {"description_width": "10em"}
+# Variables that hold client secrets in this kernel: their values are scrubbed from errors.
+_SECRET_ENVS: set[str] = {DEFAULT_SECRET_ENV}
+
+Action = Callable[[], Any]
+SettingsSource: TypeAlias = "Settings | Mapping[str, Any] | SettingsForm | None"
+
+
+def _wide() -> widgets.Layout:
+    return widgets.Layout(width="40em")
+
+
+# -- showing results -------------------------------------------------------------------------
+class _Note:
+    """A one-paragraph message in a form's output."""
+
+    def __init__(self, text: str, severity: Severity = Severity.INFO):
+        self.text = text
+        self.severity = severity
+
+    def _repr_html_(self) -> str:
+        colour = {"error": "#b71c1c", "warning": "#8a5300"}.get(self.severity.value, "inherit")
+        return f'<p style="color:{colour}">{html.escape(self.text)}</p>'
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+
+def _bundle(obj: Any) -> dict[str, Any]:
+    """A display_data output as the frontend would record it (text/plain, text/html)."""
+    data = {"text/plain": str(obj)}
+    render = getattr(obj, "_repr_html_", None)
+    if callable(render):
+        data["text/html"] = render()
+    return {"output_type": "display_data", "data": data, "metadata": {}}
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - ipywidgets depends on IPython
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _sensitive() -> list[str]:
+    return [v for name in _SECRET_ENVS if len(v := os.environ.get(name, "")) >= 4]
+
+
+def _unexpected(subject: str, err: BaseException) -> Finding:
+    from .probes import UNEXPECTED
+
+    message = str(err)
+    for value in sorted(_sensitive(), key=len, reverse=True):
+        message = message.replace(value, f"<{fingerprint(value)}>")
+    return UNEXPECTED(subject, f"{type(err).__name__}: {message[:300]}")
+
+
+def _message_html(findings: Iterable[Finding]) -> str:
+    marks = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i", Severity.OK: "✓"}
+    lines = [
+        f"{marks[f.severity]} <code>{html.escape(f.code)}</code> {html.escape(f.title)}"
+        + (f": {html.escape(f.detail)}" if f.detail else "")
+        for f in findings
+    ]
+    return '<div class="akv-field-message">' + "<br>".join(lines) + "</div>" if lines else ""
+
+
+# -- a validated text field ------------------------------------------------------------------
+Check = Callable[[str], list[Finding]]
+
+
+class _Field:
+    """A Text, a Valid indicator and a message, validated each time the value is committed."""
+
+    def __init__(
+        self,
+        description: str,
+        value: str,
+        check: Check,
+        *,
+        tooltip: str,
+        placeholder: str = "",
+        reset_to: str = "",
+    ):
+        self.check = check
+        self.reset_to = reset_to
+        self.text = widgets.Text(
+            value=value,
+            description=description,
+            placeholder=placeholder,
+            tooltip=tooltip,
+            continuous_update=False,
+            layout=_wide(),
+            style=_LABEL,
+        )
+        self.valid = widgets.Valid(value=True, readout="")
+        self.message = widgets.HTML("")
+        self.box = widgets.VBox([widgets.HBox([self.text, self.valid]), self.message])
+        self.text.observe(self._changed, names="value")
+        self.validate()
+
+    @property
+    def value(self) -> str:
+        return self.text.value.strip()
+
+    def _changed(self, change: dict[str, Any]) -> None:
+        new = change["new"]
+        if isinstance(new, str) and looks_like_secret(new):
+            self.text.value = self.reset_to  # re-validates the reset value
+            self.valid.value = False
+            self.valid.readout = "removed"
+            self.message.value = (
+                '<div class="akv-field-message">✗ That looked like a secret value '
+                f"({html.escape(fingerprint(new))}), so it was removed from this field. Paste "
+                "the client secret only into the Password field.</div>"
+            )
+            return
+        self.validate()
+
+    def validate(self) -> list[Finding]:
+        findings = self.check(self.text.value) if self.text.value.strip() else []
+        errors = [f for f in findings if f.severity is Severity.ERROR]
+        self.valid.value = not errors
+        self.valid.readout = errors[0].code if errors else ""
+        self.message.value = _message_html(findings)
+        return findings
+
+
+def _only_findings(check: Callable[..., tuple[Any, list[Finding]]], subject: str) -> Check:
+    return lambda value: check(value, subject)[1]
+
+
+# -- the common form ---------------------------------------------------------------------------
+class _Form(widgets.VBox):
+    """Children, then the buttons' output. ``run`` guards every action."""
+
+    title = "Form"
+
+    def __init__(self, children: list[widgets.Widget], **kwargs: Any):
+        self.output = widgets.Output(layout=widgets.Layout(width="100%"))
+        super().__init__([*children, self.output], **kwargs)
+
+    def run(self, button: widgets.Button | None, action: Action, busy: str = "") -> None:
+        """Clear the output, run ``action`` and show what it returns; never raises."""
+        if _in_kernel():
+            self.output.capture(clear_output=True, wait=True)(self._perform)(button, action, busy)
+        else:
+            self.output.outputs = ()
+            self._perform(button, action, busy)
+
+    def _perform(self, button: widgets.Button | None, action: Action, busy: str) -> None:
+        label = button.description if button is not None else ""
+        if button is not None:
+            button.disabled = True
+            button.description = busy or label
+        try:
+            result = action()
+        except Exception as err:  # noqa: BLE001 - a form reports, it never raises
+            result = Report(self.title, [_unexpected(self.title, err)])
+        finally:
+            if button is not None:
+                button.disabled = False
+                button.description = label
+        for item in result if isinstance(result, list | tuple) else [result]:
+            self.show(item)
+
+    def show(self, obj: Any) -> None:
+        if obj is None:
+            return
+        if _in_kernel():
+            from IPython.display import display
+
+            display(obj)
+        else:
+            self.output.outputs = (*self.output.outputs, _bundle(obj))
+
+
+def _button(description: str, tooltip: str, icon: str, style: str = "") -> widgets.Button:
+    return widgets.Button(description=description, tooltip=tooltip, icon=icon, button_style=style)
+
+
+def _resolve(source: SettingsSource) -> tuple[Settings, list[Finding]]:
+    """Settings from a Settings object, notebook parameters or a settings form."""
+    if isinstance(source, Settings):
+        return source, []
+    if isinstance(source, SettingsForm):
+        return runbook.settings_from_params(**source.values)
+    return runbook.settings_from_params(**_environment_defaults(source))
+
+
+def _environment_defaults(defaults: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``defaults`` without any secret value, completed from AZURE_* of this kernel."""
+    values = {k: v for k, v in dict(defaults or {}).items() if k != "client_secret"}
+    for key, var in (
+        ("vault_url", "AZURE_KEYVAULT_URL"),
+        ("tenant_id", "AZURE_TENANT_ID"),
+        ("client_id", "AZURE_CLIENT_ID"),
+    ):
+        if not values.get(key) and os.environ.get(var):
+            values[key] = os.environ[var]
+    values.setdefault("client_secret_env", DEFAULT_SECRET_ENV)
+    return values
+
+
+# -- 00: settings ------------------------------------------------------------------------------
+class SettingsForm(_Form):
+    """Vault URL, tenant, client id, the secret's variable NAME, a Password, Check, output."""
+
+    title = "Check"
+    FIELDS = ("vault_url", "tenant_id", "client_id", "client_secret_env")
+
+    def __init__(
+        self,
+        defaults: Mapping[str, Any] | None = None,
+        *,
+        on_check: Callable[[dict[str, Any]], Any] = runbook.check_form,
+    ):
+        values = _environment_defaults(defaults)
+        self._extra = {k: v for k, v in values.items() if k not in self.FIELDS}
+        self.on_check = on_check
+        self.vault_url = _Field(
+            "Vault URL",
+            str(values.get("vault_url") or ""),
+            _only_findings(check_vault_url, "vault_url"),
+            placeholder="https://<vault-name>.vault.azure.net/",
+            tooltip='The vault\'s "Vault URI" from its Overview page in the Azure portal.',
+        )
+        self.tenant_id = _Field(
+            "Tenant ID",
+            str(values.get("tenant_id") or ""),
+            _only_findings(check_tenant, "tenant_id"),
+            placeholder="Directory (tenant) ID, a GUID",
+            tooltip='"Directory (tenant) ID" from the app registration\'s Overview page.',
+        )
+        self.client_id = _Field(
+            "Client ID",
+            str(values.get("client_id") or ""),
+            _only_findings(check_guid, "client_id"),
+            placeholder="Application (client) ID, a GUID",
+            tooltip='"Application (client) ID" from the app registration\'s Overview page '
+            "(not its object id).",
+        )
+        default_env = str(values.get("client_secret_env") or DEFAULT_SECRET_ENV)
+        self.secret_env = _Field(
+            "Secret variable",
+            default_env,
+            _only_findings(check_env_var_name, "client_secret_env"),
+            placeholder=DEFAULT_SECRET_ENV,
+            reset_to=default_env if not looks_like_secret(default_env) else DEFAULT_SECRET_ENV,
+            tooltip="The NAME of the environment variable that holds the client secret "
+            "(Airflow reads AZURE_CLIENT_SECRET). Never the secret itself.",
+        )
+        self.password = widgets.Password(
+            value="",
+            description="Client secret",
+            placeholder=self._password_placeholder(),
+            tooltip="The client secret's VALUE (not its Secret ID). On Check it is moved into "
+            "the variable named above, in this kernel only, and this field is cleared.",
+            continuous_update=False,
+            layout=_wide(),
+            style=_LABEL,
+        )
+        self.check_button = _button(
+            "Check",
+            "Validate the settings, sign in and read the first variable",
+            "check",
+            "primary",
+        )
+        self.check_button.on_click(self._on_check)
+        self.secret_env.text.observe(self._refresh_placeholder, names="value")
+        super().__init__(
+            [
+                self.vault_url.box,
+                self.tenant_id.box,
+                self.client_id.box,
+                self.secret_env.box,
+                self.password,
+                self.check_button,
+            ]
+        )
+
+    @property
+    def widget(self) -> SettingsForm:
+        return self
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """What Check passes on: the fields plus the other defaults; never a secret value."""
+        return {
+            **self._extra,
+            "vault_url": self.vault_url.value,
+            "tenant_id": self.tenant_id.value,
+            "client_id": self.client_id.value,
+            "client_secret_env": self.secret_env.value,
+        }
+
+    def check(self) -> None:
+        """What the Check button does (for code: ``form.check()``)."""
+        self._on_check(self.check_button)
+
+    def _on_check(self, button: widgets.Button) -> None:
+        stored = self._store_secret()  # first: the field is empty before any probe runs
+        self.run(button, lambda: [*stored, self.on_check(self.values)], busy="Checking…")
+
+    def _store_secret(self) -> list[_Note]:
+        """Move the Password's value into os.environ[<secret variable>]; always clears it."""
+        typed = self.password.value
+        self.password.value = ""
+        if not typed:
+            return []
+        name, problems = check_env_var_name(self.secret_env.value, "client_secret_env")
+        if has_errors(problems) or not ENV_NAME_RE.match(name):
+            return [
+                _Note(
+                    "The client secret was NOT stored: fix the secret variable's name, then "
+                    "type the secret again.",
+                    Severity.ERROR,
+                )
+            ]
+        os.environ[name] = typed
+        _SECRET_ENVS.add(name)
+        self._refresh_placeholder()
+        return [
+            _Note(f"The client secret is in ${name} of this kernel only; the field was cleared.")
+        ]
+
+    def _password_placeholder(self) -> str:
+        name = self.secret_env.value
+        if ENV_NAME_RE.match(name) and os.environ.get(name):
+            return f"${name} is set (type to replace it)"
+        return "the client secret's VALUE (not its Secret ID)"
+
+    def _refresh_placeholder(self, _change: Any = None) -> None:
+        self.password.placeholder = self._password_placeholder()
+
+
+def settings_form(
+    defaults: Mapping[str, Any] | None = None,
+    *,
+    on_check: Callable[[dict[str, Any]], Any] = runbook.check_form,
+) -> SettingsForm:
+    """The settings form of 00_start_here. ``defaults``: notebook parameters (vault_url,
+    tenant_id, client_id, client_secret_env, variables, ...); missing ones come from AZURE_*
+    of this kernel. ``on_check(values)`` runs on Check (default :func:`runbook.check_form`)."""
+    return SettingsForm(defaults, on_check=on_check)
+
+
+# -- 02: permissions -----------------------------------------------------------------------------
+class PermissionsForm(_Form):
+    """Diagnose the backend's read access; grant the least-privilege role and wait for it."""
+
+    title = "Permissions"
+
+    def __init__(
+        self,
+        settings: SettingsSource = None,
+        *,
+        conn: runbook.Connection | None = None,
+        timeout: int = 60,
+        permissions: Callable[[runbook.Connection, Settings], Any] = runbook.permissions,
+    ):
+        self.settings_source = settings
+        self.conn = conn
+        self.permissions = permissions
+        self.steps: Any = None
+        self.wait = widgets.BoundedIntText(
+            value=timeout,
+            min=0,
+            max=600,
+            description="Wait up to (s)",
+            tooltip="How long Grant re-probes until the new access takes effect (role "
+            "assignments can take minutes to propagate).",
+            style=_LABEL,
+        )
+        self.diagnose_button = _button(
+            "Diagnose",
+            "Find the vault's permission model, probe a read, explain what is missing and "
+            "show the grant as az CLI, PowerShell, Bicep and Terraform",
+            "stethoscope",
+            "primary",
+        )
+        self.grant_button = _button(
+            "Grant",
+            "Grant Key Vault Secrets User (or secret get/list on an access-policy vault) to the "
+            "backend's service principal at the vault's scope, then re-probe",
+            "key",
+            "warning",
+        )
+        self.diagnose_button.on_click(self._on_diagnose)
+        self.grant_button.on_click(self._on_grant)
+        intro = widgets.HTML(
+            "<p>Grants are made at the vault's scope with the least privilege the backend "
+            "needs: <b>Key Vault Secrets User</b> reads secrets; Contributor is not needed.</p>"
+        )
+        super().__init__(
+            [intro, self.wait, widgets.HBox([self.diagnose_button, self.grant_button])]
+        )
+
+    def _new_steps(self) -> Any:
+        settings, problems = _resolve(self.settings_source)
+        if self.conn is None:
+            self.conn = runbook.connect()
+        self.steps = self.permissions(self.conn, settings)
+        return problems
+
+    def _on_diagnose(self, button: widgets.Button) -> None:
+        def diagnose() -> list[Any]:
+            problems = self._new_steps()
+            s = self.steps
+            found = [Report("Settings", problems)] if problems else []
+            return [
+                *found,
+                s.detect_model(),
+                s.probe_read(),
+                s.diagnose(),
+                s.grant_commands(),
+                s.least_privilege(),
+            ]
+
+        self.run(button, diagnose, busy="Diagnosing…")
+
+    def _on_grant(self, button: widgets.Button) -> None:
+        def grant() -> list[Any]:
+            self._new_steps()
+            done = self.steps.grant(perform=True)
+            return [done, self.steps.wait_for_access(timeout=self.wait.value)]
+
+        self.run(button, grant, busy="Granting…")
+
+
+def permissions_form(
+    settings: SettingsSource = None,
+    *,
+    conn: runbook.Connection | None = None,
+    timeout: int = 60,
+) -> PermissionsForm:
+    """The permissions form of 02. ``settings``: a Settings, notebook parameters, or a
+    :class:`SettingsForm` (read at each click); ``conn`` defaults to ``runbook.connect()``."""
+    return PermissionsForm(settings, conn=conn, timeout=timeout)
+
+
+# -- 03: configuration -----------------------------------------------------------------------------
+class ConfigForm(_Form):
+    """Render the overrides for a target; lint an existing configuration pasted below."""
+
+    title = "Configuration"
+
+    def __init__(
+        self,
+        settings: SettingsSource = None,
+        *,
+        target: str | None = None,
+        on_render: Callable[..., Any] = runbook.render_config,
+        on_lint: Callable[..., Any] = runbook.lint_config,
+    ):
+        self.settings_source = settings
+        self.on_render = on_render
+        self.on_lint = on_lint
+        if target is None and isinstance(settings, Settings):
+            target = settings.target
+        elif target is None and isinstance(settings, Mapping):
+            target = settings.get("target")
+        chosen = target if target in {t.value for t in Target} else Target.ENV
+        self.target = widgets.Dropdown(
+            options=[(label, t.value) for t, label in TARGET_LABELS.items()],
+            value=Target(chosen).value,
+            description="Target",
+            tooltip="Where Airflow runs: the overrides are rendered in that platform's form.",
+            style=_LABEL,
+        )
+        self.existing = widgets.Textarea(
+            value="",
+            placeholder="Paste an existing configuration (backend_kwargs JSON, airflow.cfg, "
+            "Helm values, compose, KEY=value lines, an ADF/Fabric export) — or leave empty "
+            "to lint the rendered one.",
+            description="Existing",
+            tooltip="Linted in this kernel; cleared again if it holds a client secret.",
+            continuous_update=False,
+            layout=widgets.Layout(width="60em", height="10em"),
+            style=_LABEL,
+        )
+        self.render_button = _button(
+            "Render",
+            "Show the overrides for the chosen target, ready to copy",
+            "file-code-o",
+            "primary",
+        )
+        self.lint_button = _button(
+            "Lint", "Lint the pasted configuration (or the rendered one)", "search"
+        )
+        self.render_button.on_click(self._on_render)
+        self.lint_button.on_click(self._on_lint)
+        super().__init__(
+            [self.target, self.existing, widgets.HBox([self.render_button, self.lint_button])]
+        )
+
+    def _on_render(self, button: widgets.Button) -> None:
+        def render() -> Any:
+            settings, _ = _resolve(self.settings_source)
+            return self.on_render(settings, self.target.value)
+
+        self.run(button, render, busy="Rendering…")
+
+    def _on_lint(self, button: widgets.Button) -> None:
+        def lint() -> list[Any]:
+            settings, _ = _resolve(self.settings_source)
+            result = self.on_lint(self.existing.value, settings, self.target.value)
+            found = {f.code for f in getattr(result, "findings", [])}
+            if not found & SECRET_IN_CONFIG_CODES:
+                return [result]
+            self.existing.value = ""
+            note = _Note(
+                "The pasted configuration held a client secret: it was cleared from the form. "
+                "Rotate that secret if the text was shared anywhere.",
+                Severity.WARNING,
+            )
+            return [result, note]
+
+        self.run(button, lint, busy="Linting…")
+
+
+def config_form(
+    settings: SettingsSource = None,
+    *,
+    target: str | None = None,
+) -> ConfigForm:
+    """The configuration form of 03: render overrides for a target, lint a pasted config."""
+    return ConfigForm(settings, target=target)
+
+
+# -- 03: names ---------------------------------------------------------------------------------
+class NamesForm(_Form):
+    """Your variable and connection ids, mapped live to the secret names the backend reads."""
+
+    title = "Naming rule"
+    NAME_FIELDS = frozenset(
+        {"variables", "connections", "variables_prefix", "connections_prefix", "sep"}
+    )
+
+    def __init__(
+        self,
+        settings: SettingsSource = None,
+        *,
+        on_show: Callable[[Settings], Any] = runbook.naming_rule,
+    ):
+        self.settings_source = settings
+        self.on_show = on_show
+        base, _ = _resolve(settings)
+
+        def text(description: str, value: str, tooltip: str) -> widgets.Text:
+            box = widgets.Text(
+                value=value,
+                description=description,
+                tooltip=tooltip,
+                continuous_update=False,
+                layout=_wide(),
+                style=_LABEL,
+            )
+            box.observe(lambda _change: self.run(None, self._show_names), names="value")
+            return box
+
+        self.variables = text(
+            "Variables", ", ".join(base.variables), "Variable ids your DAGs read, comma-separated"
+        )
+        self.connections = text(
+            "Connections",
+            ", ".join(base.connections),
+            "Connection ids your DAGs use, comma-separated",
+        )
+        self.variables_prefix = text(
+            "Variables prefix", base.variables_prefix or "", "backend_kwargs variables_prefix"
+        )
+        self.connections_prefix = text(
+            "Connections prefix",
+            base.connections_prefix or "",
+            "backend_kwargs connections_prefix",
+        )
+        self.sep = text("Separator", base.sep, "backend_kwargs sep (default '-')")
+        self.show_button = _button(
+            "Show names", "Map the ids to the Key Vault secret names", "exchange", "primary"
+        )
+        self.show_button.on_click(lambda b: self.run(b, self._show_names))
+        super().__init__(
+            [
+                self.variables,
+                self.connections,
+                self.variables_prefix,
+                self.connections_prefix,
+                self.sep,
+                self.show_button,
+            ]
+        )
+
+    def _show_names(self) -> Any:
+        base, _ = _resolve(self.settings_source)
+        settings, problems = runbook.settings_from_params(
+            **{
+                "vault_url": base.vault_url,
+                "variables": self.variables.value,
+                "connections": self.connections.value,
+                "variables_prefix": self.variables_prefix.value,
+                "connections_prefix": self.connections_prefix.value,
+                "sep": self.sep.value,
+            }
+        )
+        result = self.on_show(settings)
+        shown = {(f.code, f.subject) for f in getattr(result, "findings", [])}
+        extra = [
+            f
+            for f in problems
+            if f.subject in self.NAME_FIELDS and (f.code, f.subject) not in shown
+        ]
+        return [Report("Settings", extra), result] if extra else result
+
+
+def names_form(settings: SettingsSource = None) -> NamesForm:
+    """The naming-rule form of 03: ids in, secret names out (live)."""
+    return NamesForm(settings)

@@ -122,15 +122,26 @@ def cmd_sandbox_status(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    if args.quick:
+        from .demo import run_demo
 
-    return run_demo(workdir=Path(args.workdir) if args.workdir else None)
+        return run_demo(workdir=Path(args.workdir) if args.workdir else None)
+    from .notebook_runs import run_demo_notebooks
+
+    return run_demo_notebooks(Path(args.reports))
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
     """JupyterLab whose kernels inherit the sandbox environment."""
+    from .lab_settings import pin_widget_state_autosave_off
+    from .runbook import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
+
     root = Path(__file__).resolve().parent.parent
+    pin_widget_state_autosave_off()
     with sb.Sandbox(state_dir=_state_dir(args)) as sandbox:
+        # Kernels inherit this environment; runbook.connect() reuses this sandbox.
+        os.environ[SANDBOX_PORT_VAR] = str(sandbox.port)
+        os.environ[SANDBOX_STATE_VAR] = str(sandbox.state_dir)
         print(f"sandbox on 127.0.0.1:{sandbox.port}; starting JupyterLab in {root / 'notebooks'}")
         cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={root / 'notebooks'}"]
         if args.no_browser:
@@ -237,11 +248,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo",
-        help="the seed document's setup end to end against the sandbox",
-        description="Start a throw-away sandbox, configure Airflow exactly as the seed document "
-        "does, and read sample-variable through the real AzureKeyVaultBackend.",
+        help="run the whole runbook headless against a throw-away sandbox",
+        description="Start a throw-away sandbox and run every notebook headless with papermill "
+        "into REPORTS/<timestamp>/ (executed notebooks + HTML + summary.json), then print a "
+        "summary table. Exit 0 when no notebook reports an error finding. --quick instead "
+        "configures Airflow exactly as the seed document does and reads sample-variable "
+        "through the real AzureKeyVaultBackend (about 10 s).",
     )
-    demo.add_argument("--workdir", metavar="DIR", help="keep the scratch files here")
+    demo.add_argument(
+        "--reports",
+        metavar="DIR",
+        default="reports",
+        help="where report folders go (default: reports/)",
+    )
+    demo.add_argument(
+        "--quick",
+        action="store_true",
+        help="only the seed document's setup and one read through Airflow",
+    )
+    demo.add_argument("--workdir", metavar="DIR", help="with --quick: keep the scratch files here")
     demo.set_defaults(func=cmd_demo)
 
     add_engine_commands(sub)

@@ -21,11 +21,13 @@ Secret values never leave this module; at most ``helpers.redact.fingerprint``.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -958,6 +960,8 @@ def _load_backend_class() -> type:
 
         return AzureKeyVaultBackend
     scratch = tempfile.mkdtemp(prefix="akv-probe-airflow-")
+    # Airflow keeps using its home for the life of the process: remove it at exit.
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
     with _scoped_environ({"AIRFLOW_HOME": scratch, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}):
         from airflow.providers.microsoft.azure.secrets.key_vault import AzureKeyVaultBackend
 

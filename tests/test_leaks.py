@@ -1,0 +1,252 @@
+"""Leak scans: the scanner itself, the committed notebooks, and everything `make demo` writes."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import subprocess
+import urllib.parse
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers.leaks import (
+    Leak,
+    looks_secret,
+    notebook_secret_risks,
+    scan_for_secrets,
+    secret_valued_parameters,
+)
+from helpers.notebook_runs import demo_notebooks, run_demo_notebooks
+from helpers.redact import fingerprint
+from helpers.sandbox import Sandbox, load_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = 'Zq8~v"Tr/4+kL\\x&<n>9 pW'  # every character class an encoder treats specially
+
+
+def kinds(leaks: list[Leak]) -> set[str]:
+    return {leak.kind for leak in leaks}
+
+
+# -- the scanner ---------------------------------------------------------------------------
+def test_a_plain_secret_is_reported_by_file_and_kind_never_by_value(tmp_path):
+    (tmp_path / "log.txt").write_text(f"client secret: {SECRET}\n")
+    (tmp_path / "clean.txt").write_text("nothing to see\n")
+    [leak] = scan_for_secrets([tmp_path], [SECRET])
+    assert (leak.path, leak.kind, leak.secret) == (
+        tmp_path / "log.txt",
+        "plain",
+        fingerprint(SECRET),
+    )
+    assert SECRET not in str(leak) and SECRET not in repr(leak)
+
+
+def test_binary_files_are_scanned_too(tmp_path):
+    (tmp_path / "blob.bin").write_bytes(b"\x00\xff\x89PNG" + SECRET.encode() + b"\x00\x01")
+    assert kinds(scan_for_secrets([tmp_path / "blob.bin"], [SECRET])) == {"plain"}
+
+
+@pytest.mark.parametrize("prefix", ["", "u:", "us:", "use:"])  # every base64 alignment
+def test_base64_inside_a_longer_value_is_found(tmp_path, prefix):
+    header = base64.b64encode(f"{prefix}{SECRET}".encode()).decode()
+    (tmp_path / "headers.txt").write_text(f"Authorization: Basic {header}\n")
+    assert kinds(scan_for_secrets([tmp_path], [SECRET])) == {"base64"}
+
+
+def test_urlsafe_base64_is_found(tmp_path):
+    (tmp_path / "t").write_text(base64.urlsafe_b64encode(b"\xfb\xff" + SECRET.encode()).decode())
+    assert kinds(scan_for_secrets([tmp_path], [SECRET])) == {"base64url"}
+
+
+def test_url_encoded_forms_are_found(tmp_path):
+    (tmp_path / "a").write_text("?secret=" + urllib.parse.quote(SECRET, safe=""))
+    (tmp_path / "b").write_text("secret=" + urllib.parse.quote_plus(SECRET))
+    found = scan_for_secrets([tmp_path], [SECRET])
+    assert {(leak.path.name, leak.kind) for leak in found} == {
+        ("a", "url-encoded"),
+        ("b", "url-encoded"),
+    }
+
+
+def test_json_and_html_escaped_forms_are_found(tmp_path):
+    (tmp_path / "a.json").write_text(json.dumps({"v": SECRET}))
+    (tmp_path / "b.json").write_text(json.dumps({"v": f"x{SECRET}y"}, ensure_ascii=False))
+    (tmp_path / "c.html").write_text(f"<pre>{html.escape(SECRET)}</pre>")
+    (tmp_path / "d.json").write_text(json.dumps({"html": f"<td>{html.escape(SECRET)}</td>"}))
+    found = {leak.path.name: leak.kind for leak in scan_for_secrets([tmp_path], [SECRET])}
+    assert found == {
+        "a.json": "json-escaped",
+        "b.json": "json-escaped",
+        "c.html": "html-escaped",
+        "d.json": "html-escaped, json-escaped",
+    }
+
+
+def test_a_leak_in_a_notebook_says_where(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("print(x)"))
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text=SECRET)]
+    nb.metadata.papermill = {"parameters": {"token": SECRET}}
+    nbformat.write(nb, tmp_path / "nb.ipynb")
+    leaks = scan_for_secrets([tmp_path], [SECRET])
+    assert {(leak.kind, leak.where) for leak in leaks} == {
+        ("json-escaped", "cells[0].outputs[0].text[0]"),
+        ("json-escaped", "metadata.papermill.parameters.token"),
+    }
+
+
+def test_short_secrets_are_not_searched_in_encoded_forms(tmp_path):
+    (tmp_path / "a").write_text(base64.b64encode(b"abc").decode() + " " + "a%2Fb")
+    assert scan_for_secrets([tmp_path], ["abc", "a/b", ""]) == []
+
+
+def test_nothing_found_in_clean_files(tmp_path):
+    (tmp_path / "a").write_text("len=23 sha256=" + fingerprint(SECRET))
+    assert scan_for_secrets([tmp_path], [SECRET]) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("client_secret", True),
+        ("client_secret_env", True),
+        ("clientSecret", True),
+        ("api_key", True),
+        ("password", True),
+        ("sas_token", True),
+        ("keyvault_url", False),
+        ("vault_url", False),
+        ("backend_kwargs", False),
+        ("tenant_id", False),
+    ],
+)
+def test_secret_looking_names(name, secret):
+    assert looks_secret(name) is secret
+
+
+def test_secret_parameters_must_hold_env_var_names():
+    params = {
+        "client_secret_env": "AZURE_CLIENT_SECRET",
+        "client_secret": "s3cr3t~value",
+        "api_key": "",
+        "token": None,
+        "vault_url": "https://kv.vault.azure.net/",
+    }
+    assert secret_valued_parameters(params) == ["client_secret"]
+
+
+def notebook_with(
+    tmp_path: Path, *, metadata=None, parameters: str | None = None, tag: str = "parameters"
+) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.update(metadata or {})
+    if parameters:
+        nb.cells.append(nbformat.v4.new_code_cell(parameters, metadata={"tags": [tag]}))
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def widget_state(value: str) -> dict:
+    return {
+        "widgets": {
+            "application/vnd.jupyter.widget-state+json": {
+                "state": {"m1": {"model_name": "PasswordModel", "state": {"value": value}}},
+                "version_major": 2,
+                "version_minor": 0,
+            }
+        }
+    }
+
+
+def test_a_saved_password_widget_value_is_a_risk(tmp_path):
+    [risk] = notebook_secret_risks(notebook_with(tmp_path, metadata=widget_state(SECRET)))
+    assert risk.where == "metadata.widgets.state.m1"
+    assert SECRET not in str(risk)
+    assert notebook_secret_risks(notebook_with(tmp_path, metadata=widget_state(""))) == []
+
+
+def test_a_secret_valued_papermill_parameter_or_default_is_a_risk(tmp_path):
+    meta = {"papermill": {"parameters": {"client_secret": SECRET, "client_secret_env": "X_Y"}}}
+    [risk] = notebook_secret_risks(notebook_with(tmp_path, metadata=meta))
+    assert risk.where == "metadata.papermill.parameters.client_secret"
+
+    defaults = 'client_secret_env = "AZURE_CLIENT_SECRET"\napi_key = "sk-live-123"\n'
+    [risk] = notebook_secret_risks(notebook_with(tmp_path, parameters=defaults))
+    assert risk.where == "parameters cell: api_key"
+    assert "sk-live-123" not in str(risk)
+
+    injected = 'password = "hunter2-hunter2"\n'
+    [risk] = notebook_secret_risks(
+        notebook_with(tmp_path, parameters=injected, tag="injected-parameters")
+    )
+    assert risk.where == "injected-parameters cell: password"
+
+
+# -- the committed notebooks ---------------------------------------------------------------
+def committed_notebooks() -> list[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "*.ipynb"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    return [ROOT / name for name in listed.stdout.split()]
+
+
+def scenario_secret_values() -> list[str]:
+    """The default scenario's stored secrets (client secrets are minted per sandbox)."""
+    vaults = load_scenario().data["vaults"]
+    return with_embedded_credentials(
+        [value for vault in vaults for value in (vault.get("secrets") or {}).values()]
+    )
+
+
+def with_embedded_credentials(values: list[str]) -> list[str]:
+    """The values, plus the passwords inside connection URIs and JSON connections."""
+    out = list(values)
+    for value in values:
+        password = urllib.parse.urlsplit(value).password if "://" in value else None
+        if value.lstrip().startswith("{"):
+            password = json.loads(value).get("password")
+        if password:
+            out.append(urllib.parse.unquote(password))
+    return out
+
+
+def test_committed_notebooks_hold_no_widget_password_secret_parameter_or_sample_secret():
+    notebooks = committed_notebooks()
+    assert [str(risk) for nb in notebooks for risk in notebook_secret_risks(nb)] == []
+    assert [str(leak) for leak in scan_for_secrets(notebooks, scenario_secret_values())] == []
+
+
+def test_embedded_credentials_are_scanned_for():
+    values = scenario_secret_values()
+    assert "sandbox-db-password" in values and "sandbox-api-password" in values
+
+
+# -- everything `make demo` writes ---------------------------------------------------------
+@pytest.mark.slow
+def test_make_demo_writes_no_secret_anywhere(tmp_path):
+    if not demo_notebooks():
+        pytest.skip("notebooks/0*.ipynb are not there yet: nothing for make demo to run")
+    secrets: list[str] = []
+
+    def keep_secrets(sandbox: Sandbox) -> None:  # after the run: includes what it stored
+        secrets.extend(with_embedded_credentials(sandbox.secret_values()))
+
+    printed: list[str] = []
+    code = run_demo_notebooks(tmp_path, echo=printed.append, inspect_sandbox=keep_secrets)
+
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    names = {p.name for p in written}
+    for notebook in demo_notebooks():
+        assert {f"{notebook.stem}.ipynb", f"{notebook.stem}.html"} <= names
+    assert "summary.json" in names
+    assert len(secrets) >= 6  # two client secrets, the stored values, their passwords
+
+    leaks = scan_for_secrets([*written, *committed_notebooks()], secrets)
+    assert [str(leak) for leak in leaks] == []
+    risks = [risk for p in written if p.suffix == ".ipynb" for risk in notebook_secret_risks(p)]
+    assert [str(risk) for risk in risks] == []
+    assert code == 0, "\n".join(printed)

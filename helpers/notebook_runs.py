@@ -14,11 +14,9 @@ environment. Widget state is never stored, so a ``Password`` value cannot reach 
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -31,6 +29,7 @@ from jupyter_client.kernelspec import NoSuchKernel
 from nbconvert import HTMLExporter
 from papermill.exceptions import PapermillExecutionError
 
+from .envscope import scoped_environ
 from .findings import Severity
 from .leaks import secret_valued_parameters
 from .runbook import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR, collect_results
@@ -187,7 +186,7 @@ def run_notebooks(
     out_dir.mkdir(parents=True, exist_ok=True)
     started, clock = datetime.now(UTC), time.perf_counter()
     runs = []
-    with _environ(env or {}):
+    with scoped_environ(env or {}):
         for notebook in map(Path, notebooks):
             if progress:
                 progress(notebook.stem, None)
@@ -296,20 +295,6 @@ def _describe(error: Exception, nb: nbformat.NotebookNode | None, timeout: int) 
 def _first_line(text: str, limit: int = 200) -> str:
     line = (text.strip().splitlines() or [""])[0]
     return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-@contextmanager
-def _environ(env: Mapping[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 # -- make demo --------------------------------------------------------------------------------

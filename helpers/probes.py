@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from .envscope import scoped_environ
 from .findings import Finding, Severity, define, has_errors, render_html, render_text
 from .names import Kind, check_name, is_valid_name, secret_name
 from .redact import fingerprint
@@ -935,22 +936,9 @@ def _forbidden(subject, inner, message, secret, sensitive, data) -> Finding:
 # -- environment ---------------------------------------------------------------------------
 @contextlib.contextmanager
 def _scoped_environ(updates: Mapping[str, str | None]) -> Iterator[None]:
-    """Apply ``updates`` to os.environ (None removes a key) and restore everything after."""
-    with _ENV_LOCK:
-        saved = {key: os.environ.get(key) for key in updates}
-        try:
-            for key, value in updates.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+    """Apply ``updates`` to os.environ under a lock (probes in threads run one at a time)."""
+    with _ENV_LOCK, scoped_environ(updates):
+        yield
 
 
 def _load_backend_class() -> type:

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .envscope import scoped_environ
 from .findings import Finding, Report, Severity, define, has_errors, render_html, render_text, worst
 from .names import Kind, describe_mapping, map_names, secret_name_for
 from .settings import Settings, check_secret_env, settings_from_mapping
@@ -1343,18 +1344,11 @@ def _import_airflow() -> None:
     if "airflow" in sys.modules:
         return
     home = _scratch_dir("airflow-home")
-    saved = {k: os.environ.get(k) for k in ("AIRFLOW_HOME", "AIRFLOW__CORE__LOAD_EXAMPLES")}
-    os.environ.update(AIRFLOW_HOME=home, AIRFLOW__CORE__LOAD_EXAMPLES="False")
-    try:
+    with (
+        scoped_environ({"AIRFLOW_HOME": home, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}),
+        contextlib.suppress(Exception),  # the probe reports AKV-SVC-004 itself
+    ):
         import airflow.providers.microsoft.azure.secrets.key_vault  # noqa: F401
-    except Exception:  # noqa: BLE001, S110 - the probe reports AKV-SVC-004 itself
-        pass
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def retrieval(conn: Connection, settings: Settings) -> Retrieval:

@@ -146,6 +146,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
         cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={root / 'notebooks'}"]
         if args.no_browser:
             cmd.append("--no-browser")
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-root")  # containers and training VMs often run as root
         try:
             return subprocess.call(cmd, env=dict(os.environ))
         except KeyboardInterrupt:

@@ -412,12 +412,7 @@ def _rbac_commands(vault: str, scope: str, oid: str, name: str, role: str) -> di
         ),
         "bicep": "\n".join(
             [
-                "// Deploy to the vault's resource group: az deployment group create -g <rg> "
-                "-f grant.bicep",
-                "resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {",
-                f"  name: {_bicep(vault)}",
-                "}",
-                "",
+                *_bicep_existing_vault(vault),
                 f"resource {label} 'Microsoft.Authorization/roleAssignments@2022-04-01' = {{",
                 f"  name: guid(vault.id, {_bicep(oid)}, {_bicep(guid)})",
                 "  scope: vault",
@@ -443,6 +438,18 @@ def _rbac_commands(vault: str, scope: str, oid: str, name: str, role: str) -> di
     }
 
 
+def _bicep_existing_vault(vault: str) -> list[str]:
+    """The Bicep lines both grant forms start with: a reference to the existing vault."""
+    return [
+        "// Deploy to the vault's resource group: az deployment group create -g <rg> "
+        "-f grant.bicep",
+        "resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {",
+        f"  name: {_bicep(vault)}",
+        "}",
+        "",
+    ]
+
+
 def _policy_commands(
     vault: str, group: str, sub: str, oid: str, tenant: str, scope: str
 ) -> dict[str, str]:
@@ -462,12 +469,7 @@ def _policy_commands(
         ),
         "bicep": "\n".join(
             [
-                "// Deploy to the vault's resource group: az deployment group create -g <rg> "
-                "-f grant.bicep",
-                "resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {",
-                f"  name: {_bicep(vault)}",
-                "}",
-                "",
+                *_bicep_existing_vault(vault),
                 "resource airflowPolicy 'Microsoft.KeyVault/vaults/accessPolicies@2023-07-01' = {",
                 "  parent: vault",
                 "  name: 'add'",

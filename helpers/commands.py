@@ -111,6 +111,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .probes import probe
 
     quiet_sdk_logs()
+    if args.inventory:
+        return cmd_check_inventory(args)
+    if args.notebooks:
+        print("--notebooks needs --inventory FILE", file=sys.stderr)
+        return 2
     settings, findings = resolve_settings(args)
     title = f"{settings.name}: {settings.vault_url or '(no vault URL)'}"
     result = None
@@ -132,6 +137,57 @@ def cmd_check(args: argparse.Namespace) -> int:
         if timings:
             print(f"latency: {timings}")
     return code
+
+
+def cmd_check_inventory(args: argparse.Namespace) -> int:
+    """Every environment of an inventory: the fast path, or ``--notebooks`` (audit)."""
+    from .batch import check_inventory
+    from .inventory import load_inventory
+
+    given = [f"--{flag.replace('_', '-')}" for flag in OVERRIDES if getattr(args, flag, None)]
+    if args.settings or given:
+        flags = ", ".join(["--settings"] * bool(args.settings) + given)
+        print(f"{flags}: not with --inventory (each environment sets its own)", file=sys.stderr)
+        return 2
+    inventory = load_inventory(args.inventory)
+    progress = sys.stderr.isatty() and not args.no_progress and not args.json
+    if not inventory.usable:
+        print(render_text(inventory.findings, title=f"inventory {args.inventory}"))
+        return 2
+    if args.notebooks:
+        from .audit import check_inventory_notebooks
+
+        report_dir = Path(args.report_dir) if args.report_dir else _timestamped(Path("reports"))
+        batch = check_inventory_notebooks(
+            inventory,
+            report_dir,
+            workers=args.workers,
+            progress=progress,
+            env_timeout=args.env_timeout,
+        )
+    else:
+        batch = check_inventory(
+            inventory,
+            concurrency=args.concurrency,
+            progress=progress,
+            env_timeout=args.env_timeout,
+        )
+        report_dir = Path(args.report_dir) if args.report_dir else None
+    if report_dir is not None:
+        batch.write(report_dir)
+    if args.json:
+        print(json.dumps(batch.to_dict(), indent=2))
+    else:
+        print(batch.table())
+        if report_dir is not None:
+            print(f"report: {report_dir}/report.html (also report.json, junit.xml)")
+    return batch.exit_code
+
+
+def _timestamped(root: Path) -> Path:
+    from datetime import UTC, datetime
+
+    return root / datetime.now(UTC).strftime("check-%Y%m%d-%H%M%S")
 
 
 # -- config ------------------------------------------------------------------------------
@@ -264,6 +320,13 @@ def cmd_grant(args: argparse.Namespace) -> int:
     return exit_code(findings)
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
+    return value
+
+
 def add_engine_commands(sub: Any) -> None:
     """Register check, config, names, grant on the top-level subparsers."""
     fmt = argparse.RawDescriptionHelpFormatter
@@ -274,11 +337,17 @@ def add_engine_commands(sub: Any) -> None:
         formatter_class=fmt,
         description="Sign in as the backend would, reach the vault, read each expected "
         "variable and connection through the SDK and through Airflow's own "
-        "AzureKeyVaultBackend, and report findings.\n\nexit 0: no error finding; 1: at "
-        "least one; 2: usage error.",
+        "AzureKeyVaultBackend, and report findings.\n\nWith --inventory FILE: every "
+        "environment of the inventory (docs/batch.md), concurrently from this process (the "
+        "fast path), or with --notebooks by executing the check notebook once per "
+        "environment (the audit path: an executed notebook per environment as evidence)."
+        "\n\nexit 0: no error finding; 1: at least one (in any environment); 2: usage "
+        "error or an unusable inventory.",
         epilog="examples:\n  akv-runbook check                       # from this environment\n"
         "  akv-runbook check --settings prod.yaml --junit report.xml\n"
-        "  akv-runbook check --vault-url https://kv.vault.azure.net/ --variable sample_var",
+        "  akv-runbook check --vault-url https://kv.vault.azure.net/ --variable sample_var\n"
+        "  akv-runbook check --inventory fleet.yaml --report-dir reports/nightly\n"
+        "  akv-runbook check --inventory fleet.yaml --notebooks --workers 4",
     )
     add_settings_arguments(check)
     check.add_argument(
@@ -289,6 +358,40 @@ def add_engine_commands(sub: Any) -> None:
     check.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     check.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
     check.add_argument("--json", action="store_true", help="print JSON")
+    batch = check.add_argument_group("many environments")
+    batch.add_argument("--inventory", metavar="FILE", help="inventory YAML: check each environment")
+    batch.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="write report.html, report.json and junit.xml there (--notebooks: also each "
+        "executed notebook and its HTML; default reports/check-<UTC time>)",
+    )
+    batch.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="environments checked at once on the fast path (default 8)",
+    )
+    batch.add_argument(
+        "--env-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="bound for each environment's whole check (default: its inventory timeout, 60)",
+    )
+    batch.add_argument(
+        "--notebooks",
+        action="store_true",
+        help="audit path: execute the check notebook per environment with papermill",
+    )
+    batch.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="notebook processes at once with --notebooks (default: 2 per CPU, at most 8)",
+    )
+    batch.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     check.set_defaults(func=cmd_check)
 
     config = sub.add_parser("config", help="render or lint Airflow's secrets configuration")

@@ -35,6 +35,8 @@ CATALOGUE_MODULES = (
     "helpers.probes",
     "helpers.roles",
     "helpers.runbook",
+    "helpers.inventory",
+    "helpers.batch",
 )
 
 

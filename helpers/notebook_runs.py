@@ -207,8 +207,11 @@ def _run_one(
     parameters: dict[str, Any] | None,
     kernel_name: str,
     execution_timeout: int,
+    name: str | None = None,
 ) -> NotebookRun:
-    output = out_dir / f"{notebook.stem}.ipynb"
+    """Execute one notebook into ``out_dir/<name>.ipynb`` (+ .html); retry a failed start."""
+    name = name or notebook.stem
+    output = out_dir / f"{name}.ipynb"
     clock = time.perf_counter()
     attempts, error = 1, _execute(notebook, output, parameters, kernel_name, execution_timeout)
     # A kernel launch can lose a race for its ports (papermill#511): retry that once.
@@ -217,9 +220,9 @@ def _run_one(
     seconds = time.perf_counter() - clock
 
     nb = _read_clean(output) if output.exists() else None
-    run = NotebookRun(notebook.stem, notebook, RunStatus.OK, seconds, attempts=attempts)
+    run = NotebookRun(name, notebook, RunStatus.OK, seconds, attempts=attempts)
     if nb is not None:
-        run.output, run.html = output, out_dir / f"{notebook.stem}.html"
+        run.output, run.html = output, out_dir / f"{name}.html"
         run.html.write_text(_html(nb), encoding="utf-8")
         run.results = collect_results(nb)
     if error is not None:

@@ -936,9 +936,38 @@ def _forbidden(subject, inner, message, secret, sensitive, data) -> Finding:
 # -- environment ---------------------------------------------------------------------------
 @contextlib.contextmanager
 def _scoped_environ(updates: Mapping[str, str | None]) -> Iterator[None]:
-    """Apply ``updates`` to os.environ under a lock (probes in threads run one at a time)."""
-    with _ENV_LOCK, scoped_environ(updates):
+    """Apply ``updates`` to os.environ under a lock (probes that change it run one at a time).
+
+    Updates that change nothing take no lock: a batch applies its network settings once and
+    its probes then run concurrently.
+    """
+    changes = {k: v for k, v in updates.items() if os.environ.get(k) != v}
+    if not changes:
         yield
+        return
+    with _ENV_LOCK, scoped_environ(changes):
+        yield
+
+
+class CredentialPool:
+    """Credentials shared across probes, one per identity, so each identity signs in once.
+
+    Keyed by credential kind, tenant, client id and the secret's fingerprint (never the
+    secret). Thread-safe; the Azure credentials themselves cache tokens per instance.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, ...], Any] = {}
+
+    def get(self, key: tuple[str, ...], build: Any) -> Any:
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = build()
+            return self._items[key]
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def _load_backend_class() -> type:
@@ -966,6 +995,7 @@ def probe(
     retries: int = 1,
     subscription_id: str | None = None,
     check_roles: bool = True,
+    credentials: CredentialPool | None = None,
 ) -> ProbeResult:
     """Probe one environment live; never raises.
 
@@ -975,12 +1005,16 @@ def probe(
     the process environment. ``timeout`` bounds each HTTP request, ``retries`` the SDK retries
     (kept small so that a broken environment fails fast). ``subscription_id`` (default
     AZURE_SUBSCRIPTION_ID) enables the ARM checks: permission model and roles beyond need.
+    ``credentials`` (a batch's :class:`CredentialPool`) shares one credential, and so one
+    token, per identity across probes; the Airflow backend then reads with that credential
+    too instead of signing in again from AZURE_* variables, so no AZURE_* change is needed.
     """
     result = ProbeResult(
         name=str(getattr(settings, "name", "") or "default"),
         vault_url=str(getattr(settings, "vault_url", "") or ""),
     )
     run = _Run(settings, result, environ, timeout, retries, subscription_id)
+    run.pool = credentials
     try:
         updates = None if environ is None else {k: environ.get(k) for k in NETWORK_VARS}
         with _scoped_environ(updates or {}):
@@ -1025,6 +1059,7 @@ class _Run:
         self.vault_ok = False
         self.skip_reads = False
         self.model = PermissionModel.UNKNOWN
+        self.pool: CredentialPool | None = None
 
     # -- helpers
     def add(self, finding: Finding) -> None:
@@ -1105,6 +1140,14 @@ class _Run:
             )
         self.sensitive.append(secret)
         self.client_secret = secret
+        if self.pool is not None:
+            key = ("client_secret", s.tenant_id, s.client_id, fingerprint(secret))
+            return self.pool.get(
+                key,
+                lambda: ClientSecretCredential(
+                    s.tenant_id, s.client_id, secret, **self.transport_kwargs
+                ),
+            )
         return ClientSecretCredential(s.tenant_id, s.client_id, secret, **self.transport_kwargs)
 
     def sign_in(self) -> None:
@@ -1303,7 +1346,18 @@ class _Run:
                 detail = f"{type(err).__name__}: {_scrub(str(err), self.sensitive)}"
                 self.add(BACKEND_UNAVAILABLE("AzureKeyVaultBackend", detail))
                 return
-        with _scoped_environ(self.backend_environ()):
+        if self.pool is not None and self.credential is not None:
+            # The provider builds its SecretClient lazily (a cached property): hand it one
+            # with this identity's credential, as the backend's own kwargs would configure.
+            from azure.keyvault.secrets import SecretClient
+
+            backend.client = SecretClient(
+                self.settings.vault_url, self.credential, **self.transport_kwargs
+            )
+            environ: dict[str, str | None] = {}
+        else:
+            environ = self.backend_environ()
+        with _scoped_environ(environ):
             for target in eligible:
                 started = time.perf_counter()
                 try:

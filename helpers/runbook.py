@@ -1383,6 +1383,58 @@ SEED_DAG_CHANGES = [
 ]
 
 
+# -- the check notebook (one environment of an inventory) --------------------------------------
+@_never_raises("Environment check")
+def check_environment(conn: Connection, inventory: str = "", env_name: str = "") -> StepResult:
+    """The whole live check of one environment of an inventory (the audit path's cell).
+
+    Without an inventory, the environment this kernel is connected to is checked (the
+    sandbox's default vault and backend principal, or the AZURE_* variables on Azure).
+    """
+    from .batch import check_environment as run
+
+    if not conn.ok:
+        return StepResult("Environment check", list(conn.findings))
+    default = {
+        "name": env_name or conn.environment,
+        "vault_url": conn.vault_url,
+        "tenant_id": conn.tenant_id,
+        "client_id": conn.client_id,
+        "client_secret_env": "AZURE_CLIENT_SECRET",
+        "connections": ["sample-connection"] if conn.is_sandbox else [],
+    }
+    result = run(inventory, env_name, default=default)
+    rows = [
+        ["", result.name],
+        ["inventory", inventory or "(none: this kernel's environment)"],
+        ["vault", result.vault_url or "(not set)"],
+        ["status", result.status],
+        ["seconds", f"{result.seconds:.2f}"],
+    ]
+    return StepResult(
+        f"Environment {result.name}",
+        result.findings,
+        [Section("", rows, "table")],
+        data={"environment": result.name, "status": result.status},
+    )
+
+
+class FindingsError(RuntimeError):
+    """Raised on purpose at the end of a check notebook so that its runner (papermill, an
+    Airflow task) fails; the findings are in the outputs above."""
+
+
+def raise_for_findings(result: StepResult, enabled: bool = True) -> str:
+    """Raise FindingsError when ``result`` has an error finding and ``enabled``; else a line."""
+    codes = [f.code for f in result.findings if f.severity is Severity.ERROR]
+    if codes and enabled:
+        raise FindingsError(
+            f"{len(codes)} error finding(s): {', '.join(dict.fromkeys(codes))} "
+            "(details and fixes in the output above)"
+        )
+    return f"{len(codes)} error finding(s)" if codes else "no error findings"
+
+
 @_never_raises("The sample DAG")
 def explain_sample_dag() -> StepResult:
     """What changed from the seed's DAG, and a lint of dags/ for parse-time lookups."""
@@ -1466,51 +1518,42 @@ def regenerate_notebooks(
     from .leaks import notebook_secret_risks, scan_for_secrets
     from .sandbox import Sandbox
 
-    chosen = sorted(
-        p for p in notebooks.glob("[0-9][0-9]_*.ipynb") if not names or p.stem in set(names)
-    )
+    chosen = sorted(p for p in notebooks.glob("*.ipynb") if not names or p.stem in set(names))
     written: list[Path] = []
-    saved = {k: os.environ.get(k) for k in (SANDBOX_PORT_VAR, SANDBOX_STATE_VAR)}
     with (
         tempfile.TemporaryDirectory(prefix="akv-runbook-regen-") as tmp,
         Sandbox(state_dir=Path(tmp) / "sandbox", ephemeral=True) as sandbox,
+        scoped_environ(
+            {SANDBOX_PORT_VAR: str(sandbox.port), SANDBOX_STATE_VAR: str(sandbox.state_dir)}
+        ),
     ):
-        os.environ[SANDBOX_PORT_VAR] = str(sandbox.port)
-        os.environ[SANDBOX_STATE_VAR] = str(sandbox.state_dir)
-        try:
-            for source in chosen:
-                out = Path(tmp) / source.name
-                pm.execute_notebook(
-                    str(source),
-                    str(out),
-                    kernel_name="python3",
-                    execution_timeout=int(timeout),
-                    cwd=str(notebooks),
-                    progress_bar=False,
-                    store_widget_state=False,
-                )
-                _tidy(out)
-                found = scan_for_secrets([out], sandbox.secret_values())
-                found += notebook_secret_risks(out)
-                if found:
-                    kinds = ", ".join(sorted({leak.kind for leak in found}))
-                    raise RuntimeError(f"refusing to write {source.name}: secrets found ({kinds})")
-                problems = [
-                    f"{r['step']}: {f['code']} {f['detail']}"
-                    for r in collect_results(out)
-                    for f in r["findings"]
-                    if f["severity"] == "error"
-                ]
-                if problems:
-                    kept = Path(tempfile.gettempdir()) / f"akv-runbook-failed-{source.name}"
-                    shutil.copyfile(out, kept)
-                    raise RuntimeError(f"{source.name} (kept as {kept}): {'; '.join(problems)}")
-                shutil.copyfile(out, source)
-                written.append(source)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        for source in chosen:
+            out = Path(tmp) / source.name
+            pm.execute_notebook(
+                str(source),
+                str(out),
+                kernel_name="python3",
+                execution_timeout=int(timeout),
+                cwd=str(notebooks),
+                progress_bar=False,
+                store_widget_state=False,
+            )
+            _tidy(out)
+            found = scan_for_secrets([out], sandbox.secret_values())
+            found += notebook_secret_risks(out)
+            if found:
+                kinds = ", ".join(sorted({leak.kind for leak in found}))
+                raise RuntimeError(f"refusing to write {source.name}: secrets found ({kinds})")
+            problems = [
+                f"{r['step']}: {f['code']} {f['detail']}"
+                for r in collect_results(out)
+                for f in r["findings"]
+                if f["severity"] == "error"
+            ]
+            if problems:
+                kept = Path(tempfile.gettempdir()) / f"akv-runbook-failed-{source.name}"
+                shutil.copyfile(out, kept)
+                raise RuntimeError(f"{source.name} (kept as {kept}): {'; '.join(problems)}")
+            shutil.copyfile(out, source)
+            written.append(source)
     return written

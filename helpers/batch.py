@@ -152,8 +152,9 @@ class BatchResult:
     def totals_line(self) -> str:
         c = self.counts()
         rate = len(self.results) / self.seconds * 60 if self.seconds else 0.0
+        n = len(self.results)
         line = (
-            f"{len(self.results)} environments: {c[Status.OK]} ok, {c[Status.FINDINGS]} with "
+            f"{n} environment{'s' * (n != 1)}: {c[Status.OK]} ok, {c[Status.FINDINGS]} with "
             f"error findings, {c[Status.TIMEOUT]} timed out"
         )
         if self.mode == "notebooks":

@@ -236,7 +236,7 @@ def environment_from_mapping(data: Mapping[str, Any], *, where: str = "") -> Env
         findings.append(
             ENV_NAME_INVALID(where or "name", f"name {shown(name)} is missing or not usable")
         )
-        name = where or "environment"
+        name = re.sub(r"[^A-Za-z0-9]+", "-", where).strip("-") or "environment"
     name = name.strip()
     values["name"] = name
 

@@ -137,9 +137,7 @@ class BatchResult:
         """0 all clean; 1 an error finding anywhere; 2 the inventory itself is unusable."""
         if not self.results and has_errors(self.inventory_findings):
             return 2
-        if has_errors(self.inventory_findings) or any(
-            r.status != Status.OK for r in self.results
-        ):
+        if has_errors(self.inventory_findings) or any(r.status != Status.OK for r in self.results):
             return 1
         return 0
 

@@ -22,8 +22,9 @@ $(STAMP): pyproject.toml requirements/lock.txt
 
 install: $(STAMP)  ## create .venv and install the pinned dependencies
 
-demo: $(STAMP)  ## run every notebook headless against a throw-away sandbox into reports/
+demo: $(STAMP)  ## every notebook headless, then a 100-environment batch check, against sandboxes
 	$(BIN)/akv-runbook demo
+	$(BIN)/akv-runbook demo --fleet 100
 
 test: $(STAMP)  ## lint, then run the whole test suite
 	$(BIN)/ruff check helpers tests bench dags
@@ -37,8 +38,9 @@ lab: $(STAMP)  ## JupyterLab with the sandbox environment in the kernel
 notebooks: $(STAMP)  ## re-run the notebooks in place against a deterministic sandbox (committed outputs)
 	$(BIN)/python -c "from helpers.runbook import regenerate_notebooks; regenerate_notebooks()"
 
-bench: $(STAMP)  ## sandbox load benchmark (prints requests/s and the ratio to Key Vault's limit)
+bench: $(STAMP)  ## sandbox load, then batch paths at 20/50/100 environments (about an hour)
 	$(BIN)/python bench/sandbox_load.py
+	$(BIN)/python bench/batch_checks.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests bench dags

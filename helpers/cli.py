@@ -24,11 +24,13 @@ a CA bundle, with production URLs (https://<vault>.vault.azure.net).
   akv-runbook sandbox start              # foreground; Ctrl-C stops it
   eval "$(akv-runbook sandbox env)"      # in another shell: proxy, CA bundle, AZURE_*
   akv-runbook sandbox status             # is it running, what does it hold
-  akv-runbook demo                       # the seed document's setup, end to end
+  akv-runbook demo                       # every notebook, headless, into reports/
+  akv-runbook demo --fleet 100           # 100 sandbox environments, ten broken, batch-checked
 
 Checking a real (or sandbox) environment:
 
   akv-runbook check [--settings FILE]    # live: sign-in, vault, each secret, roles
+  akv-runbook check --inventory FILE     # every environment of an inventory, at once
   akv-runbook config render --target helm
   akv-runbook config lint airflow.cfg    # or --env, or --dags DIR
   akv-runbook names variable sample_var  # -> airflow-variables-sample-var
@@ -122,6 +124,10 @@ def cmd_sandbox_status(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.fleet:
+        from .fleet import run_fleet_demo
+
+        return run_fleet_demo(args.fleet, Path(args.reports), notebooks=args.notebooks)
     if args.quick:
         from .demo import run_demo
 
@@ -269,6 +275,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="only the seed document's setup and one read through Airflow",
     )
     demo.add_argument("--workdir", metavar="DIR", help="with --quick: keep the scratch files here")
+    demo.add_argument(
+        "--fleet",
+        type=int,
+        metavar="N",
+        help="instead: a sandbox fleet of N environments (ten broken on purpose) checked "
+        "with `check --inventory`; exit 0 when each broken one gets its finding",
+    )
+    demo.add_argument(
+        "--notebooks", action="store_true", help="with --fleet: the audit path (slower)"
+    )
     demo.set_defaults(func=cmd_demo)
 
     add_engine_commands(sub)

@@ -273,3 +273,57 @@ class Fleet:
             SANDBOX_PORT_VAR: str(self.sandbox.port),
             SANDBOX_STATE_VAR: str(self.directory / "sandbox"),
         }
+
+
+def run_fleet_demo(
+    size: int = 100,
+    out_root: Path = Path("reports"),
+    *,
+    notebooks: bool = False,
+    echo: Any = print,
+) -> int:
+    """``akv-runbook demo --fleet N``: check a sandbox fleet and verify the outcome.
+
+    The fleet has ten environments broken on purpose, so the check itself exits 1; the demo
+    exits 0 when every broken environment got the finding its breakage must produce, no
+    healthy one got an error, and a leak scan of the report finds no secret.
+    """
+    from datetime import UTC, datetime
+
+    from .batch import check_inventory
+    from .inventory import load_inventory
+    from .leaks import scan_for_secrets
+
+    report_dir = Path(out_root) / datetime.now(UTC).strftime("fleet-%Y%m%d-%H%M%S")
+    with Fleet(size=size) as fleet:
+        path = "audit path: the check notebook per environment" if notebooks else "fast path"
+        echo(f"Sandbox fleet of {size} environments on 127.0.0.1:{fleet.sandbox.port}; {path}")
+        inventory = load_inventory(fleet.inventory_path)
+        if notebooks:
+            from .audit import check_inventory_notebooks
+
+            batch = check_inventory_notebooks(inventory, report_dir, progress=True)
+        else:
+            batch = check_inventory(inventory, progress=True)
+        batch.write(report_dir)
+        (report_dir / "inventory.yaml").write_bytes(fleet.inventory_path.read_bytes())
+        leaks = scan_for_secrets([report_dir], fleet.secret_values())
+        expected = fleet.expected
+    echo(batch.table())
+    wrong = [
+        f"{r.name}: expected {expected[r.name] or 'no error'}, got {r.error_codes or 'none'}"
+        for r in batch.results
+        if (expected[r.name] not in r.error_codes if expected[r.name] else r.error_codes)
+    ]
+    echo("")
+    for line in wrong:
+        echo(f"UNEXPECTED {line}")
+    broken = sum(1 for code in expected.values() if code)
+    if not wrong:
+        echo(
+            f"As planned: each of the {broken} broken environments got its finding; "
+            f"the {size - broken} healthy ones none."
+        )
+    echo(f"Leak scan of {report_dir}: {len(leaks)} secret occurrences.")
+    echo(f"Report: {report_dir}/report.html (also report.json, junit.xml, inventory.yaml)")
+    return 0 if not wrong and not leaks else 1

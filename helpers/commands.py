@@ -231,6 +231,10 @@ def cmd_names(args: argparse.Namespace) -> int:
     from .names import describe_mapping, map_names, name_findings
 
     settings, findings = resolve_settings(args)
+    # Only the prefixes and the separator shape a name; a missing vault URL or identity
+    # is check's business, not a reason for this command to fail.
+    naming = ("variables_prefix", "connections_prefix", "config_prefix", "sep")
+    findings = [f for f in findings if f.subject.rsplit(".", 1)[-1] in naming]
     findings = findings + name_findings(args.kind, args.ids, settings)
     if args.json:
         mappings = [dataclasses.asdict(m) for m in map_names(args.kind, args.ids, settings)]

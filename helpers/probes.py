@@ -1048,7 +1048,8 @@ class _Run:
     def __init__(self, settings, result, environ, timeout, retries, subscription_id):
         self.settings: Settings = settings
         self.result: ProbeResult = result
-        self.env: dict[str, str] = dict(os.environ if environ is None else environ)
+        with _ENV_LOCK:  # not mid-way through another probe's temporary changes
+            self.env: dict[str, str] = dict(os.environ if environ is None else environ)
         self.timeout = max(0.5, float(timeout))
         self.retries = max(0, int(retries))
         self.subscription_id = subscription_id or self.env.get("AZURE_SUBSCRIPTION_ID", "")

@@ -14,6 +14,7 @@ environment, one test case per check).
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import queue
@@ -308,13 +309,14 @@ def check_inventory(
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: bool | Progress = False,
     env_timeout: float | None = None,
+    request_timeout: float = MAX_REQUEST_TIMEOUT,
 ) -> BatchResult:
     """Probe every environment of ``inventory`` from this process; never raises.
 
     The process environment (proxy, CA bundle, the variables named by each environment's
     ``client_secret_env``) is used as it is. ``env_timeout`` overrides each environment's
-    own ``timeout``. ``progress``: True for a progress bar on stderr, or a callable called
-    with each finished result.
+    own ``timeout``; ``request_timeout`` bounds each HTTP request within it. ``progress``:
+    True for a progress bar on stderr, or a callable called with each finished result.
     """
     from .commands import quiet_sdk_logs
     from .probes import CredentialPool, _load_backend_class
@@ -334,7 +336,8 @@ def check_inventory(
     pool = CredentialPool()
     by_name: dict[str, EnvironmentResult] = {}
     with _progress_bar(len(specs), progress) as report:
-        for result in _run_bounded(specs, pool, batch.concurrency, env_timeout):
+        check = functools.partial(_check_one, pool=pool, request_timeout=request_timeout)
+        for result in _run_bounded(specs, check, batch.concurrency, env_timeout):
             by_name[result.name] = result
             report(result)
     batch.results = [by_name[s.name] for s in specs]
@@ -353,7 +356,7 @@ def check_environment(
     from .inventory import ENV_NOT_IN_INVENTORY, environment_from_mapping, load_inventory
 
     if not inventory:
-        return _check_one(environment_from_mapping(default or {"name": env_name}), None)
+        return _check_one(environment_from_mapping(default or {"name": env_name}))
     inv = load_inventory(inventory)
     spec = inv.environment(env_name)
     if spec is None:
@@ -362,12 +365,14 @@ def check_environment(
         detail = f"{env_name!r} is not in {inventory} (environments: {names}{more})"
         missing = [] if not inv.usable else [ENV_NOT_IN_INVENTORY("env_name", detail)]
         return EnvironmentResult(env_name or "environment", "", [*inv.findings, *missing]).settle()
-    result = _check_one(spec, None)
+    result = _check_one(spec)
     result.findings[:0] = inv.findings
     return result.settle()
 
 
-def _check_one(spec: EnvironmentSpec, pool: Any) -> EnvironmentResult:
+def _check_one(
+    spec: EnvironmentSpec, pool: Any = None, request_timeout: float = MAX_REQUEST_TIMEOUT
+) -> EnvironmentResult:
     from .probes import probe
 
     offline = offline_result(spec)
@@ -377,7 +382,7 @@ def _check_one(spec: EnvironmentSpec, pool: Any) -> EnvironmentResult:
     result = probe(
         spec.settings,
         through_backend=spec.through_backend,
-        timeout=min(MAX_REQUEST_TIMEOUT, spec.timeout),
+        timeout=min(request_timeout, spec.timeout),
         subscription_id=spec.subscription_id or None,
         credentials=pool,
     )
@@ -390,7 +395,10 @@ def _check_one(spec: EnvironmentSpec, pool: Any) -> EnvironmentResult:
 
 
 def _run_bounded(
-    specs: Sequence[EnvironmentSpec], pool: Any, concurrency: int, env_timeout: float | None
+    specs: Sequence[EnvironmentSpec],
+    check: Callable[[EnvironmentSpec], EnvironmentResult],
+    concurrency: int,
+    env_timeout: float | None,
 ) -> Iterable[EnvironmentResult]:
     """Yield each environment's result as it finishes; overrunning workers are abandoned."""
     todo: queue.SimpleQueue[EnvironmentSpec | None] = queue.SimpleQueue()
@@ -402,7 +410,7 @@ def _run_bounded(
         while (spec := todo.get()) is not None:
             done.put(("start", spec.name, time.monotonic()))
             try:
-                result = _check_one(spec, pool)
+                result = check(spec)
             except BaseException as err:  # noqa: BLE001 - a bug here must not lose the batch
                 from .probes import UNEXPECTED
 

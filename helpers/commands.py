@@ -171,10 +171,13 @@ def cmd_check_inventory(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             progress=progress,
             env_timeout=args.env_timeout,
+            request_timeout=args.timeout,
         )
         report_dir = Path(args.report_dir) if args.report_dir else None
     if report_dir is not None:
         batch.write(report_dir)
+    if args.junit:
+        Path(args.junit).write_text(batch.to_junit(), encoding="utf-8")
     if args.json:
         print(json.dumps(batch.to_dict(), indent=2))
     else:
@@ -331,6 +334,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
 def add_engine_commands(sub: Any) -> None:
     """Register check, config, names, grant on the top-level subparsers."""
     fmt = argparse.RawDescriptionHelpFormatter
@@ -359,7 +369,9 @@ def add_engine_commands(sub: Any) -> None:
         action="store_true",
         help="read through the SDK only, not through AzureKeyVaultBackend",
     )
-    check.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    check.add_argument(
+        "--timeout", type=_positive_float, default=10.0, help="seconds per HTTP request"
+    )
     check.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
     check.add_argument("--json", action="store_true", help="print JSON")
     batch = check.add_argument_group("many environments")
@@ -379,7 +391,7 @@ def add_engine_commands(sub: Any) -> None:
     )
     batch.add_argument(
         "--env-timeout",
-        type=float,
+        type=_positive_float,
         metavar="SECONDS",
         help="bound for each environment's whole check (default: its inventory timeout, 60)",
     )

@@ -178,8 +178,10 @@ class Fleet:
                 "vault_url": url,
                 "client_id": _guid("app", n - 1),
                 "client_secret_env": SECRET_VAR.format(n),
+                # as `akv-runbook config render` writes them: no config lookups, bounded retries
                 "backend_kwargs": f'{{"vault_url": "{url}", "connections_prefix": '
-                '"airflow-connections", "variables_prefix": "airflow-variables"}',
+                '"airflow-connections", "variables_prefix": "airflow-variables", '
+                '"config_prefix": null, "retry_total": 3}',
             }
             if kind == "wrong-secret":
                 env["client_secret_env"] = WRONG_SECRET_VAR

@@ -147,12 +147,22 @@ def test_an_environment_with_broken_settings_is_checked_offline_only():
 def test_cli_fast_path_writes_the_report_and_exits_1(tmp_path: Path, capsys):
     with Fleet(size=12) as fleet:
         code = cli.main(
-            ["check", "--inventory", str(fleet.inventory_path), "--report-dir", str(tmp_path)]
+            [
+                "check",
+                "--inventory",
+                str(fleet.inventory_path),
+                "--report-dir",
+                str(tmp_path / "report"),
+                "--junit",
+                str(tmp_path / "ci.xml"),
+            ]
         )
     out = capsys.readouterr().out
     assert code == 1
     assert "12 environments: 2 ok, 10 with error findings" in out
-    assert {p.name for p in tmp_path.iterdir()} >= {"report.html", "report.json", "junit.xml"}
+    written = {p.name for p in (tmp_path / "report").iterdir()}
+    assert written >= {"report.html", "report.json", "junit.xml"}
+    assert len(list(JUnitXml.fromfile(str(tmp_path / "ci.xml")))) == 12
 
 
 def test_cli_all_healthy_exits_0(capsys):

@@ -15,6 +15,7 @@ state is never stored.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import time
@@ -93,7 +94,7 @@ def check_inventory_notebooks(
                 spec.name,
                 {"inventory": inventory_path, "env_name": spec.name, "environment": connect},
                 kernel_name,
-                int(env_timeout or spec.timeout),
+                max(1, math.ceil(env_timeout or spec.timeout)),
             ): spec
             for spec in specs
         }

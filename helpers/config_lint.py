@@ -990,6 +990,9 @@ class _View:
         return name in self.opaque or bool(self.env.get(name, "").strip())
 
 
+_CLASS_PATH = re.compile(r"[A-Za-z_][\w.]*")
+
+
 def _check_backend(value: str | None, subject: str) -> tuple[list[Finding], bool]:
     """Findings for a backend class path, and whether the kwargs are worth linting."""
     if value is None or not value.strip():
@@ -1016,8 +1019,13 @@ def _check_backend(value: str | None, subject: str) -> tuple[list[Finding], bool
             BACKEND_OTHER(subject, f"{subject} {st.shown(text)} is not exactly {st.BACKEND_CLASS}.")
         )
         return findings, True
+    # Only a class path is echoed: a value pasted into the wrong option may be the kwargs
+    # JSON, client secret and all.
+    what = (
+        st.shown(text) if _CLASS_PATH.fullmatch(text) else f"not a class path ({fingerprint(text)})"
+    )
     findings.append(
-        BACKEND_OTHER(subject, f"{subject} is {st.shown(text)}, not the Azure Key Vault backend.")
+        BACKEND_OTHER(subject, f"{subject} is {what}, not the Azure Key Vault backend.")
     )
     return findings, False
 

@@ -30,7 +30,7 @@ from packaging.version import InvalidVersion, Version
 from .findings import Finding, Severity, define, render_html
 from .names import prefix_findings, sep_of
 from .scratch_airflow import BACKEND
-from .settings import Credential, Settings, Target
+from .settings import Credential, Settings, Target, env_name_or_none
 
 __all__ = [
     "BACKEND",
@@ -87,7 +87,6 @@ AUTHORITY_HOSTS = {
     "vault.azure.cn": "https://login.chinacloudapi.cn",
     "vault.usgovcloudapi.net": "https://login.microsoftonline.us",
 }
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 # -- catalogue ---------------------------------------------------------------------------
@@ -418,7 +417,7 @@ class _Plan:
         name = str(self.settings.client_secret_env or "").strip()
         if self.credential is not Credential.CLIENT_SECRET:
             return name or "AZURE_CLIENT_SECRET"
-        if not _ENV_NAME.match(name):
+        if env_name_or_none(name) is None:
             self.findings.append(
                 SECRET_REFERENCE_INVALID(
                     "client_secret_env", "not a variable name; AZURE_CLIENT_SECRET used instead"

@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 from .envscope import scoped_environ
 from .findings import Finding, Severity, define, has_errors, render_html, render_text
 from .names import Kind, check_name, is_valid_name, secret_name
-from .redact import fingerprint
+from .redact import fingerprint, scrub_text
 from .roles import (
     LEAST_PRIVILEGE_ROLE,
     PermissionModel,
@@ -684,20 +684,10 @@ def decode_claims(token: str) -> dict[str, Any]:
 
 
 # -- diagnosis -----------------------------------------------------------------------------
-_SECRETISH = [
-    (re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*"), "[token]"),
-    (re.compile(r"(?i)\b(client_secret|password|secret|token|sig)=([^&\s'\"]+)"), r"\1=[redacted]"),
-    (re.compile(r"(://[^/\s:@]+):[^@\s/]+@"), r"\1:[redacted]@"),
-]
-
-
 def _scrub(text: str, sensitive: Iterable[str] = (), limit: int = 400) -> str:
-    for value in sorted({s for s in sensitive if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(value, "[redacted]")
-    for pattern, replacement in _SECRETISH:
-        text = pattern.sub(replacement, text)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """One line for a finding's detail: :func:`helpers.redact.scrub_text`, whitespace folded."""
+    folded = " ".join(scrub_text(text, sensitive, limit=sys.maxsize).split())
+    return folded if len(folded) <= limit else folded[: limit - 1] + "…"
 
 
 def _chain(error: BaseException) -> list[BaseException]:

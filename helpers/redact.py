@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Iterable
 
 
 def fingerprint(value: str | bytes | None) -> str:
@@ -11,3 +13,22 @@ def fingerprint(value: str | bytes | None) -> str:
         return "absent"
     raw = value.encode("utf-8") if isinstance(value, str) else value
     return f"len={len(raw)} sha256={hashlib.sha256(raw).hexdigest()[:12]}"
+
+
+# Secret-shaped text in messages from SDKs, Airflow and services: bearer tokens, key=value
+# credentials, passwords in URLs.
+SECRETISH = [
+    (re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*"), "[token]"),
+    (re.compile(r"(?i)\b(client_secret|password|secret|token|sig)=([^&\s'\"]+)"), r"\1=[redacted]"),
+    (re.compile(r"(://[^/\s:@]+):[^@\s/]+@"), r"\1:[redacted]@"),
+]
+
+
+def scrub_text(text: str, sensitive: Iterable[str] = (), limit: int = 400) -> str:
+    """``text`` without the ``sensitive`` values (longest first) and secret-shaped parts,
+    cut to ``limit`` characters. Line breaks are kept."""
+    for value in sorted({s for s in sensitive if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(value, "[redacted]")
+    for pattern, replacement in SECRETISH:
+        text = pattern.sub(replacement, text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .findings import Finding, Severity, define
+from .redact import scrub_text
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -333,7 +334,7 @@ def _arm_error(err: BaseException) -> tuple[str, str]:
             body = response.json() if response is not None else {}
             code = str(body.get("error", {}).get("code", "") or "")
             message = message or str(body.get("error", {}).get("message", "") or "")
-    return code, (message or str(err)).strip()[:400]
+    return code, scrub_text((message or str(err)).strip())
 
 
 def _mgmt_kwargs(retries: int, timeout: float) -> dict[str, Any]:

@@ -49,7 +49,8 @@ from typing import TYPE_CHECKING, Any
 from .envscope import scoped_environ
 from .findings import Finding, Report, Severity, define, has_errors, render_html, render_text, worst
 from .names import Kind, describe_mapping, map_names, secret_name_for
-from .settings import Settings, check_secret_env, settings_from_mapping
+from .redact import scrub_text
+from .settings import Settings, check_secret_env, settings_from_mapping, shown_env_name
 
 if TYPE_CHECKING:
     import nbformat
@@ -343,6 +344,11 @@ _STATE: dict[str, Any] = {"notebook": "", "secret_envs": {"AZURE_CLIENT_SECRET"}
 _SANDBOXES: dict[str, Sandbox] = {}  # started in this kernel, by scenario file
 
 
+def remember_secret_env(name: str) -> None:
+    """Redact the value of environment variable ``name`` from this kernel's outputs."""
+    _STATE["secret_envs"].add(name.strip())
+
+
 def _sensitive() -> list[str]:
     """Values that must never appear in an output: client secrets and sandbox secrets."""
     values = [os.environ.get(name, "") for name in _STATE["secret_envs"]]
@@ -352,16 +358,12 @@ def _sensitive() -> list[str]:
     return [v for v in values if v and len(v) >= 4]
 
 
-_TOKEN_RE = re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*")
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _redact(text: str, extra: Iterable[str] = (), limit: int = 600) -> str:
-    text = _ANSI_RE.sub("", str(text))
-    for value in sorted({*_sensitive(), *(v for v in extra if v and len(v) >= 4)}, key=len)[::-1]:
-        text = text.replace(value, "[redacted]")
-    text = _TOKEN_RE.sub("[token]", text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Without colour codes, this kernel's secrets and secret-shaped text (lines kept)."""
+    return scrub_text(_ANSI_RE.sub("", str(text)), [*_sensitive(), *extra], limit)
 
 
 def _unexpected(subject: str, err: BaseException) -> Finding:
@@ -596,7 +598,7 @@ def settings_from_params(**params: Any) -> tuple[Settings, list[Finding]]:
     except Exception as err:  # noqa: BLE001 - settings_from_mapping already never raises
         return Settings(), [_unexpected("settings", err)]
     if isinstance(settings.client_secret_env, str) and settings.client_secret_env:
-        _STATE["secret_envs"].add(settings.client_secret_env.strip())
+        remember_secret_env(settings.client_secret_env)
     return settings, findings
 
 
@@ -606,7 +608,10 @@ def _settings_table(settings: Settings) -> list[list[str]]:
         ["vault_url", settings.vault_url or "(not set)"],
         ["tenant_id", settings.tenant_id or "(not set)"],
         ["client_id", settings.client_id or "(not set)"],
-        ["client_secret_env", f"{settings.client_secret_env} (the NAME of the variable)"],
+        [
+            "client_secret_env",
+            f"{shown_env_name(settings.client_secret_env)} (the NAME of the variable)",
+        ],
         ["variables", ", ".join(settings.variables) or "(none)"],
         ["connections", ", ".join(settings.connections) or "(none)"],
         ["target", str(getattr(settings.target, "value", settings.target))],
@@ -701,7 +706,10 @@ def check_azure_env(settings: Settings, environ: Mapping[str, str] | None = None
         value = env.get(name)
         secret = name in ("AZURE_CLIENT_SECRET", secret_env)
         shown = "(not set)" if not value else "set (value hidden)" if secret else value
-        rows.append([name, shown, used_by.get(name, "holds the client secret (client_secret_env)")])
+        label = shown_env_name(name)
+        rows.append(
+            [label, shown, used_by.get(name, "holds the client secret (client_secret_env)")]
+        )
         if value and expected and value.strip().rstrip("/") != str(expected).strip().rstrip("/"):
             note = " (the runbook uses vault_url)" if name == "AZURE_KEYVAULT_URL" else ""
             findings.append(
@@ -1256,7 +1264,9 @@ class Retrieval:
             run = airflow.python(_READ_CODE.format(targets=targets, mark=RESULT_MARK), timeout=180)
             seconds = time.perf_counter() - started
         line = next((ln for ln in run.stdout.splitlines() if ln.startswith(RESULT_MARK)), None)
-        secret_note = f"(the client secret, from ${self.settings.client_secret_env})"
+        secret_note = (
+            f"(the client secret, from ${shown_env_name(self.settings.client_secret_env)})"
+        )
         applied = [["variable", "value"]] + [
             [k, secret_note if k == "AZURE_CLIENT_SECRET" else v] for k, v in env.items()
         ]

@@ -464,6 +464,20 @@ def looks_like_secret(value: object) -> bool:
     return classes >= 3 or (len(text) >= 40 and classes >= 2)
 
 
+def env_name_or_none(value: object) -> str | None:
+    """``value`` when it is usable as an environment variable NAME (and does not look like
+    the secret itself), else None."""
+    text = str(value or "").strip()
+    return text if ENV_NAME_RE.match(text) and not looks_like_secret(text) else None
+
+
+def shown_env_name(value: object) -> str:
+    """A variable name as it may be displayed: itself, or a fingerprint when it is not one
+    (a mistyped reference may be the secret)."""
+    name = env_name_or_none(value)
+    return name if name is not None else fingerprint(str(value or ""))
+
+
 def shown(value: object, limit: int = 80) -> str:
     """A value as it may appear in a finding: quoted, shortened; a fingerprint if secret-like."""
     if not isinstance(value, str):

@@ -68,7 +68,6 @@ TARGET_LABELS = {
 }
 _LABEL = {"description_width": "10em"}
 # Variables that hold client secrets in this kernel: their values are scrubbed from errors.
-_SECRET_ENVS: set[str] = {DEFAULT_SECRET_ENV}
 
 Action = Callable[[], Any]
 SettingsSource: TypeAlias = "Settings | Mapping[str, Any] | SettingsForm | None"
@@ -112,19 +111,6 @@ def _in_kernel() -> bool:
         return False
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def _sensitive() -> list[str]:
-    return [v for name in _SECRET_ENVS if len(v := os.environ.get(name, "")) >= 4]
-
-
-def _unexpected(subject: str, err: BaseException) -> Finding:
-    from .probes import UNEXPECTED
-
-    message = str(err)
-    for value in sorted(_sensitive(), key=len, reverse=True):
-        message = message.replace(value, f"<{fingerprint(value)}>")
-    return UNEXPECTED(subject, f"{type(err).__name__}: {message[:300]}")
 
 
 def _message_html(findings: Iterable[Finding]) -> str:
@@ -228,7 +214,7 @@ class _Form(widgets.VBox):
         try:
             result = action()
         except Exception as err:  # noqa: BLE001 - a form reports, it never raises
-            result = Report(self.title, [_unexpected(self.title, err)])
+            result = Report(self.title, [runbook._unexpected(self.title, err)])
         finally:
             if button is not None:
                 button.disabled = False
@@ -390,7 +376,7 @@ class SettingsForm(_Form):
                 )
             ]
         os.environ[name] = typed
-        _SECRET_ENVS.add(name)
+        runbook.remember_secret_env(name)
         self._refresh_placeholder()
         return [
             _Note(f"The client secret is in ${name} of this kernel only; the field was cleared.")

@@ -250,3 +250,57 @@ def test_make_demo_writes_no_secret_anywhere(tmp_path):
     risks = [risk for p in written if p.suffix == ".ipynb" for risk in notebook_secret_risks(p)]
     assert [str(risk) for risk in risks] == []
     assert code == 0, "\n".join(printed)
+
+
+# -- secrets typed into the wrong place never come back out ------------------------------------
+SECRET_LIKE = "Q8x7Vb2kLm9NpR4tYw6zAc3dEf5gHj1K"
+
+
+def test_messages_lose_secret_shaped_parts():
+    from helpers.runbook import _redact
+
+    text = "connect postgres://airflow:hunter2pw@db failed; password=s3cret sig=abcdef123"
+    out = _redact(text)
+    for value in ("hunter2pw", "s3cret", "abcdef123"):
+        assert value not in out
+
+
+def test_a_secret_given_as_the_variable_name_is_never_rendered():
+    from helpers.config_render import render
+    from helpers.settings import Settings
+
+    settings = Settings(
+        vault_url="https://kv.vault.azure.net/",
+        tenant_id="5f0c6e2a-3b1d-4c8e-9a7f-0d2b4e6f8a10",
+        client_id="3c9e1f7a-2d4b-4a6c-8e0f-5b7d9f1a3c42",
+        client_secret_env=SECRET_LIKE,
+    )
+    rendered = render(settings, "env")
+    text = repr(rendered.files) + repr(rendered.env) + repr([f.detail for f in rendered.findings])
+    assert SECRET_LIKE not in text
+
+
+def test_kwargs_pasted_into_the_backend_option_are_not_echoed():
+    from helpers.config_lint import lint_environment
+
+    kwargs = f'{{"vault_url": "https://kv.vault.azure.net/", "client_secret": "{SECRET_LIKE}x"}}'
+    findings = lint_environment({"AIRFLOW__SECRETS__BACKEND": kwargs})
+    assert "AKV-CFG-008" in [f.code for f in findings]
+    assert SECRET_LIKE not in repr([f.to_dict() for f in findings])
+
+
+def test_a_mistyped_variable_name_is_shown_as_a_fingerprint():
+    from helpers import runbook
+
+    settings, problems = runbook.settings_from_params(
+        environment="sandbox",
+        vault_url="https://kv.vault.azure.net/",
+        tenant_id="5f0c6e2a-3b1d-4c8e-9a7f-0d2b4e6f8a10",
+        client_id="3c9e1f7a-2d4b-4a6c-8e0f-5b7d9f1a3c42",
+        client_secret_env="Pa55-w0rd.Secret",
+    )
+    for result in (
+        runbook.check_settings(settings, problems),
+        runbook.check_azure_env(settings, {}),
+    ):
+        assert "Pa55-w0rd.Secret" not in str(result) + result._repr_html_()

@@ -970,7 +970,6 @@ class _View:
     env: dict[str, str] = field(default_factory=dict)
     opaque: set[str] = field(default_factory=set)  # set, value resolved elsewhere
     cfg: dict[tuple[str, str], str] = field(default_factory=dict)
-    cfg_label: str = "airflow.cfg"
     identity: bool = True  # AZURE_* are visible here
     backend_elsewhere: bool = False  # a fragment (e.g. a .env of credentials only)
     more_env: bool = False  # env_file / extraEnvFrom: variables may come from elsewhere
@@ -1195,7 +1194,11 @@ def _lint_view(view: _View) -> list[Finding]:
     kw_subject, w_kwargs, kw_opaque = view.get(
         "AIRFLOW__WORKERS__SECRETS_BACKEND_KWARGS", "workers", "secrets_backend_kwargs"
     )
-    w_per_key = st._kwarg_overrides(view.env, "AIRFLOW__WORKERS__SECRETS_BACKEND_KWARG__")
+    w_prefix = "AIRFLOW__WORKERS__SECRETS_BACKEND_KWARG__"
+    # per-key overrides count whether their value is visible or opaque (e.g. valueFrom)
+    w_per_key = bool(st._kwarg_overrides(view.env, w_prefix)) or any(
+        k.startswith(w_prefix) for k in view.opaque
+    )
     if w_opaque or (w_backend and w_backend.strip()):
         if w_kwargs is None and not kw_opaque and not w_per_key:
             findings += _check_backend(w_backend, w_subject)[0] if w_backend else []
@@ -1265,7 +1268,6 @@ def lint_environment(environ: Mapping[str, str], *, fragment: bool = False) -> l
     findings: list[Finding] = []
     env, opaque = _string_env(environ, findings, "environment", strict=True)
     opaque -= {k for k in opaque if environ.get(k) is None}  # None: simply not set
-    env = {k: v for k, v in env.items()}
     view = _View("environment", env=env, opaque=opaque, backend_elsewhere=fragment)
     return findings + _lint_view(view)
 
@@ -1516,7 +1518,7 @@ def lint_helm_values(text: str) -> list[Finding]:
         return [
             CONFIG_UNPARSABLE(label, f"the values' top level is {st.shown(doc)}, not a mapping.")
         ]
-    view = _View(label, cfg_label="config")
+    view = _View(label)
     _helm_env_list(doc.get("env"), "env", view, findings)
     _helm_env_list(doc.get("extraEnv"), "extraEnv", view, findings)
     secrets = doc.get("secret")

@@ -29,7 +29,7 @@ from packaging.version import InvalidVersion, Version
 
 from .findings import Finding, Severity, define, render_html
 from .names import prefix_findings, sep_of
-from .scratch_airflow import BACKEND
+from .settings import BACKEND_CLASS as BACKEND
 from .settings import Credential, Settings, Target, env_name_or_none
 
 __all__ = [

@@ -32,7 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,6 +47,7 @@ from .roles import (
     find_vault,
     roles_held,
 )
+from .settings import GUID_RE as _GUID
 from .settings import Credential, Settings
 
 __all__ = [
@@ -60,7 +61,6 @@ __all__ = [
 
 VAULT_SCOPE = "https://vault.azure.net/.default"
 DEFAULT_TIMEOUT = 10.0
-_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
 # Variables that decide how the SDKs reach Azure, and which identity they sign in as.
 NETWORK_VARS = (
     "HTTPS_PROXY",
@@ -1047,7 +1047,6 @@ class _Run:
         self.credential: Any = None
         self.client_secret = ""
         self.token_ok = False
-        self.vault_ok = False
         self.skip_reads = False
         self.model = PermissionModel.UNKNOWN
         self.pool: CredentialPool | None = None
@@ -1095,13 +1094,24 @@ class _Run:
         self.result.permission_model = self.model.value
 
     def build_credential(self) -> Any:
+        """The credential (shared per identity when the probe has a pool), or a Finding."""
+        made = self._credential_factory()
+        if isinstance(made, Finding):
+            return made
+        key, factory = made
+        return self.pool.get(key, factory) if self.pool is not None else factory()
+
+    def _credential_factory(self) -> Finding | tuple[tuple[str, ...], Callable[[], Any]]:
+        """(identity key, how to build its credential), or why there is none."""
         s = self.settings
         kind = Credential(getattr(s.credential, "value", s.credential) or "client_secret")
         if kind is Credential.MANAGED_IDENTITY:
             from azure.identity import ManagedIdentityCredential
 
             client_id = s.managed_identity_client_id or None
-            return ManagedIdentityCredential(client_id=client_id, **self.transport_kwargs)
+            return ("managed_identity", client_id or ""), lambda: ManagedIdentityCredential(
+                client_id=client_id, **self.transport_kwargs
+            )
         workload = kind is Credential.WORKLOAD_IDENTITY
         tenant = _workload_tenant(s) if workload else s.tenant_id
         client = (s.managed_identity_client_id or s.client_id) if workload else s.client_id
@@ -1116,7 +1126,12 @@ class _Run:
                 return CREDENTIAL_UNAVAILABLE(
                     "sign-in", "AZURE_FEDERATED_TOKEN_FILE is not set (no projected token)"
                 )
-            return WorkloadIdentityCredential(
+            return (
+                "workload_identity",
+                tenant,
+                client,
+                token_file,
+            ), lambda: WorkloadIdentityCredential(
                 tenant_id=tenant,
                 client_id=client,
                 token_file_path=token_file,
@@ -1131,15 +1146,10 @@ class _Run:
             )
         self.sensitive.append(secret)
         self.client_secret = secret
-        if self.pool is not None:
-            key = ("client_secret", s.tenant_id, s.client_id, fingerprint(secret))
-            return self.pool.get(
-                key,
-                lambda: ClientSecretCredential(
-                    s.tenant_id, s.client_id, secret, **self.transport_kwargs
-                ),
-            )
-        return ClientSecretCredential(s.tenant_id, s.client_id, secret, **self.transport_kwargs)
+        key = ("client_secret", s.tenant_id, s.client_id, fingerprint(secret))
+        return key, lambda: ClientSecretCredential(
+            s.tenant_id, s.client_id, secret, **self.transport_kwargs
+        )
 
     def sign_in(self) -> None:
         with self.timed("token"):
@@ -1205,7 +1215,6 @@ class _Run:
             except Exception as err:  # noqa: BLE001 - every failure becomes a finding
                 self.add(self.diagnose(err, f"vault {host}"))
                 return True
-        self.vault_ok = True
         found = re.search(r'authorization(?:_uri)?="https://[^/"]+/([^/"]+)', challenge)
         vault_tenant = found.group(1) if found else ""
         if status == 401 and challenge.lower().startswith("bearer"):

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from .findings import Finding, Severity, define
 from .redact import scrub_text
+from .settings import GUID_RE as _GUID
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -77,7 +78,6 @@ GRANTORS = ("Owner", "User Access Administrator", "Key Vault Data Access Adminis
 POLICY_EDITORS = ("Owner", "Contributor", "Key Vault Contributor")
 POLICY_PERMISSIONS = ("get", "list")
 VAULT_DOMAINS = ("vault.azure.net", "vault.azure.cn", "vault.usgovcloudapi.net")
-_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
 _VAULT_ID = re.compile(
     r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
     r"/providers/Microsoft\.KeyVault/vaults/(?P<name>[^/]+)/?\Z",
@@ -576,7 +576,7 @@ def find_vault(
             )
             return info
         parsed = parse_vault_resource_id(match.id or "")
-        vault = client.vaults.get(parsed[1], match.name) if parsed else match
+        vault = match  # a listed vault carries its properties: no second request
     except Exception as err:  # noqa: BLE001 - every failure becomes a finding
         code, message = _arm_error(err)
         info.status = "not_visible" if code == "AuthorizationFailed" else "error"
@@ -818,6 +818,7 @@ def wait_for_access(
     bar = _tqdm_bar(timeout) if progress is None and _stderr_is_tty() else None
     started = time.monotonic()
     attempt = 0
+    credentials = probes.CredentialPool()  # sign in once, not on every attempt
     try:
         while True:
             attempt += 1
@@ -827,6 +828,7 @@ def wait_for_access(
                 through_backend=False,
                 check_roles=False,
                 timeout=request_timeout,
+                credentials=credentials,
             )
             elapsed = time.monotonic() - started
             forbidden = [f for f in result.findings if f.code in probes.FORBIDDEN_CODES]

@@ -1069,26 +1069,15 @@ def naming_rule(settings: Settings) -> StepResult:
     """Your own variable and connection ids, mapped to the secret names the backend requests."""
     from .names import check_names
 
+    pairs = _ids_by_kind(settings)
     mapping = "\n".join(
-        part
-        for part in (
-            describe_mapping(Kind.VARIABLE, settings.variables, settings),
-            describe_mapping(Kind.CONNECTION, settings.connections, settings),
-        )
-        if part
+        part for part in (describe_mapping(kind, ids, settings) for kind, ids in pairs) if part
     )
     rule = (
         "secret name = prefix + sep + id, then every '_' becomes sep. The seed's example: "
         "variable sample_var is stored as airflow-variables-sample-var."
     )
-    mappings = [
-        m.to_dict()
-        for kind, ids in (
-            (Kind.VARIABLE, settings.variables),
-            (Kind.CONNECTION, settings.connections),
-        )
-        for m in map_names(kind, ids, settings)
-    ]
+    mappings = [m.to_dict() for kind, ids in pairs for m in map_names(kind, ids, settings)]
     return StepResult(
         "Naming rule",
         check_names(settings),
@@ -1154,9 +1143,7 @@ class Retrieval:
         self.sdk_authorized: bool | None = None  # None: the SDK step has not run
 
     def _targets(self) -> list[tuple[Kind, str]]:
-        return [(Kind.VARIABLE, k) for k in self.settings.variables] + [
-            (Kind.CONNECTION, k) for k in self.settings.connections
-        ]
+        return [(kind, key) for kind, ids in _ids_by_kind(self.settings) for key in ids]
 
     @_never_raises("Store the samples")
     def store_samples(self) -> StepResult:

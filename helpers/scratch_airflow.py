@@ -14,7 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-BACKEND = "airflow.providers.microsoft.azure.secrets.key_vault.AzureKeyVaultBackend"
+from .settings import BACKEND_CLASS as BACKEND
+
 DAGS_FOLDER = Path(__file__).resolve().parent.parent / "dags"
 
 

@@ -21,7 +21,6 @@ checks (:func:`check_vault_url`, :func:`check_tenant`, :func:`check_guid`,
 
 from __future__ import annotations
 
-import configparser
 import dataclasses
 import difflib
 import json
@@ -1388,22 +1387,15 @@ def check_secret_env(s: Settings, environ: Mapping[str, str]) -> list[Finding]:
 
 def settings_from_airflow_cfg(text: str) -> tuple[Settings, list[Finding]]:
     """Settings from the ``[secrets]`` section of an airflow.cfg (backend_kwargs, use_cache)."""
-    from .config_lint import CONFIG_UNPARSABLE, cfg_options, parse_backend_kwargs
+    from .config_lint import _read_cfg, cfg_options, parse_backend_kwargs
 
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    if not isinstance(text, str):
+    if not isinstance(text, str | bytes):
         return Settings(), [
             WRONG_TYPE("airflow.cfg", f"airflow.cfg text must be a string, not {shown(text)}.")
         ]
-    parser = configparser.ConfigParser(strict=False)  # Airflow interpolates: %% is %
-    try:
-        parser.read_string(text)
-    except configparser.Error as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        return Settings(target=Target.AIRFLOW_CFG), [
-            CONFIG_UNPARSABLE("airflow.cfg", f"airflow.cfg cannot be parsed: {first[:200]}")
-        ]
+    parser, unparsable = _read_cfg(text, "airflow.cfg")
+    if parser is None:
+        return Settings(target=Target.AIRFLOW_CFG), unparsable
     options, findings = cfg_options(parser, ("secrets",))
     kwargs: dict[str, Any] = {}
     subject = "[secrets] backend_kwargs"

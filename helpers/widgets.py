@@ -338,10 +338,6 @@ class SettingsForm(_Form):
         )
 
     @property
-    def widget(self) -> SettingsForm:
-        return self
-
-    @property
     def values(self) -> dict[str, Any]:
         """What Check passes on: the fields plus the other defaults; never a secret value."""
         return {

@@ -34,11 +34,11 @@ from .batch import (
     finding_from_dict,
 )
 from .inventory import Inventory
+from .runbook import SANDBOX_PORT_VAR
 
 __all__ = ["CHECK_NOTEBOOK", "check_inventory_notebooks", "default_workers"]
 
 CHECK_NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "check_environment.ipynb"
-SANDBOX_PORT_VAR = "AKV_SANDBOX_PORT"  # as helpers.runbook (not imported: it is heavy)
 
 
 def default_workers() -> int:

@@ -35,6 +35,7 @@ from .findings import (
     define,
     has_errors,
     render_html,
+    text_table,
     to_junit,
     worst,
 )
@@ -170,11 +171,7 @@ class BatchResult:
             rows.append(
                 (r.name, r.status, r.worst.value, f"{r.seconds:.2f}", ", ".join(r.error_codes))
             )
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines = [
-            f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d:>{widths[3]}}  {e}".rstrip()
-            for a, b, c, d, e in rows
-        ]
+        lines = text_table(rows, right=[3])
         lines += [f"inventory: {f.code} [{f.subject}] {f.detail}" for f in self.inventory_findings]
         lines.append(self.totals_line())
         return "\n".join(lines)

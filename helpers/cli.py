@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from . import sandbox as sb
-from .commands import add_engine_commands
+from .commands import _positive_int, add_engine_commands
 
 EPILOG = """\
 The sandbox is an offline Entra ID + Key Vault + ARM emulator. Unmodified Azure SDKs,
@@ -277,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workdir", metavar="DIR", help="with --quick: keep the scratch files here")
     demo.add_argument(
         "--fleet",
-        type=int,
+        type=_positive_int,
         metavar="N",
         help="instead: a sandbox fleet of N environments (ten broken on purpose) checked "
         "with `check --inventory`; exit 0 when each broken one gets its finding",

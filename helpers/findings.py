@@ -188,6 +188,21 @@ _MARK = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i", Sever
 _COLOUR = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36", Severity.OK: "32"}
 
 
+def text_table(rows: Sequence[Sequence[str]], *, right: Iterable[int] = ()) -> list[str]:
+    """Plain-text table lines: columns padded to their widest cell (``right``-aligned where
+    asked), the last column left as it is."""
+    right = set(right)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = []
+    for row in rows:
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row[:-1], widths, strict=True))
+        ]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return lines
+
+
 def render_text(findings: Sequence[Finding], *, title: str = "", colour: bool = False) -> str:
     lines = [title] if title else []
     for f in findings:

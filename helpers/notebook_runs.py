@@ -30,7 +30,7 @@ from nbconvert import HTMLExporter
 from papermill.exceptions import PapermillExecutionError
 
 from .envscope import scoped_environ
-from .findings import Severity
+from .findings import Severity, text_table
 from .leaks import secret_valued_parameters
 from .runbook import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR, collect_results
 
@@ -142,12 +142,7 @@ class RunSummary:
         for run in self.runs:
             detail = "; ".join(filter(None, [run.error, ", ".join(run.error_codes)])) or "-"
             rows.append((run.name, run.status, f"{run.seconds:.1f}", run.worst, detail))
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines = [
-            f"{name:<{widths[0]}}  {status:<{widths[1]}}  {seconds:>{widths[2]}}  "
-            f"{worst:<{widths[3]}}  {detail}"
-            for name, status, seconds, worst, detail in rows
-        ]
+        lines = text_table(rows, right=[2])
         count = {status: sum(run.status is status for run in self.runs) for status in RunStatus}
         lines.append(
             f"{len(self.runs)} notebooks: {count[RunStatus.OK]} ok, "

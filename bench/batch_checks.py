@@ -1,6 +1,6 @@
 """Batch benchmark: the fast path vs the audit path vs one papermill CLI run per environment.
 
-Starts a sandbox fleet (helpers.fleet: one vault per environment, ten environments broken in
+Starts a sandbox fleet (helpers.batch.fleet: one vault per environment, ten environments broken in
 ten ways, ten shared service principals) and, for each size (default 20, 50 and 100
 environments: the first N of the fleet's inventory), measures the wall time of
 
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from helpers.fleet import Fleet  # noqa: E402
+from helpers.batch.fleet import Fleet  # noqa: E402
 
 BIN = Path(sys.executable).parent
 NOTEBOOK = ROOT / "notebooks" / "check_environment.ipynb"

@@ -1,7 +1,7 @@
 """Self-check: run the check notebook once per environment of an inventory, keep the evidence.
 
 What it does
-    ``plan_checks`` reads the inventory (``helpers.inventory.load_inventory``) and returns one
+    ``plan_checks`` reads the inventory (``helpers.batch.inventory.load_inventory``) and returns one
     entry per environment; ``check_environment`` is a ``PapermillOperator`` mapped over them
     (dynamic task mapping, one mapped task per environment, labelled with the environment's
     name). Each mapped task executes ``notebooks/check_environment.ipynb`` with
@@ -84,7 +84,7 @@ def _report_dir() -> str:
 @task
 def plan_checks() -> list[dict[str, Any]]:
     """One ``{"parameters": ..., "output_nb": ...}`` per environment of the inventory."""
-    from helpers.inventory import load_inventory
+    from helpers.batch.inventory import load_inventory
 
     context = get_current_context()
     param = str((context.get("params") or {}).get("inventory") or "").strip()

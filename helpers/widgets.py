@@ -30,10 +30,10 @@ from typing import Any, TypeAlias
 
 import ipywidgets as widgets
 
-from . import runbook
-from .findings import Finding, Report, Severity, has_errors
-from .redact import fingerprint
-from .settings import (
+from helpers import runbook
+from helpers.common.redact import fingerprint
+from helpers.findings import Finding, Report, Severity, has_errors
+from helpers.settings import (
     ENV_NAME_RE,
     Settings,
     Target,

@@ -10,7 +10,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.keyvault.secrets import SecretClient
 
-from helpers.scratch_airflow import BACKEND, ScratchAirflow, seed_overrides
+from helpers.backend_config.scratch_airflow import BACKEND, ScratchAirflow, seed_overrides
 from tests.conftest import vault_url
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from helpers import cli
-from helpers.audit import CHECK_NOTEBOOK, check_inventory_notebooks
 from helpers.batch import Status, check_inventory
-from helpers.fleet import Fleet
-from helpers.inventory import load_inventory
-from helpers.leaks import notebook_secret_risks, scan_for_secrets
+from helpers.batch.audit import CHECK_NOTEBOOK, check_inventory_notebooks
+from helpers.batch.fleet import Fleet
+from helpers.batch.inventory import load_inventory
+from helpers.common.leaks import notebook_secret_risks, scan_for_secrets
 
 pytestmark = pytest.mark.timeout(600)
 

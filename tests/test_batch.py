@@ -13,9 +13,9 @@ from junitparser import Failure, JUnitXml
 
 from helpers import cli
 from helpers.batch import Status, check_inventory
-from helpers.fleet import BREAKAGES, Fleet, fleet_plan
-from helpers.inventory import inventory_from_mapping, load_inventory
-from helpers.leaks import scan_for_secrets
+from helpers.batch.fleet import BREAKAGES, Fleet, fleet_plan
+from helpers.batch.inventory import inventory_from_mapping, load_inventory
+from helpers.common.leaks import scan_for_secrets
 
 
 @pytest.fixture(scope="module")

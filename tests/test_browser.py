@@ -26,7 +26,7 @@ import nbformat
 import pytest
 
 from helpers import runbook
-from helpers.lab_settings import write_user_settings
+from helpers.devtools.lab_settings import write_user_settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

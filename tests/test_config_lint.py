@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import config_render
-from helpers.config_lint import (
+from helpers.backend_config import render as config_render
+from helpers.backend_config.lint import (
     lint_adf_export,
     lint_airflow_cfg,
     lint_backend_kwargs,
@@ -21,8 +21,9 @@ from helpers.config_lint import (
     parse_backend_kwargs,
     parse_env_file,
 )
+from helpers.common.facts import BACKEND_CLASS, OLD_BACKEND_CLASS
 from helpers.findings import Severity, render_text, to_json
-from helpers.settings import BACKEND_CLASS, OLD_BACKEND_CLASS, Credential, Settings, Target
+from helpers.settings import Credential, Settings, Target
 
 DATA = Path(__file__).parent / "data" / "lint"
 TENANT = "11111111-2222-3333-4444-555555555555"

@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.config_render import (
+from helpers.backend_config.render import (
     BACKEND,
     backend_kwargs,
     provider_cap,

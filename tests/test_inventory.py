@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.inventory import (
+from helpers.batch.inventory import (
     DEFAULT_TIMEOUT,
     inventory_from_mapping,
     load_inventory,

@@ -12,15 +12,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.leaks import (
+from helpers.batch.notebook_runs import demo_notebooks, run_demo_notebooks
+from helpers.common.leaks import (
     Leak,
     looks_secret,
     notebook_secret_risks,
     scan_for_secrets,
     secret_valued_parameters,
 )
-from helpers.notebook_runs import demo_notebooks, run_demo_notebooks
-from helpers.redact import fingerprint
+from helpers.common.redact import fingerprint
 from helpers.sandbox import Sandbox, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -266,7 +266,7 @@ def test_messages_lose_secret_shaped_parts():
 
 
 def test_a_secret_given_as_the_variable_name_is_never_rendered():
-    from helpers.config_render import render
+    from helpers.backend_config.render import render
     from helpers.settings import Settings
 
     settings = Settings(
@@ -281,7 +281,7 @@ def test_a_secret_given_as_the_variable_name_is_never_rendered():
 
 
 def test_kwargs_pasted_into_the_backend_option_are_not_echoed():
-    from helpers.config_lint import lint_environment
+    from helpers.backend_config.lint import lint_environment
 
     kwargs = f'{{"vault_url": "https://kv.vault.azure.net/", "client_secret": "{SECRET_LIKE}x"}}'
     findings = lint_environment({"AIRFLOW__SECRETS__BACKEND": kwargs})

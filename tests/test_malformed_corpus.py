@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as hst
 
-from helpers.config_lint import (
+from helpers.backend_config.lint import (
     lint_adf_export,
     lint_airflow_cfg,
     lint_backend_kwargs,
@@ -26,10 +26,9 @@ from helpers.config_lint import (
     lint_helm_values,
     lint_versions,
 )
+from helpers.common.facts import BACKEND_CLASS, OLD_BACKEND_CLASS
 from helpers.findings import Finding, render_html, render_text, to_json, to_junit
 from helpers.settings import (
-    BACKEND_CLASS,
-    OLD_BACKEND_CLASS,
     check_env_var_name,
     check_guid,
     check_prefix,

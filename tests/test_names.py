@@ -10,7 +10,7 @@ from airflow.providers.microsoft.azure.secrets.key_vault import AzureKeyVaultBac
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.names import (
+from helpers.backend_config.names import (
     Kind,
     check_name,
     check_names,

@@ -1,4 +1,4 @@
-"""Headless notebook runs (helpers.notebook_runs) on small throwaway notebooks.
+"""Headless notebook runs (helpers.batch.notebook_runs) on small throwaway notebooks.
 
 One batch (a kernel per notebook, ~3 s each) is shared by most tests: a notebook that raises,
 one that sleeps past the timeout, one that emits results, one that reads a parameter and the
@@ -16,8 +16,8 @@ import nbclient
 import nbformat
 import pytest
 
-from helpers.leaks import notebook_secret_risks, scan_for_secrets
-from helpers.notebook_runs import RunStatus, RunSummary, run_notebooks
+from helpers.batch.notebook_runs import RunStatus, RunSummary, run_notebooks
+from helpers.common.leaks import notebook_secret_risks, scan_for_secrets
 
 MIMETYPE = "application/vnd.akv-runbook.result+json"
 TIMEOUT = 4
@@ -252,7 +252,7 @@ def test_an_unknown_kernel_is_not_retried(tmp_path):
 def test_papermill_gets_a_kernel_a_timeout_a_cwd_and_no_widget_state(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(
-        "helpers.notebook_runs.pm.execute_notebook", lambda *a, **kw: calls.append((a, kw))
+        "helpers.batch.notebook_runs.pm.execute_notebook", lambda *a, **kw: calls.append((a, kw))
     )
     nb = write_notebook(tmp_path / "nb.ipynb", "print(1)")
     run_notebooks([nb], tmp_path / "out", kernel_name="python3", execution_timeout=42)

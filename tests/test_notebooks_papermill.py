@@ -19,12 +19,13 @@ import yaml
 from papermill.exceptions import PapermillExecutionError
 
 from helpers import runbook
-from helpers.leaks import notebook_secret_risks, scan_for_secrets
+from helpers import sandbox as sandbox_pkg
+from helpers.common.leaks import notebook_secret_risks, scan_for_secrets
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NAMES = ["00_start_here", "01_prerequisites", "02_permissions", "03_airflow_config"]
 NAMES += ["04_live_retrieval"]
-DEFAULT_SCENARIO = Path(runbook.__file__).parent / "sandbox" / "scenarios" / "default.yaml"
+DEFAULT_SCENARIO = Path(sandbox_pkg.__file__).parent / "scenarios" / "default.yaml"
 WRONG_SECRET_VAR = "AKV_TEST_NOTEBOOK_WRONG_SECRET"
 WIDGET_TAGS = {"skip-execution", "nbval-skip"}
 

@@ -18,7 +18,7 @@ from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.keyvault import KeyVaultManagementClient
 
 from helpers.findings import Severity, render_html, render_text, to_json
-from helpers.probes import ProbeResult, decode_claims, diagnose, probe
+from helpers.probe import ProbeResult, decode_claims, diagnose, probe
 from helpers.sandbox import Sandbox
 from helpers.settings import Credential, Settings
 from tests.conftest import POLICY_VAULT, SAMPLE, credential_for, vault_url

@@ -1,6 +1,6 @@
 """What the renderer writes, the linter accepts, and real Airflow runs.
 
-Round trip: every rendered target fed back into the matching ``helpers.config_lint`` function
+Round trip: every rendered target fed back into the matching ``backend_config.lint`` function
 gives no findings, and the settings loaders read the rendering back into settings that render
 the same backend_kwargs. Live: Airflow 3, started in a scratch AIRFLOW_HOME with nothing but the
 rendered configuration (plus the sandbox's proxy and CA bundle, and the client secret filled
@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from azure.keyvault.secrets import SecretClient
 
-from helpers import config_lint
-from helpers.config_render import Rendered, render, secret_placeholder
-from helpers.redact import fingerprint
-from helpers.scratch_airflow import ScratchAirflow
+from helpers.backend_config import lint as config_lint
+from helpers.backend_config.render import Rendered, render, secret_placeholder
+from helpers.backend_config.scratch_airflow import ScratchAirflow
+from helpers.common.redact import fingerprint
 from helpers.settings import (
     Credential,
     Settings,
@@ -110,7 +110,7 @@ def test_settings_read_back_from_the_rendering_render_the_same_kwargs(variant):
 READ_SAMPLE = """
 import json
 from airflow.sdk import Variable
-from helpers.redact import fingerprint
+from helpers.common.redact import fingerprint
 print("AKV_RENDER_RESULT " + json.dumps({"fingerprint": fingerprint(Variable.get(%r))}))
 """
 

@@ -11,7 +11,7 @@ import pytest
 from azure.mgmt.keyvault import KeyVaultManagementClient
 
 from helpers import roles
-from helpers.probes import probe
+from helpers.probe import probe
 from helpers.roles import (
     PermissionModel,
     find_vault,

@@ -12,11 +12,12 @@ import nbformat
 import pytest
 
 from helpers import runbook
+from helpers import sandbox as sandbox_pkg
 from helpers.findings import Report
 from tests.conftest import credential_for
 from tests.test_probes import revoke_backend_roles
 
-DEFAULT_SCENARIO = Path(runbook.__file__).parent / "sandbox" / "scenarios" / "default.yaml"
+DEFAULT_SCENARIO = Path(sandbox_pkg.__file__).parent / "scenarios" / "default.yaml"
 WRONG_SECRET_VAR = "AKV_TEST_RUNBOOK_WRONG_SECRET"
 
 
@@ -463,7 +464,7 @@ def test_show_displays_html_and_the_machine_readable_payload_in_one_output(displ
 
 
 def test_show_accepts_plain_findings_and_reports(displayed):
-    from helpers.probes import SIGNED_IN
+    from helpers.probe import SIGNED_IN
 
     assert runbook.show("x", [SIGNED_IN("sign-in")])["ok"] is True
     assert runbook.show("y", Report("r", []))["findings"] == []

@@ -19,10 +19,10 @@ import nbformat
 import pytest
 import yaml
 
-from helpers.fleet import Fleet
-from helpers.leaks import notebook_secret_risks, scan_for_secrets
+from helpers.backend_config.scratch_airflow import ScratchAirflow
+from helpers.batch.fleet import Fleet
+from helpers.common.leaks import notebook_secret_risks, scan_for_secrets
 from helpers.runbook import collect_results
-from helpers.scratch_airflow import ScratchAirflow
 
 ROOT = Path(__file__).resolve().parent.parent
 DAG_ID = "akv_selfcheck"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers.common.facts import BACKEND_CLASS
 from helpers.findings import render_text, to_json
 from helpers.settings import (
-    BACKEND_CLASS,
     Credential,
     Settings,
     Target,

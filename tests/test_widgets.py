@@ -16,13 +16,13 @@ import ipywidgets
 import pytest
 
 from helpers import runbook, widgets
-from helpers.findings import Report
-from helpers.lab_settings import (
+from helpers.devtools.lab_settings import (
     OVERRIDES,
     overrides_path,
     pin_widget_state_autosave_off,
     write_user_settings,
 )
+from helpers.findings import Report
 from tests.conftest import vault_url
 from tests.test_probes import revoke_backend_roles
 

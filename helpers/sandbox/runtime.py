@@ -13,6 +13,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from helpers.common.facts import SANDBOX_STATE_VAR
+
 from .certs import ensure_certificates
 from .scenario import Scenario, load_scenario
 from .server import SandboxServer, install_uvloop
@@ -28,8 +30,8 @@ class SandboxNotRunning(RuntimeError):
 
 
 def default_state_dir() -> Path:
-    if os.environ.get("AKV_SANDBOX_STATE_DIR"):
-        return Path(os.environ["AKV_SANDBOX_STATE_DIR"])
+    if os.environ.get(SANDBOX_STATE_VAR):
+        return Path(os.environ[SANDBOX_STATE_VAR])
     base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
     return base / "akv-runbook" / "sandbox"
 

@@ -1,0 +1,321 @@
+"""`akv-runbook`: each command parses its arguments, makes one API call, renders, exits.
+
+Exit codes: 0 success, 1 the thing checked is not right (or not running), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers import sandbox as sb
+from helpers.cli.commands import _positive_int, add_engine_commands
+from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
+from helpers.common.paths import PROJECT_ROOT
+
+EPILOG = """\
+The sandbox is an offline Entra ID + Key Vault + ARM emulator. Unmodified Azure SDKs,
+the az-style tools and Airflow's AzureKeyVaultBackend reach it through HTTPS_PROXY and
+a CA bundle, with production URLs (https://<vault>.vault.azure.net).
+
+  akv-runbook sandbox start              # foreground; Ctrl-C stops it
+  eval "$(akv-runbook sandbox env)"      # in another shell: proxy, CA bundle, AZURE_*
+  akv-runbook sandbox status             # is it running, what does it hold
+  akv-runbook demo                       # every notebook, headless, into reports/
+  akv-runbook demo --fleet 100           # 100 sandbox environments, ten broken, batch-checked
+
+Checking a real (or sandbox) environment:
+
+  akv-runbook check [--settings FILE]    # live: sign-in, vault, each secret, roles
+  akv-runbook check --inventory FILE     # every environment of an inventory, at once
+  akv-runbook config render --target helm
+  akv-runbook config lint airflow.cfg    # or --env, or --dags DIR
+  akv-runbook names variable sample_var  # -> airflow-variables-sample-var
+  akv-runbook grant [--perform]          # least-privilege grant, in every form
+  akv-runbook findings AKV-PERM-001      # explain a finding
+
+Exit codes: 0 no error finding, 1 at least one error finding, 2 usage error.
+"""
+
+
+def _state_dir(args: argparse.Namespace) -> Path:
+    return Path(args.state_dir) if args.state_dir else sb.default_state_dir()
+
+
+def cmd_sandbox_start(args: argparse.Namespace) -> int:
+    from helpers.sandbox.runtime import serve_forever
+
+    try:
+        scenario = sb.load_scenario(args.scenario)
+    except sb.ScenarioError as err:
+        print(err, file=sys.stderr)
+        return 2
+    state_dir = _state_dir(args)
+
+    def ready(server) -> None:
+        state_flag = "" if not args.state_dir else f" --state-dir {shlex.quote(str(state_dir))}"
+        print(f"sandbox listening on 127.0.0.1:{server.port}  (scenario {scenario.name})")
+        print(f"state dir {state_dir}{' (ephemeral)' if args.ephemeral else ''}")
+        print("vaults: " + ", ".join(v.uri + "/" for v in server.state.keyvault.vaults.values()))
+        print(f'in another shell:  eval "$(akv-runbook sandbox env{state_flag})"')
+        print("Ctrl-C to stop", flush=True)
+
+    try:
+        serve_forever(
+            scenario=scenario,
+            state_dir=state_dir,
+            port=args.port,
+            ephemeral=args.ephemeral,
+            on_ready=ready,
+        )
+    except OSError as err:
+        print(f"cannot start the sandbox on port {args.port}: {err.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_sandbox_env(args: argparse.Namespace) -> int:
+    state_dir = _state_dir(args)
+    try:
+        client = sb.SandboxClient.from_state_dir(state_dir)
+        env = client.env(args.principal)
+    except (sb.SandboxNotRunning, RuntimeError) as err:
+        print(f"akv-runbook: {err}", file=sys.stderr)
+        return 1
+    env = {**sb.proxy_environment(client.port, state_dir / "ca-bundle.pem"), **env}
+    if args.json:
+        print(json.dumps(env, indent=2))
+    else:
+        for key, value in env.items():
+            print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+def cmd_sandbox_status(args: argparse.Namespace) -> int:
+    try:
+        status = sb.SandboxClient.from_state_dir(_state_dir(args)).status()
+    except (sb.SandboxNotRunning, RuntimeError) as err:
+        if args.json:
+            print(json.dumps({"running": False, "reason": str(err)}))
+        else:
+            print(f"not running: {err}")
+        return 1
+    status["running"] = True
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    print(
+        f"running on 127.0.0.1:{status['port']} (pid {status['pid']}), "
+        f"scenario {status['scenario']}"
+    )
+    print(f"state dir {status['state_dir']}{' (ephemeral)' if status['ephemeral'] else ''}")
+    print(f"requests served {status['requests']}, role assignments {status['role_assignments']}")
+    for name, vault in status["vaults"].items():
+        print(
+            f"  vault {name}: {vault['permission_model']}, firewall {vault['firewall']}, "
+            f"{vault['secrets']} secrets ({vault['deleted']} deleted)"
+        )
+    for fault in status["faults"]:
+        print(f"  fault: {fault}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    if args.fleet:
+        from helpers.batch.fleet import run_fleet_demo
+
+        return run_fleet_demo(args.fleet, Path(args.reports), notebooks=args.notebooks)
+    if args.quick:
+        from helpers.devtools.demo import run_demo
+
+        return run_demo(workdir=Path(args.workdir) if args.workdir else None)
+    from helpers.batch.notebook_runs import run_demo_notebooks
+
+    return run_demo_notebooks(Path(args.reports))
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    """JupyterLab whose kernels inherit the sandbox environment."""
+    from helpers.devtools.lab_settings import pin_widget_state_autosave_off
+
+    root = PROJECT_ROOT
+    pin_widget_state_autosave_off()
+    with sb.Sandbox(state_dir=_state_dir(args)) as sandbox:
+        # Kernels inherit this environment; runbook.connect() reuses this sandbox.
+        os.environ[SANDBOX_PORT_VAR] = str(sandbox.port)
+        os.environ[SANDBOX_STATE_VAR] = str(sandbox.state_dir)
+        print(f"sandbox on 127.0.0.1:{sandbox.port}; starting JupyterLab in {root / 'notebooks'}")
+        cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={root / 'notebooks'}"]
+        if args.no_browser:
+            cmd.append("--no-browser")
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-root")  # containers and training VMs often run as root
+        try:
+            return subprocess.call(cmd, env=dict(os.environ))
+        except KeyboardInterrupt:
+            return 0
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    from helpers.findings import catalogue, catalogue_markdown
+
+    specs = catalogue()
+    if args.markdown:
+        sys.stdout.write(catalogue_markdown())
+        return 0
+    if args.code:
+        spec = specs.get(args.code.upper())
+        if spec is None:
+            print(
+                f"akv-runbook: no finding {args.code!r} (see: akv-runbook findings)",
+                file=sys.stderr,
+            )
+            return 2
+        if args.json:
+            print(json.dumps(spec(subject="").to_dict() | {"subject": None}, indent=2))
+        else:
+            print(f"{spec.code} ({spec.severity.value}): {spec.title}\n")
+            print(f"{spec.explanation}\n\nFix: {spec.fix}\n\nDocs: {spec.docs_link}")
+        return 0
+    if args.json:
+        print(json.dumps([spec().to_dict() for spec in specs.values()], indent=2))
+        return 0
+    for spec in specs.values():
+        print(f"{spec.code:<16} {spec.severity.value:<8} {spec.title}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="akv-runbook",
+        description="Set up, verify and keep checking Airflow's Azure Key Vault secrets backend.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="run and use the offline Entra ID + Key Vault + ARM sandbox",
+        description="Run the offline sandbox and point shells at it.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION", required=True)
+    state_help = f"state directory (default: $AKV_SANDBOX_STATE_DIR or {sb.default_state_dir()})"
+
+    start = sandbox_sub.add_parser(
+        "start",
+        help="run the sandbox in the foreground (Ctrl-C or SIGTERM stops it)",
+        description="Run the sandbox in the foreground. It listens on 127.0.0.1 only.",
+    )
+    start.add_argument(
+        "--port",
+        type=int,
+        default=sb.DEFAULT_PORT,
+        help=f"proxy port on 127.0.0.1 (default {sb.DEFAULT_PORT}; 0 = any free)",
+    )
+    start.add_argument(
+        "--scenario", metavar="FILE", help="scenario YAML (default: the seed document's setup)"
+    )
+    start.add_argument("--state-dir", metavar="DIR", help=state_help)
+    start.add_argument(
+        "--ephemeral",
+        action="store_true",
+        help="do not keep vault contents and grants across restarts",
+    )
+    start.set_defaults(func=cmd_sandbox_start)
+
+    env = sandbox_sub.add_parser(
+        "env",
+        help="print shell exports for the running sandbox",
+        description='Print export lines: use as  eval "$(akv-runbook sandbox env)". They set '
+        "HTTPS_PROXY, NO_PROXY, the CA bundle variables (REQUESTS_CA_BUNDLE, SSL_CERT_FILE, "
+        "CURL_CA_BUNDLE, NODE_EXTRA_CA_CERTS: public roots + the sandbox CA) and the "
+        "principal's AZURE_* credentials.",
+    )
+    env.add_argument(
+        "--principal",
+        metavar="NAME",
+        help="app whose credentials to export (default: the Airflow backend's)",
+    )
+    env.add_argument("--state-dir", metavar="DIR", help=state_help)
+    env.add_argument("--json", action="store_true", help="print a JSON object instead")
+    env.set_defaults(func=cmd_sandbox_env)
+
+    status = sandbox_sub.add_parser(
+        "status", help="show whether the sandbox runs and what it holds (exit 1 if not running)"
+    )
+    status.add_argument("--state-dir", metavar="DIR", help=state_help)
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(func=cmd_sandbox_status)
+
+    demo = sub.add_parser(
+        "demo",
+        help="run the whole runbook headless against a throw-away sandbox",
+        description="Start a throw-away sandbox and run every notebook headless with papermill "
+        "into REPORTS/<timestamp>/ (executed notebooks + HTML + summary.json), then print a "
+        "summary table. Exit 0 when no notebook reports an error finding. --quick instead "
+        "configures Airflow exactly as the seed document does and reads sample-variable "
+        "through the real AzureKeyVaultBackend (about 10 s).",
+    )
+    demo.add_argument(
+        "--reports",
+        metavar="DIR",
+        default="reports",
+        help="where report folders go (default: reports/)",
+    )
+    demo.add_argument(
+        "--quick",
+        action="store_true",
+        help="only the seed document's setup and one read through Airflow",
+    )
+    demo.add_argument("--workdir", metavar="DIR", help="with --quick: keep the scratch files here")
+    demo.add_argument(
+        "--fleet",
+        type=_positive_int,
+        metavar="N",
+        help="instead: a sandbox fleet of N environments (ten broken on purpose) checked "
+        "with `check --inventory`; exit 0 when each broken one gets its finding",
+    )
+    demo.add_argument(
+        "--notebooks", action="store_true", help="with --fleet: the audit path (slower)"
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    add_engine_commands(sub)
+
+    findings = sub.add_parser(
+        "findings",
+        help="list every finding code, or explain one",
+        description="Every problem the runbook reports has a stable code. Without CODE: the "
+        "catalogue. With CODE: its explanation and fix.",
+    )
+    findings.add_argument("code", nargs="?", metavar="CODE", help="e.g. AKV-PERM-001")
+    findings.add_argument("--json", action="store_true", help="print JSON")
+    findings.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print docs/findings.md (generated from the catalogue)",
+    )
+    findings.set_defaults(func=cmd_findings)
+
+    lab = sub.add_parser("lab", help="JupyterLab with the sandbox environment in its kernels")
+    lab.add_argument("--state-dir", metavar="DIR", help=state_help)
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    lab.set_defaults(func=cmd_lab)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,499 @@
+"""The engine's CLI commands: settings in, one engine call, findings out, exit code back.
+
+Each ``cmd_*`` takes the parsed argparse namespace and returns an exit code: 0 when no
+error-level finding, 1 when there is one, 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from helpers.common.logs import quiet_sdk_logs
+from helpers.findings import Finding, exit_code, render_text, to_json, to_junit, unique
+from helpers.settings import (
+    Settings,
+    load_settings,
+    settings_from_environment,
+    settings_from_mapping,
+)
+
+# flag dest -> Settings field, for flags that override the settings source
+OVERRIDES = {
+    "vault_url": "vault_url",
+    "tenant_id": "tenant_id",
+    "client_id": "client_id",
+    "client_secret_env": "client_secret_env",
+    "variables": "variables",
+    "connections": "connections",
+}
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "environment to check",
+        "Settings come from --settings FILE, else from this process's environment "
+        "(AIRFLOW__SECRETS__BACKEND, AIRFLOW__SECRETS__BACKEND_KWARGS, AZURE_*); the flags "
+        "below override either. The client secret is never a flag: name the environment "
+        "variable that holds it.",
+    )
+    group.add_argument("--settings", metavar="FILE", help="settings YAML or JSON")
+    group.add_argument("--vault-url", metavar="URL", help="https://<vault>.vault.azure.net/")
+    group.add_argument("--tenant-id", metavar="ID", help="tenant GUID or domain")
+    group.add_argument("--client-id", metavar="GUID", help="the app's client (application) id")
+    group.add_argument(
+        "--client-secret-env",
+        metavar="NAME",
+        help="environment variable holding the client secret (default AZURE_CLIENT_SECRET)",
+    )
+    group.add_argument(
+        "--variable",
+        dest="variables",
+        action="append",
+        metavar="KEY",
+        help="Airflow variable to read (repeatable)",
+    )
+    group.add_argument(
+        "--connection",
+        dest="connections",
+        action="append",
+        metavar="ID",
+        help="Airflow connection to read (repeatable)",
+    )
+
+
+def resolve_settings(args: argparse.Namespace) -> tuple[Settings, list[Finding]]:
+    if getattr(args, "settings", None):
+        settings, findings = load_settings(args.settings)
+    elif any(key.startswith("AIRFLOW__SECRETS__BACKEND") for key in os.environ):
+        settings, findings = settings_from_environment(os.environ)
+    else:  # nothing configured yet: the runbook's least-privilege defaults + AZURE_*
+        known = {
+            "vault_url": "AZURE_KEYVAULT_URL",
+            "tenant_id": "AZURE_TENANT_ID",
+            "client_id": "AZURE_CLIENT_ID",
+        }
+        settings, findings = settings_from_mapping(
+            {field: os.environ[var] for field, var in known.items() if os.environ.get(var)}
+        )
+    overrides = {
+        field: getattr(args, dest)
+        for dest, field in OVERRIDES.items()
+        if getattr(args, dest, None) not in (None, [])
+    }
+    if overrides:
+        base = {k: v for k, v in dataclasses.asdict(settings).items() if v is not None}
+        settings, findings = settings_from_mapping({**base, **overrides})
+    return settings, unique(findings)
+
+
+def _emit(findings: list[Finding], args: argparse.Namespace, title: str, **extra: Any) -> int:
+    if getattr(args, "json", False):
+        print(to_json(findings, **extra))
+    else:
+        print(render_text(findings, title=title, colour=sys.stdout.isatty()))
+    return exit_code(findings)
+
+
+# -- check -------------------------------------------------------------------------------
+def cmd_check(args: argparse.Namespace) -> int:
+    from helpers.probe import probe
+
+    quiet_sdk_logs()
+    if args.inventory:
+        return cmd_check_inventory(args)
+    if args.notebooks:
+        print("--notebooks needs --inventory FILE", file=sys.stderr)
+        return 2
+    settings, findings = resolve_settings(args)
+    title = f"{settings.name}: {settings.vault_url or '(no vault URL)'}"
+    result = None
+    if exit_code(findings) == 0:
+        result = probe(settings, through_backend=not args.no_backend, timeout=args.timeout)
+        findings = findings + result.findings
+    if args.junit:
+        Path(args.junit).write_text(to_junit({settings.name: findings}), encoding="utf-8")
+    extra: dict[str, Any] = {"environment": settings.name, "vault_url": settings.vault_url}
+    if result is not None:
+        extra.update(
+            claims=result.claims,
+            latencies=result.latencies,
+            permission_model=result.permission_model,
+        )
+    code = _emit(findings, args, title, **extra)
+    if result is not None and not args.json:
+        timings = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.latencies.items())
+        if timings:
+            print(f"latency: {timings}")
+    return code
+
+
+def cmd_check_inventory(args: argparse.Namespace) -> int:
+    """Every environment of an inventory: the fast path, or ``--notebooks`` (audit)."""
+    from helpers.batch import check_inventory
+    from helpers.batch.inventory import load_inventory
+
+    given = [f"--{flag.replace('_', '-')}" for flag in OVERRIDES if getattr(args, flag, None)]
+    if args.settings or given:
+        flags = ", ".join(["--settings"] * bool(args.settings) + given)
+        print(f"{flags}: not with --inventory (each environment sets its own)", file=sys.stderr)
+        return 2
+    inventory = load_inventory(args.inventory)
+    progress = sys.stderr.isatty() and not args.no_progress and not args.json
+    if not inventory.usable:
+        print(render_text(inventory.findings, title=f"inventory {args.inventory}"))
+        return 2
+    if args.notebooks:
+        from helpers.batch.audit import check_inventory_notebooks
+
+        report_dir = Path(args.report_dir) if args.report_dir else _timestamped(Path("reports"))
+        batch = check_inventory_notebooks(
+            inventory,
+            report_dir,
+            workers=args.workers,
+            progress=progress,
+            env_timeout=args.env_timeout,
+        )
+    else:
+        batch = check_inventory(
+            inventory,
+            concurrency=args.concurrency,
+            progress=progress,
+            env_timeout=args.env_timeout,
+            request_timeout=args.timeout,
+        )
+        report_dir = Path(args.report_dir) if args.report_dir else None
+    if report_dir is not None:
+        batch.write(report_dir)
+    if args.junit:
+        Path(args.junit).write_text(batch.to_junit(), encoding="utf-8")
+    if args.json:
+        print(json.dumps(batch.to_dict(), indent=2))
+    else:
+        print(batch.table())
+        if report_dir is not None:
+            print(f"report: {report_dir}/report.html (also report.json, junit.xml)")
+    return batch.exit_code
+
+
+def _timestamped(root: Path) -> Path:
+    from datetime import UTC, datetime
+
+    return root / datetime.now(UTC).strftime("check-%Y%m%d-%H%M%S")
+
+
+# -- config ------------------------------------------------------------------------------
+def cmd_config_render(args: argparse.Namespace) -> int:
+    from helpers.backend_config.render import render
+
+    settings, findings = resolve_settings(args)
+    rendered = render(settings, args.target, include_client_secret=args.include_client_secret)
+    findings = findings + rendered.findings
+    if args.json:
+        print(json.dumps(rendered.to_dict() | {"exit_code": exit_code(findings)}, indent=2))
+        return exit_code(findings)
+    print(str(rendered))
+    if findings:
+        print(render_text(findings, title="findings", colour=sys.stdout.isatty()))
+    return exit_code(findings)
+
+
+def cmd_config_lint(args: argparse.Namespace) -> int:
+    from helpers.backend_config.lint import lint_dags, lint_environment, lint_file
+
+    findings: list[Finding] = []
+    checked = []
+    if args.env:
+        findings += lint_environment(os.environ)
+        checked.append("environment")
+    if args.dags:
+        findings += lint_dags(Path(args.dags), use_cache=args.use_cache)
+        checked.append(f"DAG folder {args.dags}")
+    for path in args.files:
+        findings += lint_file(Path(path))
+        checked.append(path)
+    if not checked:
+        print("akv-runbook config lint: give a FILE, --env or --dags DIR", file=sys.stderr)
+        return 2
+    return _emit(unique(findings), args, "lint: " + ", ".join(checked))
+
+
+# -- names -------------------------------------------------------------------------------
+def cmd_names(args: argparse.Namespace) -> int:
+    from helpers.backend_config.names import describe_mapping, map_names, name_findings
+
+    settings, findings = resolve_settings(args)
+    # Only the prefixes and the separator shape a name; a missing vault URL or identity
+    # is check's business, not a reason for this command to fail.
+    naming = ("variables_prefix", "connections_prefix", "config_prefix", "sep")
+    findings = [f for f in findings if f.subject.rsplit(".", 1)[-1] in naming]
+    findings = findings + name_findings(args.kind, args.ids, settings)
+    if args.json:
+        mappings = [dataclasses.asdict(m) for m in map_names(args.kind, args.ids, settings)]
+        print(to_json(findings, mappings=mappings))
+        return exit_code(findings)
+    print(describe_mapping(args.kind, args.ids, settings))
+    if findings:
+        print(render_text(findings, colour=sys.stdout.isatty()))
+    return exit_code(findings)
+
+
+def cmd_names_reverse(args: argparse.Namespace) -> int:
+    from helpers.backend_config.names import reverse
+
+    settings, findings = resolve_settings(args)
+    if args.secrets_file:
+        names = Path(args.secrets_file).read_text(encoding="utf-8").split()
+    else:
+        names, more = _list_secret_names(settings)
+        findings = findings + more
+    mapping = reverse(names, settings)
+    if args.json:
+        print(json.dumps(mapping.to_dict() | {"exit_code": exit_code(findings)}, indent=2))
+    else:
+        print(mapping.describe())
+        if findings:
+            print(render_text(findings, colour=sys.stdout.isatty()))
+    return exit_code(findings)
+
+
+def _list_secret_names(settings: Settings) -> tuple[list[str], list[Finding]]:
+    """Names (never values) of the vault's secrets, read with the environment's credential."""
+    from azure.identity import DefaultAzureCredential
+    from azure.keyvault.secrets import SecretClient
+
+    from helpers.probe import diagnose
+
+    try:
+        client = SecretClient(settings.vault_url, DefaultAzureCredential(), retry_total=1)
+        return [p.name for p in client.list_properties_of_secrets() if p.name], []
+    except Exception as err:  # noqa: BLE001 - every failure is a finding
+        return [], [diagnose(err, subject=settings.vault_url, settings=settings)]
+
+
+# -- grant -------------------------------------------------------------------------------
+def cmd_grant(args: argparse.Namespace) -> int:
+    from azure.identity import DefaultAzureCredential
+
+    quiet_sdk_logs()
+    from helpers.probe import probe
+    from helpers.roles import (
+        PermissionModel,
+        find_vault,
+        grant_commands,
+        perform_grant,
+        wait_for_access,
+    )
+
+    settings, findings = resolve_settings(args)
+    subscription = args.subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID", "")
+    operator = DefaultAzureCredential()
+    info = find_vault(operator, subscription, settings.vault_url)
+    findings = findings + info.findings
+    resource_id = args.vault_resource_id or info.resource_id or ""
+    model = PermissionModel(args.model) if args.model else info.permission_model
+    object_id = args.object_id
+    if not object_id:
+        learned = probe(settings, through_backend=False, check_roles=False)
+        object_id = learned.claims.get("oid", "")
+        if not object_id:
+            findings += [f for f in learned.findings if f.severity.value == "error"]
+    commands = grant_commands(
+        settings,
+        object_id or "<object-id>",
+        model=model,
+        vault_resource_id=resource_id,
+        role=args.role,
+    )
+    if not args.json:
+        for kind, text in commands.items():
+            print(f"# ---- {kind} ----\n{text.rstrip()}\n")
+    if args.perform and object_id and resource_id:
+        findings += perform_grant(operator, subscription, resource_id, object_id, model, args.role)
+        if exit_code(findings) == 0:
+            findings += wait_for_access(settings, timeout=args.wait)
+    if args.json:
+        print(
+            to_json(findings, commands=commands, object_id=object_id, vault_resource_id=resource_id)
+        )
+        return exit_code(findings)
+    if findings:
+        print(render_text(findings, title="grant", colour=sys.stdout.isatty()))
+    return exit_code(findings)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
+def add_engine_commands(sub: Any) -> None:
+    """Register check, config, names, grant on the top-level subparsers."""
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    check = sub.add_parser(
+        "check",
+        help="check one environment live: sign-in, vault, each secret, roles",
+        formatter_class=fmt,
+        description="Sign in as the backend would, reach the vault, read each expected "
+        "variable and connection through the SDK and through Airflow's own "
+        "AzureKeyVaultBackend, and report findings.\n\nWith --inventory FILE: every "
+        "environment of the inventory (docs/batch.md), concurrently from this process (the "
+        "fast path), or with --notebooks by executing the check notebook once per "
+        "environment (the audit path: an executed notebook per environment as evidence)."
+        "\n\nexit 0: no error finding; 1: at least one (in any environment); 2: usage "
+        "error or an unusable inventory.",
+        epilog="examples:\n  akv-runbook check                       # from this environment\n"
+        "  akv-runbook check --settings prod.yaml --junit report.xml\n"
+        "  akv-runbook check --vault-url https://kv.vault.azure.net/ --variable sample_var\n"
+        "  akv-runbook check --inventory fleet.yaml --report-dir reports/nightly\n"
+        "  akv-runbook check --inventory fleet.yaml --notebooks --workers 4",
+    )
+    add_settings_arguments(check)
+    check.add_argument(
+        "--no-backend",
+        action="store_true",
+        help="read through the SDK only, not through AzureKeyVaultBackend",
+    )
+    check.add_argument(
+        "--timeout", type=_positive_float, default=10.0, help="seconds per HTTP request"
+    )
+    check.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
+    check.add_argument("--json", action="store_true", help="print JSON")
+    batch = check.add_argument_group("many environments")
+    batch.add_argument("--inventory", metavar="FILE", help="inventory YAML: check each environment")
+    batch.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="write report.html, report.json and junit.xml there (--notebooks: also each "
+        "executed notebook and its HTML; default reports/check-<UTC time>)",
+    )
+    batch.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="environments checked at once on the fast path (default 8)",
+    )
+    batch.add_argument(
+        "--env-timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="bound for each environment's whole check (default: its inventory timeout, 60)",
+    )
+    batch.add_argument(
+        "--notebooks",
+        action="store_true",
+        help="audit path: execute the check notebook per environment with papermill",
+    )
+    batch.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="notebook processes at once with --notebooks (default: 2 per CPU, at most 8)",
+    )
+    batch.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    check.set_defaults(func=cmd_check)
+
+    config = sub.add_parser("config", help="render or lint Airflow's secrets configuration")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    render = config_sub.add_parser(
+        "render",
+        help="print the exact overrides for a target, ready to copy",
+        description="Render backend + backend_kwargs (valid JSON by construction, config_prefix "
+        "null, bounded retries) and the AZURE_* variables for a target. The client secret is "
+        "never printed.",
+    )
+    add_settings_arguments(render)
+    render.add_argument(
+        "--target",
+        choices=["adf", "fabric", "helm", "compose", "airflow_cfg", "env"],
+        help="default: the settings' target",
+    )
+    render.add_argument(
+        "--include-client-secret",
+        action="store_true",
+        help="put a reference to the secret into backend_kwargs (not advised)",
+    )
+    render.add_argument("--json", action="store_true", help="print JSON")
+    render.set_defaults(func=cmd_config_render)
+    lint = config_sub.add_parser(
+        "lint",
+        help="find what Airflow would silently get wrong in an existing configuration",
+        description="Lint airflow.cfg, an ADF/Fabric JSON export, Helm values, a compose file "
+        "or a .env file; the process environment (--env); or a DAG folder (--dags).",
+    )
+    lint.add_argument("files", nargs="*", metavar="FILE")
+    lint.add_argument("--env", action="store_true", help="lint this process's environment")
+    lint.add_argument("--dags", metavar="DIR", help="lint DAG files for parse-time lookups")
+    lint.add_argument(
+        "--use-cache",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="whether [secrets] use_cache is on (for --dags)",
+    )
+    lint.add_argument("--json", action="store_true", help="print JSON")
+    lint.set_defaults(func=cmd_config_lint)
+
+    names = sub.add_parser(
+        "names", help="Airflow id <-> Key Vault secret name, as the provider maps them"
+    )
+    names_sub = names.add_subparsers(dest="names_command", metavar="KIND", required=True)
+    for kind in ("variable", "connection", "config"):
+        p = names_sub.add_parser(kind, help=f"secret names for {kind} ids")
+        p.add_argument("ids", nargs="+", metavar="ID")
+        add_settings_arguments(p)
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.set_defaults(func=cmd_names, kind=kind)
+    rev = names_sub.add_parser("reverse", help="list a vault's secrets as Airflow ids")
+    add_settings_arguments(rev)
+    rev.add_argument(
+        "--secrets-file",
+        metavar="FILE",
+        help="secret names, one per line (default: list the vault live)",
+    )
+    rev.add_argument("--json", action="store_true", help="print JSON")
+    rev.set_defaults(func=cmd_names_reverse)
+
+    grant = sub.add_parser(
+        "grant",
+        help="show (and with --perform, make) the least-privilege grant",
+        description="Print the grant as az CLI, PowerShell, Bicep and Terraform for the vault's "
+        "permission model. With --perform, make it through ARM with the operator identity "
+        "of this environment (DefaultAzureCredential), then re-probe until it takes effect.",
+    )
+    add_settings_arguments(grant)
+    grant.add_argument(
+        "--object-id",
+        metavar="GUID",
+        help="service principal OBJECT id (default: learned by signing in)",
+    )
+    grant.add_argument("--role", default="Key Vault Secrets User", help="role to grant")
+    grant.add_argument(
+        "--model",
+        choices=["rbac", "access_policy"],
+        help="permission model (default: read through ARM)",
+    )
+    grant.add_argument("--subscription-id", metavar="GUID", help="default: AZURE_SUBSCRIPTION_ID")
+    grant.add_argument("--vault-resource-id", metavar="ID", help="default: found through ARM")
+    grant.add_argument("--perform", action="store_true", help="make the grant through ARM")
+    grant.add_argument(
+        "--wait", type=float, default=60.0, help="seconds to wait for the grant to take effect"
+    )
+    grant.add_argument("--json", action="store_true", help="print JSON")
+    grant.set_defaults(func=cmd_grant)

@@ -1,0 +1,17 @@
+"""Facts that finding texts and code both need, kept below every other layer."""
+
+__all__ = [
+    "BACKEND_CLASS",
+    "DEFAULT_ENV_TIMEOUT",
+    "MAX_ENV_TIMEOUT",
+    "OLD_BACKEND_CLASS",
+    "SANDBOX_PORT_VAR",
+    "SANDBOX_STATE_VAR",
+]
+
+BACKEND_CLASS = "airflow.providers.microsoft.azure.secrets.key_vault.AzureKeyVaultBackend"
+OLD_BACKEND_CLASS = "airflow.providers.microsoft.azure.secrets.azure_key_vault.AzureKeyVaultBackend"
+DEFAULT_ENV_TIMEOUT = 60.0  # seconds for the whole check of one environment
+MAX_ENV_TIMEOUT = 3600.0
+SANDBOX_PORT_VAR = "AKV_SANDBOX_PORT"  # a running sandbox that notebooks reuse
+SANDBOX_STATE_VAR = "AKV_SANDBOX_STATE_DIR"

@@ -1,0 +1,186 @@
+"""AKV-AUTH-*: Signing in (Entra ID)."""
+
+from helpers.findings.core import Severity, define
+
+__all__ = [
+    "SIGNED_IN",
+    "SECRET_ENV_MISSING",
+    "WRONG_SECRET",
+    "SECRET_EXPIRED",
+    "UNKNOWN_APP",
+    "UNKNOWN_TENANT",
+    "TENANT_MISMATCH",
+    "SIGN_IN_FAILED",
+    "CREDENTIAL_UNAVAILABLE",
+    "TOKEN_REJECTED",
+    "CREDENTIAL_SETTINGS_MISSING",
+]
+
+SIGNED_IN = define(
+    "AKV-AUTH-001",
+    Severity.OK,
+    "Signed in to Microsoft Entra ID",
+    """
+    The credential obtained an access token for Key Vault. Its claims (decoded without
+    verification) name the tenant, the application (client) id and the service principal's
+    object id; role assignments and access policies name the OBJECT id.
+    """,
+    "Nothing to do.",
+)
+
+SECRET_ENV_MISSING = define(
+    "AKV-AUTH-002",
+    Severity.ERROR,
+    "Client secret environment variable is not set",
+    """
+    The settings say the client secret is in an environment variable (client_secret_env,
+    AZURE_CLIENT_SECRET by default), but that variable is empty or absent where the probe
+    runs. Airflow's DefaultAzureCredential then has no service-principal credential and falls
+    through to managed identity and developer logins, which fail on most hosts.
+    """,
+    """
+    Export the client secret's VALUE in that variable for every Airflow component (scheduler,
+    workers, API server, triggerer), e.g. from your platform's secret store; never put it in
+    backend_kwargs or a committed file.
+    """,
+)
+
+WRONG_SECRET = define(
+    "AKV-AUTH-003",
+    Severity.ERROR,
+    "Wrong client secret (AADSTS7000215)",
+    """
+    Entra ID rejected the client secret. By far the most common cause is copying the secret's
+    ID (a GUID, shown in the "Secret ID" column) instead of its VALUE, which the portal shows
+    only once, right after creation. A secret of another app registration, a truncated copy or
+    stray quotes/whitespace have the same effect.
+    """,
+    """
+    In the app registration's "Certificates & secrets", create a new client secret, copy its
+    Value (not the Secret ID) immediately, and store it in the environment variable named by
+    client_secret_env. Delete the secret you no longer use.
+    """,
+)
+
+SECRET_EXPIRED = define(
+    "AKV-AUTH-004",
+    Severity.ERROR,
+    "Client secret expired (AADSTS7000222)",
+    """
+    Every client secret has an expiry date; after it, sign-ins fail with AADSTS7000222 and
+    every Key Vault lookup from Airflow fails until the secret is replaced.
+    """,
+    """
+    Create a new client secret for the app registration, update the environment variable in
+    every Airflow component, restart them, then delete the expired secret. Track the new
+    expiry date (or move to managed / workload identity, which has no secret to expire).
+    """,
+)
+
+UNKNOWN_APP = define(
+    "AKV-AUTH-005",
+    Severity.ERROR,
+    "Application not found in this tenant (AADSTS700016)",
+    """
+    Entra ID has no application with this client id in the tenant the credential signs in
+    to. Either the client id is wrong (an object id or a secret id pasted instead of the
+    Application (client) ID), or the tenant is another one than the app's home tenant, or the
+    app registration was deleted.
+    """,
+    """
+    Copy the "Application (client) ID" and the "Directory (tenant) ID" from the app
+    registration's Overview page into AZURE_CLIENT_ID / AZURE_TENANT_ID (or the settings).
+    """,
+)
+
+UNKNOWN_TENANT = define(
+    "AKV-AUTH-006",
+    Severity.ERROR,
+    "Tenant not found (AADSTS90002)",
+    """
+    login.microsoftonline.com does not know the tenant: azure-identity reports "Unable to get
+    authority configuration" and hides Entra's AADSTS90002. The tenant id is mistyped, is a
+    subscription id, or the domain name is not a verified domain of any tenant (or the cloud
+    is a sovereign one with another authority host).
+    """,
+    """
+    Use the "Directory (tenant) ID" GUID from the app registration's Overview page. For Azure
+    China or US Government set AZURE_AUTHORITY_HOST to that cloud's login host.
+    """,
+)
+
+TENANT_MISMATCH = define(
+    "AKV-AUTH-007",
+    Severity.ERROR,
+    "The vault's tenant differs from the credential's tenant",
+    """
+    A vault names its tenant in its authentication challenge and the SDK asks the credential
+    for a token of that tenant. The credential refuses ("not configured to acquire tokens for
+    tenant ...") when the names differ: the vault lives in another tenant, or the tenant is
+    configured as a domain name (contoso.onmicrosoft.com) while the challenge uses the GUID —
+    the comparison is literal, so the domain form fails even for the right tenant.
+    """,
+    """
+    Set AZURE_TENANT_ID (or tenant_id) to the tenant GUID shown in the detail. If the vault
+    really is in another tenant, use a service principal of that tenant (or a multi-tenant
+    app consented there).
+    """,
+)
+
+SIGN_IN_FAILED = define(
+    "AKV-AUTH-008",
+    Severity.ERROR,
+    "Sign-in failed",
+    """
+    The credential could not obtain a token for a reason the runbook has no specific
+    diagnosis for; the detail shows the AADSTS code or the error Entra ID returned.
+    """,
+    """
+    Look the AADSTS code up at https://login.microsoftonline.com/error?code=<number> and check
+    the tenant id, client id and secret (or the managed identity) the settings name.
+    """,
+)
+
+CREDENTIAL_UNAVAILABLE = define(
+    "AKV-AUTH-009",
+    Severity.ERROR,
+    "Credential not available in this environment",
+    """
+    The configured credential cannot run here: managed identity needs an Azure host with an
+    identity assigned (IMDS or the App Service / Fabric endpoint), workload identity needs
+    AZURE_FEDERATED_TOKEN_FILE pointing at a projected service-account token. On a laptop or
+    a plain VM neither exists.
+    """,
+    """
+    Run the probe where Airflow runs (inside the pod or the Airflow job), assign the identity
+    to that host, or use a service principal with a client secret for local checks.
+    """,
+)
+
+TOKEN_REJECTED = define(
+    "AKV-AUTH-010",
+    Severity.ERROR,
+    "Key Vault rejected the access token (401)",
+    """
+    The vault answered 401 to a request carrying a token: wrong audience (AKV10022), wrong
+    issuer (AKV10032, a token of another tenant or cloud), or an expired or unsigned token.
+    """,
+    """
+    Let the SDK request the token (scope https://vault.azure.net/.default) and make sure the
+    tenant and cloud match the vault's; remove any hand-made Authorization headers.
+    """,
+)
+
+CREDENTIAL_SETTINGS_MISSING = define(
+    "AKV-AUTH-011",
+    Severity.ERROR,
+    "Tenant id or client id missing",
+    """
+    A service-principal or workload-identity sign-in needs the tenant (directory) id and the
+    application (client) id; one of them is empty in the settings.
+    """,
+    """
+    Set tenant_id and client_id in the settings (or AZURE_TENANT_ID / AZURE_CLIENT_ID in the
+    environment) from the app registration's Overview page.
+    """,
+)

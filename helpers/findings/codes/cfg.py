@@ -1,0 +1,388 @@
+"""AKV-CFG-*: linting existing configuration (kwargs, airflow.cfg, env, Helm, compose, ADF)."""
+
+from helpers.common.facts import BACKEND_CLASS
+from helpers.findings.core import Severity, define
+
+_IGNORED = (
+    'Airflow does not stop on this: it logs one warning ("Failed to parse [secrets] '
+    'backend_kwargs ..."), ignores the whole value and builds the backend with no kwargs, '
+    'i.e. vault_url="" and the default prefixes. Every lookup then fails with a ValueError '
+    'that Airflow logs and skips, so variables and connections look "missing".'
+)
+
+__all__ = [
+    "JSON_INVALID",
+    "TYPOGRAPHIC_QUOTES",
+    "SINGLE_QUOTES",
+    "TRAILING_COMMA",
+    "JSON_NOT_OBJECT",
+    "OLD_MODULE_PATH",
+    "BACKEND_NOT_SET",
+    "BACKEND_OTHER",
+    "SECRET_IN_KWARGS",
+    "MI_HALF_SET",
+    "SP_HALF_SET",
+    "KWARG_TYPO",
+    "KWARG_UNKNOWN",
+    "CONFIG_PREFIX_DEFAULT",
+    "NO_RETRY_BOUND",
+    "OVERRIDE_REPLACES",
+    "KWARG_WRONG_JSON_TYPE",
+    "WORKERS_KWARGS_MISSING",
+    "WRAPPED_IN_QUOTES",
+    "CONFIG_UNPARSABLE",
+    "FILE_KIND_UNKNOWN",
+    "SECRET_IN_FILE",
+    "HELM_KWARGS_MAPPING",
+    "DUPLICATE_KEY",
+    "PROVIDER_NOT_REQUIRED",
+    "OVERRIDES_NEED_33",
+    "NO_CREDENTIAL",
+    "WORKERS_KWARGS_IGNORED",
+]
+
+JSON_INVALID = define(
+    "AKV-CFG-001",
+    Severity.ERROR,
+    "backend_kwargs is not valid JSON",
+    f"backend_kwargs must be one JSON object. {_IGNORED}",
+    """
+    Fix the JSON at the line and column in the detail: double quotes around every key and
+    string, no comments, no trailing text. Check it with `python -m json.tool`.
+    """,
+)
+
+TYPOGRAPHIC_QUOTES = define(
+    "AKV-CFG-002",
+    Severity.ERROR,
+    "Typographic quotes in backend_kwargs",
+    f"""
+    Curly quotes (“ ” ‘ ’) copied from a web page, a Word document or a chat message are not
+    JSON quotes. {_IGNORED}
+    """,
+    'Retype every quote as a straight double quote (") in a plain-text editor.',
+)
+
+SINGLE_QUOTES = define(
+    "AKV-CFG-003",
+    Severity.ERROR,
+    "Single quotes or Python syntax in backend_kwargs",
+    f"""
+    {{'vault_url': '...'}} or None/True/False is Python, not JSON (bitnami/charts#9997).
+    {_IGNORED}
+    """,
+    "Use double quotes around keys and strings, and null / true / false.",
+)
+
+TRAILING_COMMA = define(
+    "AKV-CFG-004",
+    Severity.ERROR,
+    "Trailing comma in backend_kwargs",
+    f"JSON allows no comma before a closing }} or ]. {_IGNORED}",
+    "Remove the comma at the position in the detail.",
+)
+
+JSON_NOT_OBJECT = define(
+    "AKV-CFG-005",
+    Severity.ERROR,
+    "backend_kwargs is JSON but not an object",
+    """
+    backend_kwargs must be a JSON object ({"vault_url": ...}). A list, a number or a string
+    makes Airflow log "Failed to parse [secrets] backend_kwargs into a dict" and build the
+    backend with no kwargs (vault_url="").
+    """,
+    'Write one object: {"vault_url": "https://<vault>.vault.azure.net/", ...}.',
+)
+
+OLD_MODULE_PATH = define(
+    "AKV-CFG-006",
+    Severity.ERROR,
+    "Old module path for the backend",
+    """
+    Older guides name airflow.providers.microsoft.azure.secrets.azure_key_vault; the module
+    is now ...secrets.key_vault. With the old path every Airflow process fails at start-up
+    with AirflowConfigException: The object could not be loaded. Please check "backend" key
+    in "secrets" section.
+    """,
+    f"Set the backend to {BACKEND_CLASS}.",
+)
+
+BACKEND_NOT_SET = define(
+    "AKV-CFG-007",
+    Severity.ERROR,
+    "Secrets backend is not configured",
+    """
+    Without [secrets] backend (AIRFLOW__SECRETS__BACKEND) Airflow never asks Key Vault:
+    variables and connections come from environment variables and the metastore only.
+    """,
+    f"Set AIRFLOW__SECRETS__BACKEND={BACKEND_CLASS}.",
+)
+
+BACKEND_OTHER = define(
+    "AKV-CFG-008",
+    Severity.ERROR,
+    "Secrets backend is not the Azure Key Vault backend",
+    """
+    The configured class path is a different backend or a misspelling of the Azure Key Vault
+    one. A path that does not import stops every Airflow process at start-up ("The object
+    could not be loaded. Please check "backend" key in "secrets" section").
+    """,
+    f"Set the backend to {BACKEND_CLASS} (exact spelling and case).",
+)
+
+SECRET_IN_KWARGS = define(
+    "AKV-CFG-009",
+    Severity.WARNING,
+    "Client secret inside backend_kwargs",
+    """
+    With tenant_id, client_id and client_secret in backend_kwargs the backend signs in with
+    that secret — but backend_kwargs is configuration: `airflow config get-value secrets
+    backend_kwargs` prints it, it is copied into Helm values, compose files and exports, and
+    it rotates with every config change. The runbook never shows the value.
+    """,
+    """
+    Remove client_secret (and tenant_id/client_id) from backend_kwargs and set
+    AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET as environment variables from a
+    secret store — or better, use a managed identity. Rotate the secret if it was shared.
+    """,
+)
+
+MI_HALF_SET = define(
+    "AKV-CFG-010",
+    Severity.WARNING,
+    "managed_identity_client_id and workload_identity_tenant_id: one is missing",
+    """
+    The provider passes managed_identity_client_id to DefaultAzureCredential only together
+    with workload_identity_tenant_id. Alone, either is silently ignored and the credential
+    falls back to defaults — for a user-assigned identity that means the wrong (or no)
+    identity.
+    """,
+    """
+    Set both keys, or set AZURE_CLIENT_ID to the managed identity's client id instead (the
+    default credential reads it).
+    """,
+)
+
+SP_HALF_SET = define(
+    "AKV-CFG-011",
+    Severity.WARNING,
+    "tenant_id / client_id / client_secret only partly in backend_kwargs",
+    """
+    The provider uses ClientSecretCredential only when tenant_id, client_id and
+    client_secret are ALL set in backend_kwargs. With one missing, all three are ignored and
+    DefaultAzureCredential decides from AZURE_* variables or managed identity instead.
+    """,
+    """
+    Remove the three keys and use AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET
+    (preferred), or set all three.
+    """,
+)
+
+KWARG_TYPO = define(
+    "AKV-CFG-012",
+    Severity.ERROR,
+    "backend_kwargs key looks like a typo",
+    """
+    The backend passes any key it does not know straight to SecretClient, so a misspelt
+    "vault_uri" or "variable_prefix" raises no error: the real setting keeps its default
+    (vault_url="" or the default prefix) and lookups go nowhere or to the wrong names.
+    """,
+    "Rename the key to the one suggested in the detail.",
+)
+
+KWARG_UNKNOWN = define(
+    "AKV-CFG-013",
+    Severity.WARNING,
+    "Unknown backend_kwargs key passed to SecretClient",
+    """
+    Keys the backend does not know are passed to SecretClient(**kwargs). Known client
+    options (retry_total, connection_timeout, ...) are fine; anything else is ignored at
+    best and breaks every request at worst.
+    """,
+    "Remove the key unless it is a documented azure-core / SecretClient option.",
+)
+
+CONFIG_PREFIX_DEFAULT = define(
+    "AKV-CFG-014",
+    Severity.INFO,
+    "config_prefix left at its default",
+    """
+    When config_prefix is absent it defaults to "airflow-config", so Airflow consults the
+    vault for configuration options read through `*_secret` keys — extra requests and a
+    broader read scope than variables and connections need.
+    """,
+    'Add "config_prefix": null to backend_kwargs unless you keep Airflow config in the vault.',
+)
+
+NO_RETRY_BOUND = define(
+    "AKV-CFG-015",
+    Severity.INFO,
+    "No retry_total bound",
+    """
+    Without retry_total the SDK retries a throttled (429) or failing request up to 10 times
+    with exponential back-off, so one lookup can stall a DAG parse or a task for minutes.
+    """,
+    'Add "retry_total": 3 (a JSON number) to backend_kwargs.',
+)
+
+OVERRIDE_REPLACES = define(
+    "AKV-CFG-016",
+    Severity.WARNING,
+    "Per-key override replaces a backend_kwargs value",
+    """
+    Airflow 3.3 reads AIRFLOW__SECRETS__BACKEND_KWARG__<KEY> variables and lets them win over
+    the backend_kwargs JSON. Two sources that disagree make the JSON misleading to anyone
+    reading the configuration.
+    """,
+    "Keep each key in one place: in the JSON or in its per-key variable.",
+)
+
+KWARG_WRONG_JSON_TYPE = define(
+    "AKV-CFG-017",
+    Severity.ERROR,
+    "Backend kwarg is a string where a number or null is needed",
+    """
+    Per-key AIRFLOW__SECRETS__BACKEND_KWARG__<KEY> values are raw strings, never parsed as
+    JSON: RETRY_TOTAL=3 passes the string "3", which breaks every request (TypeError in the
+    retry policy), and CONFIG_PREFIX=null gives the prefix "null" instead of disabling the
+    lookup. The same happens with a quoted number inside the JSON.
+    """,
+    "Put numbers and null in the backend_kwargs JSON as JSON values (3, null — unquoted).",
+)
+
+WORKERS_KWARGS_MISSING = define(
+    "AKV-CFG-018",
+    Severity.ERROR,
+    "[workers] secrets_backend without its own kwargs",
+    """
+    When [workers] secrets_backend is set, workers build that backend from [workers]
+    secrets_backend_kwargs only — they do NOT fall back to [secrets] backend_kwargs. Without
+    them tasks get vault_url="" while the scheduler and API server work.
+    """,
+    """
+    Set AIRFLOW__WORKERS__SECRETS_BACKEND_KWARGS to the same JSON as backend_kwargs, or
+    unset [workers] secrets_backend so workers use [secrets].
+    """,
+)
+
+WRAPPED_IN_QUOTES = define(
+    "AKV-CFG-019",
+    Severity.ERROR,
+    "Value wrapped in an extra pair of quotes",
+    """
+    airflow.cfg and environment variables keep quotes literally: '{"vault_url": ...}' or
+    "airflow.providers...AzureKeyVaultBackend" in quotes is a string, not the JSON object or
+    class path. Shells and .env files strip one level of quotes; Airflow does not.
+    """,
+    "Remove the outer quotes (keep the JSON's own double quotes).",
+)
+
+CONFIG_UNPARSABLE = define(
+    "AKV-CFG-020",
+    Severity.ERROR,
+    "Configuration file cannot be parsed",
+    "The file is not valid for its kind (INI, JSON, YAML), or cannot be read.",
+    "Fix the syntax at the position in the detail, then lint again.",
+)
+
+FILE_KIND_UNKNOWN = define(
+    "AKV-CFG-021",
+    Severity.WARNING,
+    "Kind of configuration file not recognised",
+    """
+    lint_file recognises airflow.cfg, .env files, ADF/Fabric JSON exports, Helm values,
+    docker compose files and DAG folders by name and content.
+    """,
+    "Name the file by its kind (airflow.cfg, values.yaml, docker-compose.yaml, .env, *.json).",
+)
+
+SECRET_IN_FILE = define(
+    "AKV-CFG-022",
+    Severity.WARNING,
+    "Client secret in clear text in a configuration file",
+    """
+    The file carries AZURE_CLIENT_SECRET's value. Values files, compose files and exports
+    are committed, shared and pasted; the secret leaks with them. The runbook shows only a
+    length and a short hash.
+    """,
+    """
+    Helm: a Kubernetes Secret via `secret:` or env valueFrom.secretKeyRef. Compose:
+    `${AZURE_CLIENT_SECRET}` interpolation or env_file kept out of version control. ADF /
+    Fabric: do not share exports that contain it. Rotate the secret if it was shared.
+    """,
+)
+
+HELM_KWARGS_MAPPING = define(
+    "AKV-CFG-023",
+    Severity.ERROR,
+    "Helm config backend_kwargs is a YAML mapping, not a JSON string",
+    """
+    The chart writes config values into airflow.cfg as text; a YAML mapping under
+    config.secrets.backend_kwargs renders as Go map text (map[vault_url:...]), which is not
+    JSON. Airflow then ignores it and builds the backend with vault_url="".
+    """,
+    """
+    Write it as a JSON string: backend_kwargs: '{"vault_url": "https://<vault>.vault.azure.net/"}'
+    """,
+)
+
+DUPLICATE_KEY = define(
+    "AKV-CFG-024",
+    Severity.WARNING,
+    "Duplicate key in backend_kwargs",
+    "The same key appears twice; JSON parsers keep the last one silently.",
+    "Keep one occurrence of each key.",
+)
+
+PROVIDER_NOT_REQUIRED = define(
+    "AKV-CFG-025",
+    Severity.WARNING,
+    "apache-airflow-providers-microsoft-azure not in the requirements",
+    """
+    The backend class lives in apache-airflow-providers-microsoft-azure. If the image does
+    not already ship it, Airflow cannot import the backend and stops at start-up.
+    """,
+    """
+    Add apache-airflow-providers-microsoft-azure to the Airflow requirements, pinned to a
+    version your Airflow supports (Airflow 2.6.3: ==10.0.0).
+    """,
+)
+
+OVERRIDES_NEED_33 = define(
+    "AKV-CFG-026",
+    Severity.ERROR,
+    "Per-key backend kwarg overrides need Airflow 3.3",
+    """
+    AIRFLOW__SECRETS__BACKEND_KWARG__<KEY> variables are read from Airflow 3.3 on. Older
+    versions ignore them, so those settings never reach the backend.
+    """,
+    "Put the keys into AIRFLOW__SECRETS__BACKEND_KWARGS (JSON) instead.",
+)
+
+NO_CREDENTIAL = define(
+    "AKV-CFG-027",
+    Severity.INFO,
+    "No credential configured: managed identity assumed",
+    """
+    Neither AZURE_CLIENT_ID / AZURE_TENANT_ID / AZURE_CLIENT_SECRET nor credential keys in
+    backend_kwargs are set, so DefaultAzureCredential will try the host's managed identity
+    (then developer sign-ins). That is right on an Azure VM, AKS or a Fabric workspace
+    identity, and fails on ADF Data workflows or a laptop.
+    """,
+    """
+    For a service principal set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET in
+    the Airflow environment; for a managed identity make sure it is assigned to the host.
+    """,
+)
+
+WORKERS_KWARGS_IGNORED = define(
+    "AKV-CFG-028",
+    Severity.WARNING,
+    "[workers] secrets_backend_kwargs without [workers] secrets_backend",
+    """
+    Workers read [workers] secrets_backend_kwargs only when [workers] secrets_backend is
+    set; otherwise they use [secrets] backend with [secrets] backend_kwargs and these
+    kwargs are ignored.
+    """,
+    "Remove them, or set [workers] secrets_backend too.",
+)

@@ -24,12 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from helpers.batch import (
+from helpers.batch.fast import (
     BatchResult,
     EnvironmentResult,
     Progress,
     Status,
-    _progress_bar,
     finding_from_dict,
 )
 from helpers.batch.inventory import Inventory
@@ -52,7 +51,7 @@ def check_inventory_notebooks(
     report_dir: str | Path,
     *,
     workers: int | None = None,
-    progress: bool | Progress = False,
+    progress: Progress | None = None,
     env_timeout: float | None = None,
     notebook: Path = CHECK_NOTEBOOK,
     kernel_name: str = "python3",
@@ -78,15 +77,12 @@ def check_inventory_notebooks(
     # this one (which may run a sandbox thread); the environment is handed over explicitly.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["papermill", "nbconvert", "helpers.batch.notebook_runs"])
-    with (
-        _progress_bar(len(specs), progress) as report,
-        ProcessPoolExecutor(
-            max_workers=min(workers, max(1, len(specs))),
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(dict(os.environ),),
-        ) as pool,
-    ):
+    with ProcessPoolExecutor(
+        max_workers=min(workers, max(1, len(specs))),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(dict(os.environ),),
+    ) as pool:
         futures = {
             pool.submit(
                 _run_environment,
@@ -107,7 +103,8 @@ def check_inventory_notebooks(
                 outcome = {"status": "failed", "error": f"worker: {type(err).__name__}"}
             result = _result(spec.name, spec.settings.vault_url, outcome, report_dir)
             by_name[spec.name] = result
-            report(result)
+            if progress is not None:
+                progress(result)
     batch.results = [by_name[s.name] for s in specs]
     batch.seconds = time.perf_counter() - clock
     return batch

@@ -19,13 +19,20 @@ from __future__ import annotations
 import secrets
 import tempfile
 import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from helpers.batch.fast import Progress, check_inventory
+from helpers.batch.inventory import load_inventory
 from helpers.common.envscope import scoped_environ
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
+from helpers.common.leaks import scan_for_secrets
+from helpers.sandbox import Sandbox
+from helpers.sandbox.scenario import Scenario, validate
 
 __all__ = ["BREAKAGES", "Fleet", "fleet_plan"]
 
@@ -209,8 +216,6 @@ class Fleet:
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> Fleet:
-        from helpers.sandbox import Sandbox
-        from helpers.sandbox.scenario import Scenario, validate
 
         data = self.scenario_data()
         problems = validate(data)
@@ -282,7 +287,8 @@ def run_fleet_demo(
     out_root: Path = Path("reports"),
     *,
     notebooks: bool = False,
-    echo: Any = print,
+    echo: Callable[[str], None],
+    progress: Progress | None = None,
 ) -> int:
     """``akv-runbook demo --fleet N``: check a sandbox fleet and verify the outcome.
 
@@ -290,11 +296,6 @@ def run_fleet_demo(
     exits 0 when every broken environment got the finding its breakage must produce, no
     healthy one got an error, and a leak scan of the report finds no secret.
     """
-    from datetime import UTC, datetime
-
-    from helpers.batch import check_inventory
-    from helpers.batch.inventory import load_inventory
-    from helpers.common.leaks import scan_for_secrets
 
     report_dir = Path(out_root) / datetime.now(UTC).strftime("fleet-%Y%m%d-%H%M%S")
     with Fleet(size=size) as fleet:
@@ -302,11 +303,12 @@ def run_fleet_demo(
         echo(f"Sandbox fleet of {size} environments on 127.0.0.1:{fleet.sandbox.port}; {path}")
         inventory = load_inventory(fleet.inventory_path)
         if notebooks:
+            # papermill and nbconvert load only for the audit path
             from helpers.batch.audit import check_inventory_notebooks
 
-            batch = check_inventory_notebooks(inventory, report_dir, progress=True)
+            batch = check_inventory_notebooks(inventory, report_dir, progress=progress)
         else:
-            batch = check_inventory(inventory, progress=True)
+            batch = check_inventory(inventory, progress=progress)
         batch.write(report_dir)
         (report_dir / "inventory.yaml").write_bytes(fleet.inventory_path.read_bytes())
         leaks = scan_for_secrets([report_dir], fleet.secret_values())

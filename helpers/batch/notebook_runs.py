@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import nbformat
 import papermill as pm
@@ -35,9 +35,7 @@ from helpers.common.leaks import secret_valued_parameters
 from helpers.common.paths import NOTEBOOKS_DIR
 from helpers.findings import Severity, text_table
 from helpers.findings.results import collect_results
-
-if TYPE_CHECKING:
-    from helpers.sandbox import Sandbox
+from helpers.sandbox import Sandbox
 
 __all__ = [
     "NotebookRun",
@@ -317,7 +315,6 @@ def run_demo_notebooks(
     ran to the end without an error-level finding, else 1. ``inspect_sandbox(sandbox)`` is
     called after the run, before the sandbox stops (the leak test reads its secrets there).
     """
-    from helpers.sandbox import Sandbox
 
     notebooks = demo_notebooks() if notebooks is None else notebooks
     if not notebooks:

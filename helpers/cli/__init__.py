@@ -15,6 +15,7 @@ from pathlib import Path
 
 from helpers import sandbox as sb
 from helpers.cli.commands import _positive_int, add_engine_commands
+from helpers.cli.progress import batch_progress, stderr_is_tty
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
 from helpers.common.paths import PROJECT_ROOT
 
@@ -129,7 +130,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.fleet:
         from helpers.batch.fleet import run_fleet_demo
 
-        return run_fleet_demo(args.fleet, Path(args.reports), notebooks=args.notebooks)
+        with batch_progress(args.fleet, enabled=stderr_is_tty()) as report:
+            return run_fleet_demo(
+                args.fleet,
+                Path(args.reports),
+                notebooks=args.notebooks,
+                echo=print,
+                progress=report,
+            )
     if args.quick:
         from helpers.devtools.demo import run_demo
 

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from helpers.cli.progress import batch_progress
 from helpers.common.logs import quiet_sdk_logs
 from helpers.findings import Finding, exit_code, render_text, to_json, to_junit, unique
 from helpers.settings import (
@@ -152,21 +153,23 @@ def cmd_check_inventory(args: argparse.Namespace) -> int:
         from helpers.batch.audit import check_inventory_notebooks
 
         report_dir = Path(args.report_dir) if args.report_dir else _timestamped(Path("reports"))
-        batch = check_inventory_notebooks(
-            inventory,
-            report_dir,
-            workers=args.workers,
-            progress=progress,
-            env_timeout=args.env_timeout,
-        )
+        with batch_progress(len(inventory.environments), enabled=progress) as report:
+            batch = check_inventory_notebooks(
+                inventory,
+                report_dir,
+                workers=args.workers,
+                progress=report,
+                env_timeout=args.env_timeout,
+            )
     else:
-        batch = check_inventory(
-            inventory,
-            concurrency=args.concurrency,
-            progress=progress,
-            env_timeout=args.env_timeout,
-            request_timeout=args.timeout,
-        )
+        with batch_progress(len(inventory.environments), enabled=progress) as report:
+            batch = check_inventory(
+                inventory,
+                concurrency=args.concurrency,
+                progress=report,
+                env_timeout=args.env_timeout,
+                request_timeout=args.timeout,
+            )
         report_dir = Path(args.report_dir) if args.report_dir else None
     if report_dir is not None:
         batch.write(report_dir)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["SECRETISH", "fingerprint", "scrub_data", "scrub_text"]
 
 
 def fingerprint(value: str | bytes | None) -> str:
@@ -24,11 +27,32 @@ SECRETISH = [
 ]
 
 
-def scrub_text(text: str, sensitive: Iterable[str] = (), limit: int = 400) -> str:
+def scrub_text(text: str, sensitive: Iterable[str | None] = (), limit: int | None = 400) -> str:
     """``text`` without the ``sensitive`` values (longest first) and secret-shaped parts,
-    cut to ``limit`` characters. Line breaks are kept."""
-    for value in sorted({s for s in sensitive if s and len(s) >= 4}, key=len, reverse=True):
+    cut to ``limit`` characters (None: not cut). Line breaks are kept."""
+    for value in _longest_first(sensitive):
         text = text.replace(value, "[redacted]")
     for pattern, replacement in SECRETISH:
         text = pattern.sub(replacement, text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def scrub_data(obj: Any, sensitive: Iterable[str | None]) -> Any:
+    """``obj`` (strings, dicts, lists) with every string scrubbed by :func:`scrub_text`."""
+    values = _longest_first(sensitive)
+
+    def clean(item: Any) -> Any:
+        if isinstance(item, str):
+            return scrub_text(item, values, limit=None)
+        if isinstance(item, dict):
+            return {k: clean(v) for k, v in item.items()}
+        if isinstance(item, list | tuple):
+            return [clean(v) for v in item]
+        return item
+
+    return clean(obj)
+
+
+def _longest_first(sensitive: Iterable[str | None]) -> list[str]:
+    found = {s for s in sensitive if isinstance(s, str) and len(s) >= 4}
+    return sorted(found, key=len, reverse=True)

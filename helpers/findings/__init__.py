@@ -25,6 +25,7 @@ from helpers.findings.core import (
     exit_code,
     has_errors,
     resolve,
+    scrub_findings,
     unique,
     worst,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "render_text",
     "resolve",
     "retired_codes",
+    "scrub_findings",
     "text_table",
     "to_json",
     "to_junit",

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from helpers.common.redact import scrub_data
+
 DOCS_PAGE = "docs/findings.md"
 CODE_RE = re.compile(r"AKV-[A-Z]+-\d{3}\Z")
 
@@ -134,6 +136,23 @@ def unique(findings: Iterable[Finding]) -> list[Finding]:
             seen.add(key)
             out.append(f)
     return out
+
+
+def scrub_findings(findings: Iterable[Finding], secrets: Iterable[str | None]) -> list[Finding]:
+    """The findings with every given secret value removed from subject, detail and data
+    (belt and braces: details are built from redacted text already)."""
+    values = [s for s in secrets if isinstance(s, str)]
+    if not values:
+        return list(findings)
+    return [
+        Finding(
+            f.spec,
+            subject=scrub_data(f.subject, values),
+            detail=scrub_data(f.detail, values),
+            data=scrub_data(f.data, values),
+        )
+        for f in findings
+    ]
 
 
 def worst(findings: Iterable[Finding]) -> Severity:

@@ -6,7 +6,7 @@ Exception tree::
     ├── entra.exceptions.*
     ├── keyvault.exceptions.*
     ├── arm.exceptions.*
-    └── control.ControlError
+    └── faults.ControlError
 """
 
 from __future__ import annotations

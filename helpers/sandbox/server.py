@@ -26,9 +26,10 @@ from typing import Any
 from .arm import urls as arm_urls
 from .arm.responses import ArmResponses
 from .certs import CertPaths
-from .control import ControlResponses, Fault
+from .control import ControlResponses
 from .entra import urls as entra_urls
 from .entra.responses import EntraResponses
+from .faults import Fault
 from .http import MAX_BODY, Request, Response, ServiceError
 from .keyvault import exceptions as kv_exc
 from .keyvault import urls as kv_urls

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from .arm.models import ResourceManager
-from .control import Faults
 from .entra.models import Directory
+from .faults import Faults
 from .keyvault.models import KeyVaultBackend
 from .scenario import Scenario, build_state
 

@@ -6,7 +6,8 @@ Exception tree::
     ├── entra.exceptions.*
     ├── keyvault.exceptions.*
     ├── arm.exceptions.*
-    └── faults.ControlError
+    ├── faults.ControlError
+    └── ProtocolError       a request no service can answer (malformed, too large, unrouted)
 """
 
 from __future__ import annotations
@@ -111,3 +112,16 @@ class ServiceError(Exception):
 
     def to_response(self) -> Response:
         return Response.json(self.payload(), status=self.status, headers=dict(self.headers))
+
+
+class ProtocolError(ServiceError):
+    """A request that never reaches a service: malformed, too large, or not routed. Answered
+    in plain text on the connection, or as a generic JSON error once the service is known."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+    def payload(self) -> Any:
+        code = "NotFound" if self.status == 404 else "BadRequest"
+        return {"error": {"code": code, "message": str(self)}}

@@ -30,7 +30,7 @@ from .control import ControlResponses
 from .entra import urls as entra_urls
 from .entra.responses import EntraResponses
 from .faults import Fault
-from .http import MAX_BODY, Request, Response, ServiceError
+from .http import MAX_BODY, ProtocolError, Request, Response, ServiceError
 from .keyvault import exceptions as kv_exc
 from .keyvault import urls as kv_urls
 from .keyvault.responses import KeyVaultResponses
@@ -46,12 +46,6 @@ READ_METHODS = {"GET", "HEAD"}
 
 def _compile(urls: list[tuple[str, str, str]], flags: int = 0):
     return [(m, re.compile(p + r"\Z", flags), h) for m, p, h in urls]
-
-
-class HttpError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
 
 
 def plain(status: int, message: str, *, close: bool = False) -> bytes:
@@ -87,15 +81,15 @@ async def read_request(reader: asyncio.StreamReader, sock: Any = None) -> Reques
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError as err:
         if err.partial.strip():
-            raise HttpError(400, "incomplete request head") from None
+            raise ProtocolError(400, "incomplete request head") from None
         return None
     except asyncio.LimitOverrunError:
-        raise HttpError(431, "request head too large") from None
+        raise ProtocolError(431, "request head too large") from None
     request_line, _, rest = head.decode("latin-1").partition("\r\n")
     try:
         method, target, _version = request_line.split(" ", 2)
     except ValueError:
-        raise HttpError(400, "malformed request line") from None
+        raise ProtocolError(400, "malformed request line") from None
     headers: dict[str, str] = {}
     for line in rest.split("\r\n"):
         if line:
@@ -113,12 +107,12 @@ async def read_request(reader: asyncio.StreamReader, sock: Any = None) -> Reques
             chunks.append(await reader.readexactly(size))
             await reader.readexactly(2)
             if sum(map(len, chunks)) > MAX_BODY:
-                raise HttpError(413, "request body too large")
+                raise ProtocolError(413, "request body too large")
         body = b"".join(chunks)
     elif "content-length" in headers:
         length = _int(headers["content-length"])
         if length > MAX_BODY:
-            raise HttpError(413, "request body too large")
+            raise ProtocolError(413, "request body too large")
         if length:
             _ack_now(sock)
             body = await reader.readexactly(length)
@@ -129,9 +123,9 @@ def _int(raw: str | bytes, base: int = 10) -> int:
     try:
         value = int(raw, base)
     except ValueError:
-        raise HttpError(400, "malformed Content-Length or chunk size") from None
+        raise ProtocolError(400, "malformed Content-Length or chunk size") from None
     if value < 0:
-        raise HttpError(400, "negative Content-Length")
+        raise ProtocolError(400, "negative Content-Length")
     return value
 
 
@@ -182,7 +176,7 @@ class Router:
                     return handler, {k: v for k, v in found.groupdict().items() if v is not None}
                 allowed = True
         status = 405 if allowed else 404
-        raise HttpError(status, f"{method} {path} is not served by the sandbox's {service}")
+        raise ProtocolError(status, f"{method} {path} is not served by the sandbox's {service}")
 
     async def handle(self, request: Request) -> Response:
         service = self.service_for(request.host)
@@ -201,7 +195,7 @@ class Router:
             if service == "keyvault":
                 vault = self.state.keyvault.vault_for_host(request.host)
                 if vault is None:
-                    raise HttpError(404, f"no vault at {request.host}")
+                    raise ProtocolError(404, f"no vault at {request.host}")
                 response = self.keyvault.dispatch(request, vault, handler, params)
             elif service == "arm":
                 response = self.arm.dispatch(request, handler, params)
@@ -209,16 +203,6 @@ class Router:
                 response = getattr(self.entra, handler)(request, **params)
         except ServiceError as err:
             return err.to_response()
-        except HttpError as err:
-            return Response.json(
-                {
-                    "error": {
-                        "code": "NotFound" if err.status == 404 else "BadRequest",
-                        "message": str(err),
-                    }
-                },
-                status=err.status,
-            )
         if request.method not in READ_METHODS and response.status < 400:
             self.state.dirty = True
         return response
@@ -319,7 +303,7 @@ class SandboxServer:
                 await self._serve_http(reader, writer, "", peer, first, sock)
             else:
                 writer.write(plain(403, "the sandbox is not an open proxy", close=True))
-        except HttpError as err:
+        except ProtocolError as err:
             writer.write(plain(err.status, str(err), close=True))
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError):
             pass

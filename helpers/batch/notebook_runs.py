@@ -305,7 +305,7 @@ def run_demo_notebooks(
     out_root: Path = Path("reports"),
     *,
     notebooks: list[Path] | None = None,
-    echo: Callable[[str], None] = print,
+    echo: Callable[[str], None],
     inspect_sandbox: Callable[[Sandbox], None] | None = None,
 ) -> int:
     """``make demo``: every notebook headless against a sandbox started in this process.

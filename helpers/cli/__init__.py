@@ -141,10 +141,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.quick:
         from helpers.devtools.demo import run_demo
 
-        return run_demo(workdir=Path(args.workdir) if args.workdir else None)
+        return run_demo(print, workdir=Path(args.workdir) if args.workdir else None)
     from helpers.batch.notebook_runs import run_demo_notebooks
 
-    return run_demo_notebooks(Path(args.reports))
+    return run_demo_notebooks(Path(args.reports), echo=print)
 
 
 def cmd_lab(args: argparse.Namespace) -> int:

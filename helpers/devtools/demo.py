@@ -32,7 +32,7 @@ print("AKV_DEMO_RESULT " + json.dumps({{"fingerprint": fingerprint(value),
 """
 
 
-def run_demo(echo: Callable[[str], None] = print, workdir: Path | None = None) -> int:
+def run_demo(echo: Callable[[str], None], workdir: Path | None = None) -> int:
     """Run the demo; returns a process exit code (0 when Airflow read the variable).
 
     Scratch files (sandbox state, AIRFLOW_HOME) go to ``workdir`` if given, else to a

@@ -32,6 +32,7 @@ from helpers.batch.fast import (
     finding_from_dict,
 )
 from helpers.batch.inventory import Inventory
+from helpers.batch.notebook_runs import run_one
 from helpers.common.facts import SANDBOX_PORT_VAR
 from helpers.common.paths import NOTEBOOKS_DIR
 from helpers.findings.codes.batch import NOTEBOOK_FAILED
@@ -124,9 +125,7 @@ def _run_environment(
     timeout: int,
 ) -> dict[str, Any]:
     """In a pool worker: one papermill run; a picklable outcome back."""
-    from helpers.batch.notebook_runs import _run_one
-
-    run = _run_one(Path(notebook), Path(out_dir), parameters, kernel_name, timeout, name=name)
+    run = run_one(Path(notebook), Path(out_dir), parameters, kernel_name, timeout, name=name)
     return {
         "status": run.status.value,
         "error": run.error,

@@ -44,6 +44,7 @@ __all__ = [
     "demo_notebooks",
     "run_demo_notebooks",
     "run_notebooks",
+    "run_one",
 ]
 
 
@@ -185,7 +186,7 @@ def run_notebooks(
         for notebook in map(Path, notebooks):
             if progress:
                 progress(notebook.stem, None)
-            run = _run_one(notebook, out_dir, parameters, kernel_name, execution_timeout)
+            run = run_one(notebook, out_dir, parameters, kernel_name, execution_timeout)
             runs.append(run)
             if progress:
                 progress(run.name, run)
@@ -196,7 +197,7 @@ def run_notebooks(
     return summary
 
 
-def _run_one(
+def run_one(
     notebook: Path,
     out_dir: Path,
     parameters: dict[str, Any] | None,

@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from .arm.models import find_role
+
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 VAULT_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]\Z")
 SECRET_NAME = re.compile(r"[0-9a-zA-Z-]{1,127}\Z")
@@ -238,8 +240,6 @@ def validate(data: Any) -> list[str]:  # noqa: C901 - one flat pass keeps every 
             if bad:
                 problems.append(f"{pw}.secrets: unknown permissions {sorted(bad)}")
 
-    from .arm.models import find_role
-
     for i, r in enumerate(_expect_list(data, "role_assignments", problems, required=False)):
         where = f"role_assignments[{i}]"
         if not isinstance(r, dict):
@@ -386,7 +386,6 @@ def build_state(scenario: Scenario, generated: dict[str, str]) -> dict[str, Any]
             f"/subscriptions/{sub['id']}/resourceGroups/{rg['name']}"
             f"/providers/Microsoft.KeyVault/vaults/{v['name']}"
         )
-    from .arm.models import find_role
 
     assignments = []
     for j, r in enumerate(data.get("role_assignments") or []):

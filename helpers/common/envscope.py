@@ -6,6 +6,10 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
+__all__ = [
+    "scoped_environ",
+]
+
 
 @contextmanager
 def scoped_environ(updates: Mapping[str, str | None]) -> Iterator[None]:

@@ -22,6 +22,23 @@ from typing import Any
 
 from helpers.common.redact import scrub_data
 
+__all__ = [
+    "CODE_RE",
+    "DOCS_PAGE",
+    "Finding",
+    "FindingSpec",
+    "Severity",
+    "alias",
+    "aliases_of",
+    "define",
+    "exit_code",
+    "has_errors",
+    "resolve",
+    "scrub_findings",
+    "unique",
+    "worst",
+]
+
 DOCS_PAGE = "docs/findings.md"
 CODE_RE = re.compile(r"AKV-[A-Z]+-\d{3}\Z")
 

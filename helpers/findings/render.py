@@ -11,6 +11,15 @@ from typing import Any
 
 from helpers.findings.core import Finding, Severity, exit_code, has_errors, worst
 
+__all__ = [
+    "Report",
+    "render_html",
+    "render_text",
+    "text_table",
+    "to_json",
+    "to_junit",
+]
+
 
 @dataclass
 class Report:

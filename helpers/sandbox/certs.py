@@ -19,6 +19,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+__all__ = [
+    "CertPaths",
+    "EMULATED_HOSTS",
+    "ensure_certificates",
+]
+
 EMULATED_HOSTS = (
     "login.microsoftonline.com",
     "management.azure.com",

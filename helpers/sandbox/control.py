@@ -14,6 +14,10 @@ from .http import Request, Response
 from .scenario import SECRET_NAME
 from .state import SandboxState
 
+__all__ = [
+    "ControlResponses",
+]
+
 
 class ControlResponses:
     def __init__(self, state: SandboxState, info: dict[str, Any]):

@@ -20,6 +20,17 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+__all__ = [
+    "MAX_BODY",
+    "ProtocolError",
+    "REASONS",
+    "Request",
+    "Response",
+    "STATUS_LINES",
+    "ServiceError",
+    "request_id",
+]
+
 REASONS = {
     200: "OK",
     201: "Created",

@@ -20,6 +20,18 @@ from .scenario import Scenario, load_scenario
 from .server import SandboxServer, install_uvloop
 from .state import SandboxState
 
+__all__ = [
+    "CA_VARS",
+    "DEFAULT_PORT",
+    "PROXY_VARS",
+    "Sandbox",
+    "SandboxClient",
+    "SandboxNotRunning",
+    "default_state_dir",
+    "proxy_environment",
+    "serve_forever",
+]
+
 DEFAULT_PORT = 47443
 PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy")
 CA_VARS = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")

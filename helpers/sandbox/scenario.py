@@ -21,6 +21,21 @@ import yaml
 
 from .arm.models import find_role
 
+__all__ = [
+    "GENERATE",
+    "GUID",
+    "PERMISSIONS",
+    "SECRET_NAME",
+    "Scenario",
+    "ScenarioError",
+    "VAULT_NAME",
+    "build_state",
+    "default_scenario_path",
+    "generate_client_secret",
+    "load_scenario",
+    "validate",
+]
+
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 VAULT_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]\Z")
 SECRET_NAME = re.compile(r"[0-9a-zA-Z-]{1,127}\Z")

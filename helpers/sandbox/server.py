@@ -36,6 +36,20 @@ from .keyvault import urls as kv_urls
 from .keyvault.responses import KeyVaultResponses
 from .state import SandboxState
 
+__all__ = [
+    "ARM_HOST",
+    "ENTRA_HOST",
+    "READ_METHODS",
+    "Router",
+    "SandboxServer",
+    "TCP_QUICKACK",
+    "VAULT_SUFFIX",
+    "install_uvloop",
+    "plain",
+    "read_request",
+    "state_file",
+]
+
 log = logging.getLogger("akv_runbook.sandbox")
 
 ENTRA_HOST = "login.microsoftonline.com"

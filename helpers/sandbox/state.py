@@ -25,6 +25,11 @@ from .faults import Faults
 from .keyvault.models import KeyVaultBackend
 from .scenario import Scenario, build_state
 
+__all__ = [
+    "SandboxState",
+    "write_private",
+]
+
 
 def write_private(path: Path, data: str | bytes) -> None:
     """Atomically write a file only the owner can read."""

@@ -4,6 +4,25 @@ from __future__ import annotations
 
 from ..http import ServiceError
 
+__all__ = [
+    "AUTHORITY",
+    "ArmError",
+    "AuthenticationFailed",
+    "AuthorizationFailed",
+    "InvalidAuthenticationToken",
+    "InvalidRequestContent",
+    "MissingApiVersion",
+    "NoRoute",
+    "PrincipalNotFound",
+    "ResourceGroupNotFound",
+    "ResourceNotFound",
+    "RoleAssignmentExists",
+    "RoleAssignmentNotFound",
+    "RoleAssignmentUpdateNotPermitted",
+    "RoleDefinitionDoesNotExist",
+    "SubscriptionNotFound",
+]
+
 AUTHORITY = "https://login.microsoftonline.com/common"
 
 

@@ -15,6 +15,21 @@ from typing import Any
 
 from . import exceptions as exc
 
+__all__ = [
+    "Authorization",
+    "ROLES",
+    "ROLE_BY_NAME",
+    "ResourceGroup",
+    "ResourceManager",
+    "RoleAssignment",
+    "RoleDefinition",
+    "Subscription",
+    "find_role",
+    "role_allows",
+    "role_definition_path",
+    "scope_covers",
+]
+
 
 @dataclass(frozen=True)
 class RoleDefinition:

@@ -12,6 +12,13 @@ from ..keyvault.models import AccessPolicy, KeyVaultBackend, Vault
 from . import exceptions as exc
 from .models import ROLES, ResourceManager, RoleAssignment, find_role, role_definition_path
 
+__all__ = [
+    "AUDIENCES",
+    "ArmResponses",
+    "RESOURCES_READ",
+    "VAULT_READ",
+]
+
 AUDIENCES = (
     "https://management.azure.com/",
     "https://management.azure.com",

@@ -1,5 +1,15 @@
 """Paths served on management.azure.com (method, regex, handler in responses.py)."""
 
+__all__ = [
+    "ASSIGNMENTS",
+    "DEFINITIONS",
+    "RG",
+    "SCOPE",
+    "SUB",
+    "URLS",
+    "VAULT",
+]
+
 SUB = r"/subscriptions/(?P<sub>[^/]+)"
 RG = rf"{SUB}/resourceGroups/(?P<rg>[^/]+)"
 VAULT = rf"{RG}/providers/Microsoft\.KeyVault/vaults/(?P<vault>[^/]+)"

@@ -7,6 +7,18 @@ import uuid
 
 from ..http import ServiceError
 
+__all__ = [
+    "AadError",
+    "ExpiredClientSecret",
+    "InvalidClientSecret",
+    "InvalidResource",
+    "InvalidScope",
+    "InvalidTenant",
+    "MissingClientSecret",
+    "UnauthorizedClient",
+    "UnsupportedGrantType",
+]
+
 
 class AadError(ServiceError):
     error = "invalid_request"

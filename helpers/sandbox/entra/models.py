@@ -16,6 +16,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import exceptions as exc
 
+__all__ = [
+    "App",
+    "ClientSecret",
+    "Directory",
+    "RESOURCES",
+    "TOKEN_LIFETIME",
+    "Tenant",
+]
+
 # Resources a client-credentials token may be requested for, and the `aud` they get.
 RESOURCES = {
     "https://vault.azure.net": "https://vault.azure.net",

@@ -7,6 +7,11 @@ from urllib.parse import parse_qs
 from ..http import Request, Response
 from .models import Directory
 
+__all__ = [
+    "EntraResponses",
+    "HOST",
+]
+
 HOST = "https://login.microsoftonline.com"
 
 

@@ -1,5 +1,10 @@
 """Paths served on login.microsoftonline.com (method, regex, handler in responses.py)."""
 
+__all__ = [
+    "TENANT",
+    "URLS",
+]
+
 TENANT = r"(?P<tenant>[^/]+)"
 
 URLS = [

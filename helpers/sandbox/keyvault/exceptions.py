@@ -4,6 +4,23 @@ from __future__ import annotations
 
 from ..http import ServiceError
 
+__all__ = [
+    "BadParameter",
+    "DeletedSecretNotFound",
+    "Forbidden",
+    "InvalidName",
+    "KeyVaultError",
+    "MethodNotAllowed",
+    "ObjectIsBeingDeleted",
+    "ObjectIsDeletedButRecoverable",
+    "RESOURCE",
+    "SecretAlreadyExists",
+    "SecretNotFound",
+    "ServiceUnavailable",
+    "Throttled",
+    "Unauthorized",
+]
+
 RESOURCE = "https://vault.azure.net"
 
 

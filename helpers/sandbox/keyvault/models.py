@@ -20,6 +20,20 @@ from typing import Any
 from ..arm.models import Authorization
 from . import exceptions as exc
 
+__all__ = [
+    "AccessPolicy",
+    "KeyVaultBackend",
+    "MAX_TAGS",
+    "MAX_VALUE_BYTES",
+    "NAME_RE",
+    "OPERATIONS",
+    "SECRET_ACTION",
+    "Secret",
+    "SecretVersion",
+    "Vault",
+    "check_name",
+]
+
 NAME_RE = re.compile(r"[0-9a-zA-Z-]{1,127}\Z")
 MAX_VALUE_BYTES = 25 * 1024
 MAX_TAGS = 15

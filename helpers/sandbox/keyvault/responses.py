@@ -11,6 +11,14 @@ from ..http import Request, Response
 from . import exceptions as exc
 from .models import KeyVaultBackend, Secret, SecretVersion, Vault
 
+__all__ = [
+    "AUDIENCES",
+    "KeyVaultResponses",
+    "MAX_PAGE",
+    "SERVICE_HEADERS",
+    "bundle",
+]
+
 AUDIENCES = ("https://vault.azure.net", "https://vault.azure.net/")
 MAX_PAGE = 25
 SERVICE_HEADERS = {

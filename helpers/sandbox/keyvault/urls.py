@@ -1,5 +1,11 @@
 """Paths served on <vault>.vault.azure.net (method, regex, handler in responses.py)."""
 
+__all__ = [
+    "NAME",
+    "URLS",
+    "VERSION",
+]
+
 NAME = r"(?P<name>[^/]+)"
 VERSION = r"(?P<version>[^/]*)"
 

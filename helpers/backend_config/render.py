@@ -269,7 +269,7 @@ class _Plan:
             if authority:
                 self.azure_env["AZURE_AUTHORITY_HOST"] = authority
                 self.findings.append(SOVEREIGN_AUTHORITY("vault_url", authority))
-            resolved = dataclasses.replace(s, tenant_id=tenant, client_id=client)
+            resolved = dataclasses.replace(s, credential=kind, tenant_id=tenant, client_id=client)
             placeholder = secret_placeholder(self.secret_env)
             if self.include_secret:
                 self.findings.append(

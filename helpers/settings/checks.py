@@ -43,6 +43,7 @@ from helpers.settings.schema import (
     VAULT_SUFFIXES,
     Credential,
     Settings,
+    bad_name_chars,
     is_placeholder,
     looks_like_secret,
     shown,
@@ -298,7 +299,7 @@ def check_prefix(
     effective = text.rstrip(sep) if sep else text
     built = effective.replace("_", sep) if sep else effective
     if not SECRET_NAME_CHARS_RE.match(built):
-        bad = sorted({c for c in built if not (c.isascii() and (c.isalnum() or c == "-"))})
+        bad = bad_name_chars(built)
         findings.append(
             PREFIX_INVALID(
                 subject,

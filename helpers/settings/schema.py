@@ -34,6 +34,7 @@ __all__ = [
     "Settings",
     "Target",
     "accepted_names",
+    "bad_name_chars",
     "fields_of",
     "parse_enum",
     "env_name_or_none",
@@ -220,6 +221,11 @@ _PLACEHOLDER_RE = re.compile(
 
 
 # -- showing values safely ----------------------------------------------------------------
+
+
+def bad_name_chars(text: str) -> list[str]:
+    """The characters of ``text`` a Key Vault secret name cannot hold (only 0-9a-zA-Z-)."""
+    return sorted({c for c in text if not (c.isascii() and (c.isalnum() or c == "-"))})
 
 
 def looks_like_secret(value: object) -> bool:

@@ -203,10 +203,13 @@ def lint_helm_values(text: str) -> list[Finding]:
     ``extraEnv`` (a YAML string or list), ``extraEnvFrom`` and ``config.secrets`` /
     ``config.workers``.
     """
+    doc, findings = yaml_document(text, "Helm values")
+    return findings or _lint_helm_doc(doc, text)
+
+
+def _lint_helm_doc(doc: Any, text: object) -> list[Finding]:
     label = "Helm values"
-    doc, findings = yaml_document(text, label)
-    if findings:
-        return findings
+    findings: list[Finding] = []
     if doc is None:
         doc = {}
     if not isinstance(doc, Mapping):
@@ -272,10 +275,13 @@ def _resubject(f: Finding, old: str, new: str) -> Finding:
 # -- docker compose ------------------------------------------------------------------------------
 def lint_compose(text: str) -> list[Finding]:
     """Lint a docker compose file: each service's ``environment`` (list or mapping)."""
+    doc, findings = yaml_document(text, "compose")
+    return findings or _lint_compose_doc(doc, text)
+
+
+def _lint_compose_doc(doc: Any, text: object) -> list[Finding]:
     label = "compose"
-    doc, findings = yaml_document(text, label)
-    if findings:
-        return findings
+    findings: list[Finding] = []
     if not isinstance(doc, Mapping) or not isinstance(doc.get("services"), Mapping):
         return [CONFIG_UNPARSABLE(label, "no services: mapping at the top level.")]
     groups: dict[tuple, list[str]] = {}
@@ -361,8 +367,8 @@ def lint_file(path: Path | str) -> list[Finding]:
         if findings:
             return findings
         if isinstance(doc, Mapping) and "services" in doc:
-            return lint_compose(text)
-        return lint_helm_values(text)
+            return _lint_compose_doc(doc, text)
+        return _lint_helm_doc(doc, text)
     if name.startswith(".env") or suffix in (".env", ".sh") or name.endswith(".env"):
         return lint_environment(parse_env_file(text), fragment=True)
     if stripped.startswith("{"):

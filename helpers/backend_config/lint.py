@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from helpers import settings as st
-from helpers.backend_config.identity import secret_in_kwargs
+from helpers.backend_config.identity import CLIENT_SECRET_ENV, KWARGS_OF, secret_in_kwargs
 from helpers.backend_config.kwargs import (
     _BOOL_OPTIONS,
     _KNOWN_TYPOS,
@@ -67,6 +67,7 @@ from helpers.findings.codes.set import (
     WHITESPACE,
     WRONG_TYPE,
 )
+from helpers.settings import Credential
 
 __all__ = [
     "lint_airflow_cfg",
@@ -121,7 +122,7 @@ def _kwargs_findings(
     findings += found
 
     secret = kwargs.get("client_secret")
-    has = {k: bool(kwargs.get(k)) for k in ("tenant_id", "client_id", "client_secret")}
+    has = {k: bool(kwargs.get(k)) for k in KWARGS_OF[Credential.CLIENT_SECRET]}
     if secret:
         findings.append(
             SECRET_IN_KWARGS(
@@ -364,7 +365,7 @@ def _identity_findings(
                 findings.append(IDENTITY_MISSING(name, f"{name} is set but empty."))
             else:
                 findings += check(value, name)[1]
-    secret_name = "AZURE_CLIENT_SECRET"
+    secret_name = CLIENT_SECRET_ENV
     if secret_name in env and secret_name not in view.opaque:
         value = env[secret_name]
         if not value.strip():

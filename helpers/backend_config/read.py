@@ -24,6 +24,7 @@ import yaml
 
 from helpers.backend_config.identity import (
     CLIENT_SECRET_ENV,
+    ENV_OF_KWARG,
     kind_from_env,
     kind_from_kwargs,
     secret_in_kwargs,
@@ -265,7 +266,8 @@ def settings_from_environment(environ: Mapping[str, str]) -> tuple[Settings, lis
     # otherwise DefaultAzureCredential reads AZURE_* (the kwargs are ignored).
     trio = secret_in_kwargs(kwargs)
     if not trio:
-        for key, env_name in (("tenant_id", "AZURE_TENANT_ID"), ("client_id", "AZURE_CLIENT_ID")):
+        for key in ("tenant_id", "client_id"):
+            env_name = ENV_OF_KWARG[key]
             values[key] = env.get(env_name, "")
             origin[key] = env_name
     kind = kind_from_env(env, kwargs)

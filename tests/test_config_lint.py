@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.backend_config import render as config_render
-from helpers.backend_config.lint import (
+from helpers.backend_config import (
     lint_adf_export,
     lint_airflow_cfg,
     lint_backend_kwargs,
@@ -21,6 +20,7 @@ from helpers.backend_config.lint import (
     parse_backend_kwargs,
     parse_env_file,
 )
+from helpers.backend_config import render as config_render
 from helpers.common.facts import BACKEND_CLASS, OLD_BACKEND_CLASS
 from helpers.findings import Severity, render_text, to_json
 from helpers.settings import Credential, Settings, Target

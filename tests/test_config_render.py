@@ -89,11 +89,11 @@ def test_env_target_renders_the_seed_overrides_with_a_secret_placeholder():
     assert list(rendered.files) == ["env.sh"]
 
 
-def test_including_the_client_secret_reports_AKV_RENDER_003_and_renders_a_reference():
+def test_including_the_client_secret_reports_AKV_CFG_009_and_renders_a_reference():
     rendered = render(
         seed(client_secret_env="AKV_SPN_SECRET"), Target.ENV, include_client_secret=True
     )
-    assert codes(rendered) == ["AKV-RENDER-003"]
+    assert codes(rendered) == ["AKV-CFG-009"]
     kwargs = kwargs_of(rendered)
     assert kwargs["client_secret"] == "${AKV_SPN_SECRET}"
     assert (kwargs["tenant_id"], kwargs["client_id"]) == (TENANT, CLIENT)
@@ -179,9 +179,9 @@ def test_fabric_assumes_airflow_2_10_5():
     assert "Fabric" in rendered.files["portal.txt"]
 
 
-def test_provider_15_on_airflow_2_6_3_reports_AKV_RENDER_005():
+def test_provider_15_on_airflow_2_6_3_reports_AKV_VER_001():
     rendered = render(seed(airflow_version="2.6.3", provider_version="15.2.1"), Target.ADF)
-    assert codes(rendered) == ["AKV-RENDER-005"]
+    assert codes(rendered) == ["AKV-VER-001"]
     assert rendered.requirements == ["apache-airflow-providers-microsoft-azure==15.2.1"]
 
 
@@ -300,9 +300,9 @@ def test_sovereign_cloud_vault_reports_AKV_RENDER_009_and_sets_the_authority(vau
 
 
 # -- bad settings never raise --------------------------------------------------------------
-def test_missing_vault_url_reports_AKV_RENDER_001_with_a_placeholder():
+def test_missing_vault_url_reports_AKV_SET_001_with_a_placeholder():
     rendered = render(seed(vault_url=""), Target.ENV)
-    assert "AKV-RENDER-001" in codes(rendered)
+    assert "AKV-SET-001" in codes(rendered)
     assert kwargs_of(rendered)["vault_url"] == "https://<vault-name>.vault.azure.net/"
 
 
@@ -313,15 +313,15 @@ def test_missing_tenant_and_client_report_AKV_RENDER_002_each():
 
 
 @pytest.mark.parametrize("retry", [None, 50, -1, "3"])
-def test_unbounded_or_odd_retry_total_reports_AKV_RENDER_004(retry):
+def test_unbounded_or_odd_retry_total_reports_AKV_CFG_015(retry):
     rendered = render(seed(retry_total=retry), Target.ENV)
-    assert codes(rendered) == ["AKV-RENDER-004"]
+    assert codes(rendered) == ["AKV-CFG-015"]
     assert kwargs_of(rendered).get("retry_total") in (None, 50, 3)
 
 
-def test_unreadable_version_reports_AKV_RENDER_011():
+def test_unreadable_version_reports_AKV_SET_021():
     rendered = render(seed(airflow_version="two point six"), Target.ADF)
-    assert codes(rendered) == ["AKV-RENDER-011"]
+    assert codes(rendered) == ["AKV-SET-021"]
     assert rendered.requirements == ["apache-airflow-providers-microsoft-azure"]
 
 
@@ -337,9 +337,9 @@ def test_a_secret_pasted_as_the_reference_reports_AKV_RENDER_013_and_is_not_rend
     assert rendered.env["AZURE_CLIENT_SECRET"] == PLACEHOLDER
 
 
-def test_unknown_target_reports_AKV_RENDER_014_without_raising():
+def test_unknown_target_reports_AKV_SET_017_without_raising():
     rendered = render(seed(), "kubernetes-operator")
-    assert codes(rendered) == ["AKV-RENDER-014"]
+    assert codes(rendered) == ["AKV-SET-017"]
     assert rendered.files == {}
 
 

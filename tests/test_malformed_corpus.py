@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as hst
 
-from helpers.backend_config.lint import (
+from helpers.backend_config import (
     lint_adf_export,
     lint_airflow_cfg,
     lint_backend_kwargs,
@@ -25,6 +25,8 @@ from helpers.backend_config.lint import (
     lint_file,
     lint_helm_values,
     lint_versions,
+    settings_from_airflow_cfg,
+    settings_from_environment,
 )
 from helpers.common.facts import BACKEND_CLASS, OLD_BACKEND_CLASS
 from helpers.findings import Finding, render_html, render_text, to_json, to_junit
@@ -35,8 +37,6 @@ from helpers.settings import (
     check_tenant,
     check_vault_url,
     load_settings,
-    settings_from_airflow_cfg,
-    settings_from_environment,
     settings_from_mapping,
 )
 

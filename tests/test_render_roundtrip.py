@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from azure.keyvault.secrets import SecretClient
 
-from helpers.backend_config import lint as config_lint
+from helpers import backend_config as config_lint
+from helpers.backend_config import settings_from_airflow_cfg, settings_from_environment
 from helpers.backend_config.render import Rendered, render, secret_placeholder
 from helpers.backend_config.scratch_airflow import ScratchAirflow
 from helpers.common.redact import fingerprint
@@ -27,8 +28,6 @@ from helpers.settings import (
     Credential,
     Settings,
     Target,
-    settings_from_airflow_cfg,
-    settings_from_environment,
 )
 from tests.conftest import SAMPLE, vault_url
 

@@ -7,6 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from helpers.backend_config import (
+    settings_from_airflow_cfg,
+    settings_from_backend_kwargs,
+    settings_from_environment,
+)
 from helpers.common.facts import BACKEND_CLASS
 from helpers.findings import render_text, to_json
 from helpers.settings import (
@@ -21,9 +26,6 @@ from helpers.settings import (
     check_vault_url,
     load_settings,
     looks_like_secret,
-    settings_from_airflow_cfg,
-    settings_from_backend_kwargs,
-    settings_from_environment,
     settings_from_mapping,
     validate_settings,
 )

@@ -35,7 +35,7 @@ from helpers.findings.codes.name import (
     UNDERSCORE_BECOMES_SEP,
     UPPERCASE_ID,
 )
-from helpers.settings import Settings
+from helpers.settings import Settings, bad_name_chars
 
 __all__ = [
     "MAX_NAME_LENGTH",
@@ -61,7 +61,6 @@ __all__ = [
 
 MAX_NAME_LENGTH = 127
 VALID_NAME = re.compile(r"[0-9a-zA-Z-]{1,127}")  # the provider's own pattern, verbatim
-_ALLOWED_CHAR = re.compile(r"[0-9a-zA-Z-]")
 TEAM_SEP = "--"  # the provider's separator between team name and id in multi-team mode
 
 
@@ -174,14 +173,13 @@ def check_name(kind: Kind | str, airflow_id: str, settings: Settings) -> list[Fi
     """Findings about one id: invalid or too long names, case, underscores, '--'."""
     kind = _kind(kind)
     subject = f"{kind.value} {airflow_id}"
-    prefix = normalize_prefix(prefix_for(kind, settings), sep_of(settings))
-    name = secret_name(prefix, airflow_id, sep_of(settings))
+    name = secret_name(prefix_for(kind, settings), airflow_id, sep_of(settings))
     if name is None:
         return [LOOKUP_DISABLED(subject, f"{kind.prefix_field} is null", kind=kind.value)]
     data = {"kind": kind.value, "airflow_id": airflow_id, "secret_name": name}
     findings: list[Finding] = []
     id_part = str(airflow_id).replace("_", sep_of(settings))
-    bad = _bad_chars(id_part)
+    bad = bad_name_chars(id_part)
     if not id_part:
         findings.append(INVALID_CHARACTERS(subject, "the id is empty", **data))
     elif bad:
@@ -245,22 +243,22 @@ def _name_findings(
     return findings
 
 
-def _name_head(kind: Kind, settings: Settings) -> str | None:
-    """What every secret name of this kind starts with (``None``: lookups disabled)."""
+def _name_head(kind: Kind, settings: Settings) -> tuple[str | None, str | None]:
+    """(normalised prefix, what every secret name of this kind starts with); None: disabled."""
     sep = sep_of(settings)
     prefix = normalize_prefix(prefix_for(kind, settings), sep)
     if prefix is None:
-        return None
-    return "" if prefix == "" else f"{prefix}{sep}".replace("_", sep)
+        return None, None
+    return prefix, "" if prefix == "" else f"{prefix}{sep}".replace("_", sep)
 
 
 def _prefix_problems(kind: Kind, settings: Settings) -> list[Finding]:
-    head = _name_head(kind, settings)
+    prefix, head = _name_head(kind, settings)
     if head is None:
         return []
-    prefix, sep = normalize_prefix(prefix_for(kind, settings), sep_of(settings)), sep_of(settings)
+    sep = sep_of(settings)
     data = {"kind": kind.value, "prefix": prefix, "sep": sep}
-    bad = _bad_chars(head)
+    bad = bad_name_chars(head)
     if bad:
         return [
             INVALID_PREFIX(
@@ -287,7 +285,7 @@ def prefix_findings(settings: Settings) -> list[Finding]:
     findings: list[Finding] = []
     heads: dict[Kind, str] = {}
     for kind in Kind:
-        head = _name_head(kind, settings)
+        _, head = _name_head(kind, settings)
         if head is not None:
             heads[kind] = head
             findings.extend(_prefix_problems(kind, settings))
@@ -420,7 +418,7 @@ def reverse(secret_names: Iterable[str], settings: Settings) -> ReverseMapping:
     provider can never request (invalid names) are listed as unmatched.
     """
     sep = sep_of(settings)
-    heads = [(k, h) for k in Kind if (h := _name_head(k, settings)) is not None]
+    heads = [(k, h) for k in Kind if (h := _name_head(k, settings)[1]) is not None]
     result = ReverseMapping()
     for raw in secret_names:
         name = raw if isinstance(raw, str) else str(raw)
@@ -455,10 +453,6 @@ def _unique(ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(i if isinstance(i, str) else str(i) for i in ids or ()))
 
 
-def _bad_chars(text: str) -> list[str]:
-    return sorted({c for c in text if not _ALLOWED_CHAR.fullmatch(c)})
-
-
 def _show(chars: Sequence[str]) -> str:
     shown = ", ".join(repr(c) if c.isprintable() else f"U+{ord(c):04X}" for c in chars)
     return f"{shown} (only 0-9, a-z, A-Z and '-' are allowed)"
@@ -467,7 +461,7 @@ def _show(chars: Sequence[str]) -> str:
 def _why_invalid(name: str) -> str:
     if not name:
         return "empty name"
-    bad = _bad_chars(name)
+    bad = bad_name_chars(name)
     if bad:
         return "contains " + ", ".join(repr(c) for c in bad)
     return f"{len(name)} characters (at most {MAX_NAME_LENGTH})"

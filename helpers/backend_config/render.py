@@ -11,12 +11,13 @@ variable (``DefaultAzureCredential`` reads ``AZURE_CLIENT_SECRET``); Helm reads 
 Kubernetes secret, compose from the shell or ``.env``. Only with ``include_client_secret=True``
 does ``backend_kwargs`` get a ``client_secret`` key, and even then it holds a reference,
 ``"${AZURE_CLIENT_SECRET}"``, which Airflow expands from the environment when it reads the
-option (AKV-RENDER-003 explains the cost).
+option (AKV-CFG-009 explains the cost).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import html
 import json
 import re
@@ -27,26 +28,36 @@ from typing import Any
 import yaml
 from packaging.version import InvalidVersion, Version
 
+from helpers.backend_config.identity import env_for, kwargs_for
 from helpers.backend_config.names import prefix_findings, sep_of
 from helpers.common.facts import BACKEND_CLASS as BACKEND
 from helpers.findings import Finding, render_html
+from helpers.findings.codes.cfg import NO_RETRY_BOUND, SECRET_IN_KWARGS
 from helpers.findings.codes.render import (
     AIRFLOW_VERSION_ASSUMED,
     ALL_LOOKUPS_DISABLED,
-    CLIENT_SECRET_IN_KWARGS,
     IDENTITY_VALUE_MISSING,
     MANAGED_IDENTITY_WITHOUT_TENANT,
-    PROVIDER_INCOMPATIBLE,
     PROVIDER_TOO_OLD_FOR_KWARGS,
-    RETRY_UNBOUNDED,
     SECRET_REFERENCE_INVALID,
     SOVEREIGN_AUTHORITY,
-    UNKNOWN_TARGET,
-    VAULT_URL_MISSING,
-    VERSION_NOT_UNDERSTOOD,
     WORKLOAD_IDENTITY_OUTSIDE_KUBERNETES,
 )
-from helpers.settings import Credential, Settings, Target, env_name_or_none
+from helpers.findings.codes.set import TARGET_UNKNOWN, VAULT_URL_MISSING, VERSION_INVALID
+from helpers.settings import (
+    Credential,
+    Settings,
+    Target,
+    env_name_or_none,
+    parse_credential,
+    parse_target,
+)
+from helpers.settings.compat import (
+    PROVIDER,
+    provider_cap,
+    provider_fit,
+    provider_requirement,
+)
 
 __all__ = [
     "BACKEND",
@@ -60,7 +71,6 @@ __all__ = [
     "secret_placeholder",
 ]
 
-PROVIDER = "apache-airflow-providers-microsoft-azure"
 DEFAULT_RETRY_TOTAL = 3
 MAX_RETRY_TOTAL = 10  # azure-core's own default; more only stretches a throttled stall
 VAULT_PLACEHOLDER = "https://<vault-name>.vault.azure.net/"
@@ -68,35 +78,6 @@ HELM_SECRET_NAME = "airflow-azure-client-secret"
 HELM_SECRET_KEY = "client-secret"
 # The Airflow version each hosted target runs when the settings do not say.
 ASSUMED_AIRFLOW = {Target.ADF: "2.6.3", Target.FABRIC: "2.10.5"}
-# Newest provider release per Airflow minor (from the provider changelog's "only available for
-# Airflow 2.N+" notes): Airflow 2.6.3 can install at most 10.0.0. From 2.11 on: no cap.
-PROVIDER_CAP = {
-    (2, 0): "2.0.0",
-    (2, 1): "3.9.0",
-    (2, 2): "4.3.0",
-    (2, 3): "6.0.0",
-    (2, 4): "7.0.0",
-    (2, 5): "8.3.0",
-    (2, 6): "10.0.0",
-    (2, 7): "10.3.0",
-    (2, 8): "11.1.0",
-    (2, 9): "12.3.1",
-    (2, 10): "12.8.1",
-}
-# First provider release that needs each Airflow minor (newest first).
-PROVIDER_MIN_AIRFLOW = {
-    "12.9.0": "2.11",
-    "12.4.0": "2.10",
-    "12.0.0": "2.9",
-    "10.4.0": "2.8",
-    "10.1.0": "2.7",
-    "8.4.0": "2.6",
-    "8.0.0": "2.5",
-    "6.1.0": "2.4",
-    "5.0.0": "2.3",
-    "4.0.0": "2.2",
-    "3.0.0": "2.1",
-}
 CREDENTIAL_KWARGS_SINCE = Version("8.0.0")  # tenant_id / client_id / client_secret kwargs
 IDENTITY_KWARGS_SINCE = Version("8.2.0")  # managed_identity_client_id / workload_identity_...
 AUTHORITY_HOSTS = {
@@ -153,9 +134,9 @@ def render(
     settings: Settings, target: Target | str | None = None, *, include_client_secret: bool = False
 ) -> Rendered:
     """Render the configuration of ``settings`` for ``target`` (default: ``settings.target``)."""
-    chosen = _target(target if target is not None else settings.target)
+    chosen = parse_target(target if target is not None else settings.target)
     if chosen is None:
-        return Rendered(None, findings=[UNKNOWN_TARGET("target", f"{target!r} is not a target")])
+        return Rendered(None, findings=[TARGET_UNKNOWN("target", f"{target!r} is not a target.")])
     plan = _Plan(settings, chosen, include_client_secret)
     files = _RENDERERS[chosen](plan)
     return Rendered(
@@ -179,35 +160,6 @@ def backend_kwargs(settings: Settings, *, include_client_secret: bool = False) -
     return _Plan(settings, Target.ENV, include_client_secret).kwargs
 
 
-def provider_cap(airflow_version: str) -> str | None:
-    """Newest provider release that supports ``airflow_version``.
-
-    None when every current release supports it (2.11 and later) or when the version cannot
-    be read (the renderer reports that as AKV-RENDER-011).
-    """
-    try:
-        version = Version(str(airflow_version).strip())
-    except InvalidVersion:
-        return None
-    minor = (version.major, version.minor)
-    if minor >= (2, 11) or version.major >= 3:
-        return None
-    return PROVIDER_CAP.get(minor, PROVIDER_CAP[min(PROVIDER_CAP)])
-
-
-def provider_requirement(
-    airflow_version: str | None, provider_version: str | None = None, *, minimum: str | None = None
-) -> str:
-    """The requirements line: pinned if ``provider_version``, else capped for Airflow."""
-    if provider_version:
-        return f"{PROVIDER}=={provider_version}"
-    parts = [f">={minimum}"] if minimum else []
-    cap = provider_cap(airflow_version) if airflow_version else None
-    if cap:
-        parts.append(f"<={cap}")
-    return PROVIDER + ",".join(parts)
-
-
 # -- the plan: every decision, made once --------------------------------------------------
 class _Plan:
     def __init__(self, settings: Settings, target: Target, include_client_secret: bool):
@@ -216,12 +168,14 @@ class _Plan:
         self.include_secret = include_client_secret
         self.findings: list[Finding] = []
         self.feature_minimum: Version | None = None  # oldest provider the kwargs need
-        self.credential = _credential_kind(settings.credential)
+        # Settings validation reports an unknown credential; rendering falls back to the default.
+        self.credential = parse_credential(settings.credential) or Credential.CLIENT_SECRET
         self.sep = sep_of(settings)
         self.secret_env = self._secret_env()
         self.airflow_version = self._airflow_version()
         self.provider_text = str(settings.provider_version or "").strip() or None
         self.provider_version = self._version("provider_version", self.provider_text)
+        self.python_version = self._version("python_version", settings.python_version)
         self.azure_env: dict[str, str] = {}
         self.kwargs = self._kwargs()
         self.requirements = [self._requirement()]
@@ -256,7 +210,7 @@ class _Plan:
         try:
             return Version(str(text).strip())
         except InvalidVersion:
-            self.findings.append(VERSION_NOT_UNDERSTOOD(subject, f"{text!r} is not a version"))
+            self.findings.append(VERSION_INVALID(subject, f"{subject} {text!r} is not a version."))
             return None
 
     def _value(self, name: str, placeholder: str) -> str:
@@ -270,7 +224,9 @@ class _Plan:
         s = self.settings
         vault_url = str(s.vault_url or "").strip()
         if not vault_url:
-            self.findings.append(VAULT_URL_MISSING("vault_url", f"rendered {VAULT_PLACEHOLDER}"))
+            self.findings.append(
+                VAULT_URL_MISSING("vault_url", f"a placeholder was written: {VAULT_PLACEHOLDER}")
+            )
             vault_url = VAULT_PLACEHOLDER
         kwargs: dict[str, Any] = {
             "connections_prefix": s.connections_prefix,
@@ -292,15 +248,15 @@ class _Plan:
     def _retry_total(self) -> int | None:
         retry = self.settings.retry_total
         if retry is None:
-            self.findings.append(RETRY_UNBOUNDED("retry_total", "not set: azure-core retries 10x"))
+            self.findings.append(NO_RETRY_BOUND("retry_total", "not set: azure-core retries 10x"))
             return None
         if isinstance(retry, bool) or not isinstance(retry, int) or retry < 0:
             self.findings.append(
-                RETRY_UNBOUNDED("retry_total", f"{retry!r} is not a count; rendered 3")
+                NO_RETRY_BOUND("retry_total", f"{retry!r} is not a count; rendered 3")
             )
             return DEFAULT_RETRY_TOTAL
         if retry > MAX_RETRY_TOTAL:
-            self.findings.append(RETRY_UNBOUNDED("retry_total", f"{retry} retries (at most 10)"))
+            self.findings.append(NO_RETRY_BOUND("retry_total", f"{retry} retries (at most 10)"))
         return retry
 
     def _credential(self, vault_url: str) -> dict[str, Any]:
@@ -313,29 +269,21 @@ class _Plan:
             if authority:
                 self.azure_env["AZURE_AUTHORITY_HOST"] = authority
                 self.findings.append(SOVEREIGN_AUTHORITY("vault_url", authority))
+            resolved = dataclasses.replace(s, credential=kind, tenant_id=tenant, client_id=client)
+            placeholder = secret_placeholder(self.secret_env)
             if self.include_secret:
                 self.findings.append(
-                    CLIENT_SECRET_IN_KWARGS(
+                    SECRET_IN_KWARGS(
                         "backend_kwargs", f"client_secret is the reference ${{{self.secret_env}}}"
                     )
                 )
                 self._needs_provider(CREDENTIAL_KWARGS_SINCE, "tenant_id/client_id/client_secret")
-                self.azure_env[self.secret_env] = secret_placeholder(self.secret_env)
-                return {
-                    "tenant_id": tenant,
-                    "client_id": client,
-                    "client_secret": f"${{{self.secret_env}}}",
-                }
-            self.azure_env.update(
-                {
-                    "AZURE_TENANT_ID": tenant,
-                    "AZURE_CLIENT_ID": client,
-                    "AZURE_CLIENT_SECRET": secret_placeholder(self.secret_env),
-                }
-            )
+                self.azure_env[self.secret_env] = placeholder
+                return kwargs_for(resolved, secret=f"${{{self.secret_env}}}")
+            self.azure_env.update(env_for(resolved, secret=placeholder))
             return {}
         identity = str(s.managed_identity_client_id or s.client_id or "").strip()
-        tenant = str(getattr(s, "workload_identity_tenant_id", "") or s.tenant_id or "").strip()
+        tenant = str(s.workload_identity_tenant_id or s.tenant_id or "").strip()
         if kind is Credential.WORKLOAD_IDENTITY:
             if self.target is not Target.HELM:
                 self.findings.append(
@@ -343,16 +291,24 @@ class _Plan:
                 )
             identity = identity or self._value("client_id", "<client id>")
             tenant = tenant or self._value("tenant_id", "<tenant id>")
-        if identity and tenant:
+        resolved = dataclasses.replace(
+            s,
+            credential=kind,
+            managed_identity_client_id=identity,
+            workload_identity_tenant_id=tenant,
+        )
+        kwargs = kwargs_for(resolved)
+        if kwargs:
             self._needs_provider(IDENTITY_KWARGS_SINCE, "managed_identity_client_id")
-            return {"managed_identity_client_id": identity, "workload_identity_tenant_id": tenant}
-        if identity:
+            return kwargs
+        env = env_for(resolved, secret="")
+        if env:
             self.findings.append(
                 MANAGED_IDENTITY_WITHOUT_TENANT(
                     "managed_identity_client_id", f"rendered AZURE_CLIENT_ID={identity}"
                 )
             )
-            self.azure_env["AZURE_CLIENT_ID"] = identity
+            self.azure_env.update(env)
         return {}  # system-assigned identity: DefaultAzureCredential finds it alone
 
     def _needs_provider(self, since: Version, what: str) -> None:
@@ -369,19 +325,7 @@ class _Plan:
         given, airflow, minimum = self.provider_version, self.airflow_version, self.feature_minimum
         cap = provider_cap(str(airflow)) if airflow else None
         if given is not None:
-            needs = next((a for p, a in PROVIDER_MIN_AIRFLOW.items() if given >= Version(p)), None)
-            too_new = cap is not None and given > Version(cap)
-            if airflow is not None and (too_new or (needs and airflow < Version(needs))):
-                self.findings.append(
-                    PROVIDER_INCOMPATIBLE(
-                        "provider_version",
-                        f"provider {given} needs Airflow {needs}+; Airflow {airflow} can use "
-                        f"provider {cap} at most",
-                        airflow_version=str(airflow),
-                        provider_version=str(given),
-                        cap=cap,
-                    )
-                )
+            self.findings += provider_fit(airflow, given, self.python_version)
             return provider_requirement(None, self.provider_text)
         if minimum is not None and cap is not None and Version(cap) < minimum:
             self.findings.append(
@@ -575,25 +519,6 @@ _RENDERERS = {
 
 
 # -- helpers -----------------------------------------------------------------------------
-def _target(value: Target | str | None) -> Target | None:
-    if isinstance(value, Target):
-        return value
-    text = str(value or "").strip().lower().replace("-", "_").replace(".", "_")
-    text = {"cfg": "airflow_cfg", "shell": "env", "docker_compose": "compose"}.get(text, text)
-    try:
-        return Target(text)
-    except ValueError:
-        return None
-
-
-def _credential_kind(value: Credential | str) -> Credential:
-    """Settings validation reports an unknown credential; rendering falls back to the seed's."""
-    try:
-        return Credential(str(value).strip().lower())
-    except ValueError:
-        return Credential.CLIENT_SECRET
-
-
 def _authority_host(vault_url: str) -> str | None:
     host = re.sub(r"^[a-z]+://", "", vault_url.lower()).split("/")[0].split(":")[0]
     return next((a for suffix, a in AUTHORITY_HOSTS.items() if host.endswith(suffix)), None)

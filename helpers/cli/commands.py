@@ -14,13 +14,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from helpers.backend_config import (
+    lint_dags,
+    lint_environment,
+    lint_file,
+    settings_from_environment,
+)
+from helpers.backend_config.names import describe_mapping, map_names, name_findings, reverse
+from helpers.backend_config.render import render
 from helpers.cli.progress import batch_progress
 from helpers.common.logs import quiet_sdk_logs
 from helpers.findings import Finding, exit_code, render_text, to_json, to_junit, unique
 from helpers.settings import (
+    Credential,
     Settings,
+    Target,
+    accepted_names,
     load_settings,
-    settings_from_environment,
     settings_from_mapping,
 )
 
@@ -30,6 +40,7 @@ OVERRIDES = {
     "tenant_id": "tenant_id",
     "client_id": "client_id",
     "client_secret_env": "client_secret_env",
+    "credential": "credential",
     "variables": "variables",
     "connections": "connections",
 }
@@ -51,6 +62,12 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         "--client-secret-env",
         metavar="NAME",
         help="environment variable holding the client secret (default AZURE_CLIENT_SECRET)",
+    )
+    group.add_argument(
+        "--credential",
+        choices=accepted_names(Credential),
+        metavar="KIND",
+        help="how the backend signs in: " + ", ".join(c.value for c in Credential),
     )
     group.add_argument(
         "--variable",
@@ -192,8 +209,6 @@ def _timestamped(root: Path) -> Path:
 
 # -- config ------------------------------------------------------------------------------
 def cmd_config_render(args: argparse.Namespace) -> int:
-    from helpers.backend_config.render import render
-
     settings, findings = resolve_settings(args)
     rendered = render(settings, args.target, include_client_secret=args.include_client_secret)
     findings = findings + rendered.findings
@@ -207,8 +222,6 @@ def cmd_config_render(args: argparse.Namespace) -> int:
 
 
 def cmd_config_lint(args: argparse.Namespace) -> int:
-    from helpers.backend_config.lint import lint_dags, lint_environment, lint_file
-
     findings: list[Finding] = []
     checked = []
     if args.env:
@@ -228,8 +241,6 @@ def cmd_config_lint(args: argparse.Namespace) -> int:
 
 # -- names -------------------------------------------------------------------------------
 def cmd_names(args: argparse.Namespace) -> int:
-    from helpers.backend_config.names import describe_mapping, map_names, name_findings
-
     settings, findings = resolve_settings(args)
     # Only the prefixes and the separator shape a name; a missing vault URL or identity
     # is check's business, not a reason for this command to fail.
@@ -247,8 +258,6 @@ def cmd_names(args: argparse.Namespace) -> int:
 
 
 def cmd_names_reverse(args: argparse.Namespace) -> int:
-    from helpers.backend_config.names import reverse
-
     settings, findings = resolve_settings(args)
     if args.secrets_file:
         names = Path(args.secrets_file).read_text(encoding="utf-8").split()
@@ -425,8 +434,9 @@ def add_engine_commands(sub: Any) -> None:
     add_settings_arguments(render)
     render.add_argument(
         "--target",
-        choices=["adf", "fabric", "helm", "compose", "airflow_cfg", "env"],
-        help="default: the settings' target",
+        choices=accepted_names(Target),
+        metavar="TARGET",
+        help="one of " + ", ".join(t.value for t in Target) + " (default: the settings' target)",
     )
     render.add_argument(
         "--include-client-secret",

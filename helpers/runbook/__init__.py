@@ -541,7 +541,7 @@ def _version(package: str) -> str | None:
 @_never_raises("Installed packages")
 def check_packages() -> StepResult:
     """azure-identity, azure-keyvault-secrets and the provider, against the Airflow version."""
-    from helpers.backend_config.lint import lint_versions
+    from helpers.backend_config import lint_versions
 
     versions = {name: _version(name) for name in PACKAGES}
     python = ".".join(str(p) for p in sys.version_info[:3])
@@ -891,7 +891,7 @@ _LINT_NAMES = {
 
 
 def _lint_text(text: str) -> tuple[str, list[Finding]]:
-    from helpers.backend_config.lint import (
+    from helpers.backend_config import (
         lint_adf_export,
         lint_airflow_cfg,
         lint_backend_kwargs,
@@ -922,7 +922,7 @@ def lint_config(
     """Lint an existing configuration: pasted text (backend_kwargs JSON, airflow.cfg, an
     ADF/Fabric export, Helm values, compose, KEY=value lines) or a path to such a file. Empty:
     lint the configuration rendered for ``target`` — it must come out clean."""
-    from helpers.backend_config.lint import lint_file
+    from helpers.backend_config import lint_file
     from helpers.backend_config.render import render
 
     text = str(existing or "")
@@ -1320,7 +1320,7 @@ def raise_for_findings(result: StepResult, enabled: bool = True) -> str:
 @_never_raises("The sample DAG")
 def explain_sample_dag() -> StepResult:
     """What changed from the seed's DAG, and a lint of dags/ for parse-time lookups."""
-    from helpers.backend_config.lint import lint_dags
+    from helpers.backend_config import lint_dags
     from helpers.backend_config.scratch_airflow import DAGS_FOLDER
 
     return StepResult(

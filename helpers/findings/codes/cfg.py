@@ -217,12 +217,14 @@ CONFIG_PREFIX_DEFAULT = define(
 NO_RETRY_BOUND = define(
     "AKV-CFG-015",
     Severity.INFO,
-    "No retry_total bound",
+    "retry_total is not bounded",
     """
-    Without retry_total the SDK retries a throttled (429) or failing request up to 10 times
-    with exponential back-off, so one lookup can stall a DAG parse or a task for minutes.
+    Any backend_kwargs key the provider does not know goes to SecretClient; "retry_total"
+    bounds azure-core's retries. Without it (or above 10) the SDK retries a throttled (429) or
+    failing request up to 10 times with exponential back-off of up to 120 s, so one lookup
+    can stall a DAG parse or a task for minutes instead of failing fast.
     """,
-    'Add "retry_total": 3 (a JSON number) to backend_kwargs.',
+    'Add "retry_total": 3 (a JSON number; at most 10) to backend_kwargs or the settings.',
 )
 
 OVERRIDE_REPLACES = define(

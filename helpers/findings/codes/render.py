@@ -1,38 +1,17 @@
 """AKV-RENDER-*: Rendering the configuration overrides for a target."""
 
-from helpers.findings.core import Severity, define
+from helpers.findings.core import Severity, alias, define
 
 __all__ = [
-    "VAULT_URL_MISSING",
     "IDENTITY_VALUE_MISSING",
-    "CLIENT_SECRET_IN_KWARGS",
-    "RETRY_UNBOUNDED",
-    "PROVIDER_INCOMPATIBLE",
     "AIRFLOW_VERSION_ASSUMED",
     "MANAGED_IDENTITY_WITHOUT_TENANT",
     "WORKLOAD_IDENTITY_OUTSIDE_KUBERNETES",
     "SOVEREIGN_AUTHORITY",
     "PROVIDER_TOO_OLD_FOR_KWARGS",
-    "VERSION_NOT_UNDERSTOOD",
     "ALL_LOOKUPS_DISABLED",
     "SECRET_REFERENCE_INVALID",
-    "UNKNOWN_TARGET",
 ]
-
-VAULT_URL_MISSING = define(
-    "AKV-RENDER-001",
-    Severity.ERROR,
-    "No vault URL to render; a placeholder was written",
-    """
-    backend_kwargs needs "vault_url": without it the provider builds a SecretClient for ""
-    and every lookup fails with ValueError. The rendered configuration carries a placeholder
-    that must be replaced before it is used.
-    """,
-    """
-    Set vault_url in the settings to the vault's URI (https://<name>.vault.azure.net/, shown
-    as "Vault URI" on the vault's overview page) and render again.
-    """,
-)
 
 IDENTITY_VALUE_MISSING = define(
     "AKV-RENDER-002",
@@ -47,58 +26,6 @@ IDENTITY_VALUE_MISSING = define(
     Set tenant_id and client_id in the settings (Entra ID > App registrations > the app >
     Overview: "Directory (tenant) ID" and "Application (client) ID"; for a managed identity,
     its "Client ID") and render again.
-    """,
-)
-
-CLIENT_SECRET_IN_KWARGS = define(
-    "AKV-RENDER-003",
-    Severity.WARNING,
-    "Client secret passed through backend_kwargs",
-    """
-    With tenant_id, client_id and client_secret in backend_kwargs the provider builds a
-    ClientSecretCredential itself instead of DefaultAzureCredential. The rendered JSON holds
-    a reference, "${AZURE_CLIENT_SECRET}", which Airflow expands from the environment when it
-    reads the option, so the value is still kept out of files. But the expanded value is now
-    part of Airflow's configuration: `airflow config get-value secrets backend_kwargs`, a
-    config dump or an exposed config page shows it, and the secret must not contain '"' or
-    '\\' (it is spliced into JSON). Plain AZURE_* environment variables avoid all of this.
-    """,
-    """
-    Prefer the default rendering (no include_client_secret): AZURE_TENANT_ID,
-    AZURE_CLIENT_ID and AZURE_CLIENT_SECRET in the environment, read by
-    DefaultAzureCredential. If the secret must go through backend_kwargs, keep the
-    "${VAR}" reference and never paste the value itself into the JSON.
-    """,
-)
-
-RETRY_UNBOUNDED = define(
-    "AKV-RENDER-004",
-    Severity.WARNING,
-    "retry_total is not bounded",
-    """
-    Any backend_kwargs key the provider does not know goes to SecretClient; "retry_total"
-    bounds azure-core's retries. Without it azure-core retries 429 and 5xx up to 10 times with
-    exponential backoff of up to 120 s, so a throttled vault (4,000 reads per 10 s) can stall
-    DAG parsing and tasks for minutes instead of failing fast.
-    """,
-    """
-    Set retry_total to a small number (3 is the runbook's default; at most 10) in the settings.
-    """,
-)
-
-PROVIDER_INCOMPATIBLE = define(
-    "AKV-RENDER-005",
-    Severity.ERROR,
-    "Provider version does not fit the Airflow version",
-    """
-    Each apache-airflow-providers-microsoft-azure release supports a minimum Airflow version:
-    Airflow 2.6.3 (ADF) can use at most 10.0.0, Airflow 2.10 at most 12.8.1, and 12.9.0 and
-    later (15.x included) need Airflow 2.11 or newer (15.x also Python 3.11+). pip either
-    refuses the combination or downgrades/upgrades Airflow itself.
-    """,
-    """
-    Leave provider_version empty to get a requirement capped for the Airflow version, or pick
-    a provider release that supports it (see the detail).
     """,
 )
 
@@ -178,20 +105,6 @@ PROVIDER_TOO_OLD_FOR_KWARGS = define(
     """,
 )
 
-VERSION_NOT_UNDERSTOOD = define(
-    "AKV-RENDER-011",
-    Severity.WARNING,
-    "Version string not understood",
-    """
-    airflow_version and provider_version must be release numbers such as 2.6.3 or 10.0.0.
-    The renderer could not read one of them, so it could not check compatibility or cap the
-    provider requirement.
-    """,
-    """
-    Write the version as digits and dots (e.g. 2.10.5), or leave it empty.
-    """,
-)
-
 ALL_LOOKUPS_DISABLED = define(
     "AKV-RENDER-012",
     Severity.WARNING,
@@ -221,14 +134,10 @@ SECRET_REFERENCE_INVALID = define(
     """,
 )
 
-UNKNOWN_TARGET = define(
-    "AKV-RENDER-014",
-    Severity.ERROR,
-    "Unknown render target",
-    """
-    The renderer knows these targets: adf, fabric, helm, compose, airflow_cfg, env.
-    """,
-    """
-    Pick one of: adf, fabric, helm, compose, airflow_cfg, env.
-    """,
-)
+# Retired: the same facts have one code each, wherever they are found.
+alias("AKV-RENDER-001", "AKV-SET-001")  # vault URL missing
+alias("AKV-RENDER-003", "AKV-CFG-009")  # client secret in backend_kwargs
+alias("AKV-RENDER-004", "AKV-CFG-015")  # retry_total not bounded
+alias("AKV-RENDER-005", "AKV-VER-001")  # provider does not fit the Airflow version
+alias("AKV-RENDER-011", "AKV-SET-021")  # version not understood
+alias("AKV-RENDER-014", "AKV-SET-017")  # unknown target

@@ -1,0 +1,380 @@
+"""Lint whole configuration documents: an ADF / Fabric export, Helm values, a docker compose
+file, and :func:`lint_file`, which detects the kind of a file by name and content.
+
+Each document is parsed once; its environment and options become a view that
+:mod:`helpers.backend_config.lint` checks like any other configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from helpers import settings as st
+from helpers.backend_config.dags import lint_dags
+from helpers.backend_config.kwargs import _is_reference, secrets_in
+from helpers.backend_config.lint import (
+    _lint_view,
+    _string_env,
+    _View,
+    lint_airflow_cfg,
+    lint_environment,
+)
+from helpers.backend_config.read import (
+    json_document,
+    looks_like_env,
+    parse_env_file,
+    yaml_document,
+)
+from helpers.common.redact import fingerprint
+from helpers.findings import Finding
+from helpers.findings.codes.cfg import (
+    BACKEND_NOT_SET,
+    CONFIG_UNPARSABLE,
+    FILE_KIND_UNKNOWN,
+    HELM_KWARGS_MAPPING,
+    PROVIDER_NOT_REQUIRED,
+    SECRET_IN_FILE,
+)
+from helpers.findings.codes.set import (
+    WRONG_TYPE,
+)
+from helpers.settings.compat import lint_versions
+
+__all__ = [
+    "lint_adf_export",
+    "lint_compose",
+    "lint_file",
+    "lint_helm_values",
+]
+
+
+# -- ADF / Fabric export ------------------------------------------------------------------------
+_PROVIDER_REQ = re.compile(
+    r"^\s*apache[-_.]airflow[-_.]providers[-_.]microsoft[-_.]azure\s*(?:\[[^\]]*\])?\s*"
+    r"(?:(==|>=|~=|<=|<|>|!=)\s*([0-9][0-9A-Za-z.\-+]*))?",
+    re.IGNORECASE,
+)
+
+
+def _find_key(obj: Any, key: str, depth: int = 0) -> Any:
+    if depth > 8:
+        return None
+    if isinstance(obj, Mapping):
+        if key in obj:
+            return obj[key]
+        for value in obj.values():
+            found = _find_key(value, key, depth + 1)
+            if found is not None:
+                return found
+    elif isinstance(obj, list):
+        for value in obj:
+            found = _find_key(value, key, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def lint_adf_export(text: str) -> list[Finding]:
+    """Lint an ADF Data workflows / Fabric Airflow environment export (JSON).
+
+    Accepted shapes: ``{"airflowProperties": {"airflowConfigurationOverrides": {...},
+    "environmentVariables": {...}, "airflowRequirements": [...], "airflowVersion": ...}}``,
+    the ARM resource (``properties.typeProperties.airflowProperties`` with
+    ``airflowEnvironmentVariables``), or a flat ``{"AIRFLOW__SECRETS__BACKEND": ...}`` object.
+    """
+    label = "ADF export"
+    doc, findings = json_document(text, label)
+    if findings:
+        return findings
+    if not isinstance(doc, Mapping):
+        return [
+            CONFIG_UNPARSABLE(label, f"the export's top level is {st.shown(doc)}, not an object.")
+        ]
+    props = _find_key(doc, "airflowProperties")
+    flat = not isinstance(props, Mapping)
+    if flat:
+        props = {"environmentVariables": doc}
+    overrides = props.get("airflowConfigurationOverrides") or {}
+    variables = props.get("environmentVariables") or props.get("airflowEnvironmentVariables") or {}
+    merged: dict[Any, Any] = {}
+    for name, part in (
+        ("environmentVariables", variables),
+        ("airflowConfigurationOverrides", overrides),
+    ):
+        if isinstance(part, Mapping):
+            merged.update(part)
+        else:
+            findings.append(
+                WRONG_TYPE(name, f"{name} must be an object of name: value, not {st.shown(part)}.")
+            )
+    env, opaque = _string_env(merged, findings, label)
+    version = props.get("airflowVersion")
+    view = _View(
+        label,
+        env=env,
+        opaque=opaque,
+        airflow_version=version if isinstance(version, str) else None,
+    )
+    findings += _lint_view(view)
+    secret = env.get("AZURE_CLIENT_SECRET")
+    if secret and secret.strip():
+        findings.append(
+            SECRET_IN_FILE(
+                "AZURE_CLIENT_SECRET",
+                f"the export holds AZURE_CLIENT_SECRET ({fingerprint(secret)}).",
+            )
+        )
+    if not flat:
+        findings += _adf_requirements(props)
+    return st.scrub(findings, [secret, *secrets_in(None, text)])
+
+
+def _adf_requirements(props: Mapping[str, Any]) -> list[Finding]:
+    findings: list[Finding] = []
+    reqs = props.get("airflowRequirements")
+    if isinstance(reqs, str):
+        reqs = [r for r in reqs.split(",")]
+    if not isinstance(reqs, list):
+        reqs = []
+    provider_version = None
+    listed = False
+    for req in reqs:
+        if not isinstance(req, str):
+            continue
+        m = _PROVIDER_REQ.match(req)
+        if m:
+            listed = True
+            if m.group(1) == "==":
+                provider_version = m.group(2)
+    if not listed:
+        findings.append(
+            PROVIDER_NOT_REQUIRED(
+                "airflowRequirements",
+                "airflowRequirements does not list apache-airflow-providers-microsoft-azure.",
+            )
+        )
+    airflow_version = props.get("airflowVersion")
+    python_version = props.get("pythonVersion")
+    if airflow_version or provider_version:
+        findings += lint_versions(
+            airflow_version if isinstance(airflow_version, str) else None,
+            provider_version,
+            python_version if isinstance(python_version, str) else None,
+        )
+    return findings
+
+
+# -- Helm values -------------------------------------------------------------------------------
+def _helm_env_list(items: Any, where: str, view: _View, findings: list[Finding]) -> None:
+    if items is None:
+        return
+    if isinstance(items, str):
+        try:
+            items = yaml.safe_load(items)
+        except yaml.YAMLError:
+            view.more_env = True  # templated; cannot tell what it sets
+            return
+    if not isinstance(items, list):
+        findings.append(WRONG_TYPE(where, f"{where} must be a list of {{name, value}}."))
+        return
+    for item in items:
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+            findings.append(WRONG_TYPE(where, f"{where} entries need a name: {st.shown(item)}."))
+            continue
+        name = item["name"]
+        if "valueFrom" in item or _is_reference(item.get("value")):
+            view.opaque.add(name)
+            view.env.pop(name, None)
+        else:
+            value = item.get("value")
+            view.env[name] = "" if value is None else str(value)
+
+
+def lint_helm_values(text: str) -> list[Finding]:
+    """Lint values for the official Apache Airflow Helm chart.
+
+    Reads ``env: [{name, value | valueFrom}]``, ``secret: [{envName, secretName, secretKey}]``,
+    ``extraEnv`` (a YAML string or list), ``extraEnvFrom`` and ``config.secrets`` /
+    ``config.workers``.
+    """
+    doc, findings = yaml_document(text, "Helm values")
+    return findings or _lint_helm_doc(doc, text)
+
+
+def _lint_helm_doc(doc: Any, text: object) -> list[Finding]:
+    label = "Helm values"
+    findings: list[Finding] = []
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, Mapping):
+        return [
+            CONFIG_UNPARSABLE(label, f"the values' top level is {st.shown(doc)}, not a mapping.")
+        ]
+    view = _View(label)
+    _helm_env_list(doc.get("env"), "env", view, findings)
+    _helm_env_list(doc.get("extraEnv"), "extraEnv", view, findings)
+    secrets = doc.get("secret")
+    if isinstance(secrets, list):
+        for item in secrets:
+            if isinstance(item, Mapping) and isinstance(item.get("envName"), str):
+                view.opaque.add(item["envName"])
+    if doc.get("extraEnvFrom"):
+        view.more_env = True
+    config = doc.get("config")
+    if isinstance(config, Mapping):
+        for section in ("secrets", "workers"):
+            options = config.get(section)
+            if not isinstance(options, Mapping):
+                continue
+            for key, value in options.items():
+                key = str(key)
+                if isinstance(value, Mapping) and key.endswith("kwargs"):
+                    findings.append(
+                        HELM_KWARGS_MAPPING(
+                            f"config.{section}.{key}",
+                            f"config.{section}.{key} is a YAML mapping; write it as a JSON string.",
+                        )
+                    )
+                    value = json.dumps(value)
+                elif isinstance(value, bool):
+                    value = str(value)
+                elif value is None:
+                    continue
+                view.cfg[(section, key)] = value if isinstance(value, str) else str(value)
+    found = _lint_view(view)
+    # Subjects from config: say where they live in the values file.
+    findings += [
+        _resubject(f, "[secrets] ", "config.secrets.")
+        if f.subject.startswith("[secrets] ")
+        else _resubject(f, "[workers] ", "config.workers.")
+        for f in found
+    ]
+    secret = view.env.get("AZURE_CLIENT_SECRET")
+    if secret and secret.strip():
+        findings.append(
+            SECRET_IN_FILE(
+                "env.AZURE_CLIENT_SECRET",
+                f"env sets AZURE_CLIENT_SECRET in clear text ({fingerprint(secret)}).",
+            )
+        )
+    return st.scrub(findings, [secret, *secrets_in(None, text)])
+
+
+def _resubject(f: Finding, old: str, new: str) -> Finding:
+    if not f.subject.startswith(old):
+        return f
+    return Finding(f.spec, subject=new + f.subject[len(old) :], detail=f.detail, data=f.data)
+
+
+# -- docker compose ------------------------------------------------------------------------------
+def lint_compose(text: str) -> list[Finding]:
+    """Lint a docker compose file: each service's ``environment`` (list or mapping)."""
+    doc, findings = yaml_document(text, "compose")
+    return findings or _lint_compose_doc(doc, text)
+
+
+def _lint_compose_doc(doc: Any, text: object) -> list[Finding]:
+    label = "compose"
+    findings: list[Finding] = []
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("services"), Mapping):
+        return [CONFIG_UNPARSABLE(label, "no services: mapping at the top level.")]
+    groups: dict[tuple, list[str]] = {}
+    views: dict[tuple, _View] = {}
+    for name, service in doc["services"].items():
+        if not isinstance(service, Mapping):
+            continue
+        raw = service.get("environment") or {}
+        items: dict[Any, Any] = {}
+        if isinstance(raw, list):
+            for entry in raw:
+                if not isinstance(entry, str):
+                    findings.append(
+                        WRONG_TYPE(f"services.{name}.environment", f"entry {st.shown(entry)}.")
+                    )
+                    continue
+                key, eq, value = entry.partition("=")
+                items[key.strip()] = value if eq else None
+        elif isinstance(raw, Mapping):
+            items = dict(raw)
+        else:
+            findings.append(
+                WRONG_TYPE(f"services.{name}.environment", "must be a list or a mapping.")
+            )
+            continue
+        env, opaque = _string_env(
+            items, findings, f"services.{name}.environment", unescape_dollars=True
+        )
+        image = str(service.get("image") or "")
+        relevant = any(k.startswith(("AIRFLOW__", "AZURE_")) for k in (*env, *opaque))
+        if not relevant and "airflow" not in image.lower():
+            continue
+        key = (tuple(sorted(env.items())), tuple(sorted(opaque)), bool(service.get("env_file")))
+        groups.setdefault(key, []).append(str(name))
+        views[key] = _View("", env=env, opaque=opaque, more_env=bool(service.get("env_file")))
+    if not groups:
+        return findings + [BACKEND_NOT_SET("compose", "no service sets AIRFLOW__SECRETS__BACKEND.")]
+    secrets: list[str | None] = []
+    for key, names in groups.items():
+        view = views[key]
+        view.label = f"services[{', '.join(names)}]"
+        prefix = view.label + "."
+        findings += [
+            Finding(f.spec, subject=prefix + f.subject, detail=f.detail, data=f.data)
+            for f in _lint_view(view)
+        ]
+        secret = view.env.get("AZURE_CLIENT_SECRET")
+        secrets.append(secret)
+        if secret and secret.strip():
+            findings.append(
+                SECRET_IN_FILE(
+                    prefix + "AZURE_CLIENT_SECRET",
+                    f"environment sets AZURE_CLIENT_SECRET in clear text ({fingerprint(secret)}).",
+                )
+            )
+    return st.scrub(findings, [*secrets, *secrets_in(None, text)])
+
+
+def lint_file(path: Path | str) -> list[Finding]:
+    """Lint a configuration file (or a DAG folder), detecting its kind by name and content."""
+    if not isinstance(path, str | Path) or not str(path).strip():
+        return [CONFIG_UNPARSABLE(str(path), f"not a file path: {st.shown(path)}.")]
+    try:
+        p = Path(path)
+        if p.is_dir() or p.suffix == ".py":
+            return lint_dags(p)
+        raw = p.read_bytes()
+    except (OSError, TypeError, ValueError) as err:
+        reason = getattr(err, "strerror", None) or type(err).__name__
+        return [CONFIG_UNPARSABLE(str(path), f"cannot read {path}: {reason}.")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        return [CONFIG_UNPARSABLE(str(p), f"{p.name} is not UTF-8 text (byte {err.start}).")]
+    name, suffix = p.name.lower(), p.suffix.lower()
+    stripped = text.lstrip()
+    if name == "airflow.cfg" or suffix in (".cfg", ".ini"):
+        return lint_airflow_cfg(text)
+    if suffix == ".json":
+        return lint_adf_export(text)
+    if suffix in (".yaml", ".yml"):
+        doc, findings = yaml_document(text, p.name)
+        if findings:
+            return findings
+        if isinstance(doc, Mapping) and "services" in doc:
+            return _lint_compose_doc(doc, text)
+        return _lint_helm_doc(doc, text)
+    if name.startswith(".env") or suffix in (".env", ".sh") or name.endswith(".env"):
+        return lint_environment(parse_env_file(text), fragment=True)
+    if stripped.startswith("{"):
+        return lint_adf_export(text)
+    if re.search(r"^\s*\[[A-Za-z_]+\]\s*$", text, re.MULTILINE):
+        return lint_airflow_cfg(text)
+    if looks_like_env(text):
+        return lint_environment(parse_env_file(text), fragment=True)
+    return [FILE_KIND_UNKNOWN(str(p), f"{p.name}: not airflow.cfg, JSON, YAML or KEY=value.")]

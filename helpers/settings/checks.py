@@ -1,0 +1,376 @@
+"""Single-value checks, each returning ``(normalised value, findings)`` and never raising.
+
+Shared by :mod:`helpers.settings.load`, :mod:`helpers.backend_config` and the widget forms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from packaging.version import InvalidVersion, Version
+
+from helpers.common.redact import fingerprint
+from helpers.findings import Finding
+from helpers.findings.codes.set import (
+    ENV_NAME_INVALID,
+    GUID_INVALID,
+    PLACEHOLDER,
+    PREFIX_EMPTY,
+    PREFIX_INVALID,
+    PREFIX_TRAILING_SEP,
+    SECRET_ENV_EMPTY,
+    SECRET_ENV_NOT_SET,
+    SECRET_VALUE_AS_NAME,
+    SEP_INVALID,
+    TENANT_INVALID,
+    VAULT_HOST_UNKNOWN,
+    VAULT_NAME_INVALID,
+    VAULT_URL_EXTRA_PARTS,
+    VAULT_URL_MISSING,
+    VAULT_URL_NOT_HTTPS,
+    VERSION_INVALID,
+    WHITESPACE,
+    WRONG_TYPE,
+)
+from helpers.settings.schema import (
+    DOMAIN_RE,
+    ENV_NAME_RE,
+    GUID_RE,
+    SECRET_NAME_CHARS_RE,
+    VAULT_NAME_RE,
+    VAULT_SUFFIXES,
+    Credential,
+    Settings,
+    bad_name_chars,
+    is_placeholder,
+    looks_like_secret,
+    shown,
+)
+
+__all__ = [
+    "check_env_var_name",
+    "check_guid",
+    "check_prefix",
+    "check_secret_env",
+    "check_sep",
+    "check_tenant",
+    "check_vault_url",
+    "keep_value",
+    "parse_version",
+    "trim",
+]
+
+
+def trim(value: str, subject: str, findings: list[Finding], *, secret: bool = False) -> str:
+    stripped = value.strip()
+    if stripped != value:
+        what = "the value" if secret else shown(stripped)
+        findings.append(WHITESPACE(subject, f"{subject}: surrounding whitespace around {what}."))
+    return stripped
+
+
+def keep_value(text: str) -> str:
+    """An invalid value as kept in Settings: dropped when it looks like a secret."""
+    return "" if looks_like_secret(text) else text
+
+
+def check_vault_url(value: object, subject: str = "vault_url") -> tuple[str, list[Finding]]:
+    """Normalise a vault URL to ``https://<name>.<suffix>/``; findings when it is not one."""
+    findings: list[Finding] = []
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        return "", [WRONG_TYPE(subject, f"{subject} must be a string, not {shown(value)}.")]
+    text = trim(value, subject, findings)
+    if not text:
+        return "", [*findings, VAULT_URL_MISSING(subject, f"{subject} is empty.")]
+    if is_placeholder(text):
+        return keep_value(text), [
+            *findings,
+            PLACEHOLDER(subject, f"{subject} is still a placeholder: {shown(text)}."),
+        ]
+    if "://" not in text:
+        guess = text.strip("/")
+        if VAULT_NAME_RE.match(guess) and "--" not in guess:
+            guess = f"https://{guess.lower()}.vault.azure.net/"
+        elif any(guess.lower().endswith("." + s) for s in VAULT_SUFFIXES):
+            guess = f"https://{guess.lower()}/"
+        else:
+            guess = "https://<vault-name>.vault.azure.net/"
+        findings.append(
+            VAULT_URL_NOT_HTTPS(
+                subject,
+                f"{subject} {shown(text)} has no https:// scheme; expected {guess}",
+                expected=guess,
+            )
+        )
+        return keep_value(text), findings
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError as err:
+        return keep_value(text), [
+            *findings,
+            VAULT_URL_NOT_HTTPS(subject, f"{subject} {shown(text)} is not a URL ({err})."),
+        ]
+    scheme = parts.scheme.lower()
+    if scheme != "https":
+        fixed = text.replace(parts.scheme + "://", "https://", 1)
+        findings.append(
+            VAULT_URL_NOT_HTTPS(
+                subject,
+                f"{subject} uses {scheme or 'no'}://, Key Vault needs https://"
+                + (f" — use {shown(fixed)}" if scheme == "http" else ""),
+                scheme=scheme,
+            )
+        )
+    if not host:
+        findings.append(VAULT_HOST_UNKNOWN(subject, f"{subject} {shown(text)} has no host."))
+        return keep_value(text), findings
+    suffix = next((s for s in VAULT_SUFFIXES if host == s or host.endswith("." + s)), None)
+    if suffix is None:
+        hint = ""
+        if host.endswith(".managedhsm.azure.net"):
+            hint = " That is a Managed HSM, which holds keys only, not secrets."
+        elif host.endswith(".azure.net") or host.endswith(".vault.azure.com"):
+            hint = " Did you mean <name>.vault.azure.net?"
+        findings.append(
+            VAULT_HOST_UNKNOWN(
+                subject, f"{subject} host {shown(host)} is not a Key Vault host.{hint}", host=host
+            )
+        )
+        return keep_value(text), findings
+    name = host[: -len(suffix)].rstrip(".")
+    if not VAULT_NAME_RE.match(name) or "--" in name:
+        findings.append(
+            VAULT_NAME_INVALID(
+                subject,
+                f"vault name {shown(name)} in {subject}: 3-24 letters, digits and hyphens, "
+                "starting with a letter, ending with a letter or digit, no '--'.",
+                vault_name=name,
+            )
+        )
+        return keep_value(text), findings
+    normalised = f"https://{name.lower()}.{suffix}/"
+    extras = []
+    if parts.path not in ("", "/"):
+        extras.append(f"path {shown(parts.path)}")
+    if parts.query:
+        extras.append("a query string")
+    if parts.fragment:
+        extras.append("a fragment")
+    if port not in (None, 443):
+        extras.append(f"port {port}")
+    if parts.username or parts.password:
+        extras.append("user info")
+    if extras:
+        looks_secret_id = parts.path.lower().startswith("/secrets/")
+        findings.append(
+            VAULT_URL_EXTRA_PARTS(
+                subject,
+                f"{subject} has {', '.join(extras)}"
+                + (" (a secret identifier, not the vault URI)" if looks_secret_id else "")
+                + f"; use {normalised}",
+                expected=normalised,
+            )
+        )
+    return normalised, findings
+
+
+def check_tenant(value: object, subject: str = "tenant_id") -> tuple[str, list[Finding]]:
+    """A tenant GUID (lower-cased) or a domain; findings when it is neither. Empty is allowed."""
+    findings: list[Finding] = []
+    if value is None:
+        return "", []
+    if not isinstance(value, str):
+        return "", [WRONG_TYPE(subject, f"{subject} must be a string, not {shown(value)}.")]
+    text = trim(value, subject, findings)
+    if not text:
+        return "", findings
+    if is_placeholder(text):
+        findings.append(PLACEHOLDER(subject, f"{subject} is still a placeholder: {shown(text)}."))
+        return keep_value(text), findings
+    if GUID_RE.match(text):
+        return text.lower(), findings
+    lowered = text.lower()
+    if lowered in ("common", "organizations", "consumers"):
+        detail = f"{subject} {shown(text)} is a multi-tenant alias; use the tenant's own id."
+    elif text.startswith("{") and GUID_RE.match(text.strip("{}")):
+        detail = f"{subject} has braces around the GUID; use {shown(text.strip('{}').lower())}."
+    elif DOMAIN_RE.match(lowered):
+        return lowered, findings
+    else:
+        detail = f"{subject} {shown(text)} is neither a GUID nor a domain."
+    findings.append(TENANT_INVALID(subject, detail))
+    return keep_value(text), findings
+
+
+def check_guid(value: object, subject: str = "client_id") -> tuple[str, list[Finding]]:
+    """A client id GUID (lower-cased); findings when it is not one. Empty is allowed."""
+    findings: list[Finding] = []
+    if value is None:
+        return "", []
+    if not isinstance(value, str):
+        return "", [WRONG_TYPE(subject, f"{subject} must be a string, not {shown(value)}.")]
+    text = trim(value, subject, findings)
+    if not text:
+        return "", findings
+    if is_placeholder(text):
+        findings.append(PLACEHOLDER(subject, f"{subject} is still a placeholder: {shown(text)}."))
+        return keep_value(text), findings
+    if GUID_RE.match(text):
+        return text.lower(), findings
+    if looks_like_secret(text):
+        detail = f"{subject} holds a secret-like value ({fingerprint(text)}), not a GUID."
+    elif text.startswith("{") and GUID_RE.match(text.strip("{}")):
+        detail = f"{subject} has braces around the GUID; use {shown(text.strip('{}').lower())}."
+    else:
+        detail = f"{subject} {shown(text)} is not a GUID."
+    findings.append(GUID_INVALID(subject, detail))
+    return keep_value(text), findings
+
+
+def check_env_var_name(
+    value: object, subject: str = "client_secret_env"
+) -> tuple[str, list[Finding]]:
+    """An environment variable NAME; a secret-like value is reported and never shown."""
+    findings: list[Finding] = []
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        return "", [WRONG_TYPE(subject, f"{subject} must be a string, not {shown(value)}.")]
+    if looks_like_secret(value):
+        return "", [
+            SECRET_VALUE_AS_NAME(
+                subject,
+                f"{subject} looks like a secret value ({fingerprint(value)}); pass the name "
+                "of the environment variable that holds it, e.g. AZURE_CLIENT_SECRET.",
+            )
+        ]
+    text = trim(value, subject, findings, secret=True)
+    if not text:
+        return "", [
+            *findings,
+            ENV_NAME_INVALID(
+                subject, f"{subject} is empty; name the variable, e.g. AZURE_CLIENT_SECRET."
+            ),
+        ]
+    if not ENV_NAME_RE.match(text):
+        if GUID_RE.match(text):
+            why = "it is a GUID (a client secret's ID?), not a variable name"
+        else:
+            why = "only letters, digits and '_' are allowed, not starting with a digit"
+        findings.append(
+            ENV_NAME_INVALID(subject, f"{subject} ({fingerprint(text)}) is not a name: {why}.")
+        )
+    return text, findings
+
+
+def check_prefix(
+    value: object, subject: str = "variables_prefix", sep: str = "-"
+) -> tuple[str | None, list[Finding]]:
+    """A secret-name prefix (None disables the lookup type); findings for unusable ones."""
+    findings: list[Finding] = []
+    if value is None:
+        return None, []
+    if not isinstance(value, str):
+        return None, [
+            WRONG_TYPE(subject, f"{subject} must be a string or null, not {shown(value)}.")
+        ]
+    text = trim(value, subject, findings)
+    if text == "":
+        if value == "":
+            findings.append(
+                PREFIX_EMPTY(subject, f'{subject} is "": the id is looked up as the secret name.')
+            )
+        return text, findings
+    if text.lower() in ("null", "none"):
+        findings.append(
+            PREFIX_INVALID(
+                subject,
+                f"{subject} is the string {shown(text)}, not null: secrets are looked up as "
+                f"{text}{sep}<id>. Use JSON null (YAML ~ or null) to disable the lookup.",
+            )
+        )
+        return text, findings
+    effective = text.rstrip(sep) if sep else text
+    built = effective.replace("_", sep) if sep else effective
+    if not SECRET_NAME_CHARS_RE.match(built):
+        bad = bad_name_chars(built)
+        findings.append(
+            PREFIX_INVALID(
+                subject,
+                f"{subject} {shown(text)} has characters Key Vault names cannot hold: "
+                + " ".join(repr(c) for c in bad),
+                invalid_characters=bad,
+            )
+        )
+    elif len(built) + len(sep) >= 127:
+        findings.append(
+            PREFIX_INVALID(
+                subject,
+                f"{subject} is {len(built)} characters: no room for an id within 127.",
+            )
+        )
+    if sep and effective != text:
+        findings.append(
+            PREFIX_TRAILING_SEP(
+                subject,
+                f"{subject} {shown(text)} behaves as {shown(effective)}.",
+                effective=effective,
+            )
+        )
+    return text, findings
+
+
+def check_sep(value: object, subject: str = "sep") -> tuple[str, list[Finding]]:
+    if not isinstance(value, str):
+        return "-", [WRONG_TYPE(subject, f"{subject} must be a string, not {shown(value)}.")]
+    if value == "":
+        return value, [SEP_INVALID(subject, f"{subject} is empty.")]
+    if not SECRET_NAME_CHARS_RE.match(value):
+        return value, [
+            SEP_INVALID(subject, f"{subject} {shown(value)} is not allowed in Key Vault names.")
+        ]
+    return value, []
+
+
+def parse_version(value: object, subject: str) -> tuple[Any, list[Finding]]:
+    """A ``packaging`` Version, or None with a finding (None input: None, no finding)."""
+
+    if value is None or value == "":
+        return None, []
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        hint = ""
+        if isinstance(value, float):
+            hint = f" (YAML read an unquoted version as the number {value!r}; quote it)"
+        return None, [
+            WRONG_TYPE(subject, f"{subject} must be a quoted string, not {shown(value)}{hint}.")
+        ]
+    text = str(value).strip()
+    try:
+        return Version(text.lstrip("vV")), []
+    except InvalidVersion:
+        return None, [VERSION_INVALID(subject, f"{subject} {shown(text)} is not a version.")]
+
+
+def check_secret_env(s: Settings, environ: Mapping[str, str]) -> list[Finding]:
+    """Whether the variable named by ``client_secret_env`` is set and non-empty.
+
+    Only presence is checked; the value is never read into a finding.
+    """
+    if s.credential is not Credential.CLIENT_SECRET or not isinstance(environ, Mapping):
+        return []
+    name = s.client_secret_env
+    if not isinstance(name, str) or not ENV_NAME_RE.match(name.strip()):
+        return []  # check_env_var_name reports it
+    name = name.strip()
+    value = environ.get(name)
+    if value is None:
+        return [SECRET_ENV_NOT_SET(name, f"{name} is not set in this environment.")]
+    if not isinstance(value, str) or not value.strip():
+        return [SECRET_ENV_EMPTY(name, f"{name} is set but empty.")]
+    return []

@@ -1,0 +1,316 @@
+"""The settings schema: the enums with their ONE alias table each, the Settings dataclass and
+the ONE field table that drives coercion (:mod:`helpers.settings.load`), validation and the
+widget forms; plus the small text helpers every finding uses to show a value safely.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from helpers.common.redact import fingerprint
+from helpers.findings import Finding
+
+__all__ = [
+    "CREDENTIAL_ALIASES",
+    "DOMAIN_RE",
+    "ENV_NAME_RE",
+    "FIELDS",
+    "FIELD_KINDS",
+    "GUID_RE",
+    "NIL_GUID",
+    "PROVIDER_DEFAULT_PREFIXES",
+    "PROVIDER_KWARGS",
+    "SECRET_NAME_CHARS_RE",
+    "TARGET_ALIASES",
+    "VAULT_NAME_RE",
+    "VAULT_SUFFIXES",
+    "Credential",
+    "Settings",
+    "Target",
+    "accepted_names",
+    "bad_name_chars",
+    "fields_of",
+    "parse_enum",
+    "env_name_or_none",
+    "is_placeholder",
+    "looks_like_secret",
+    "parse_credential",
+    "parse_target",
+    "scrub",
+    "shown",
+    "shown_env_name",
+    "suggest",
+]
+
+
+class Credential(StrEnum):
+    CLIENT_SECRET = "client_secret"  # service principal; secret read from client_secret_env
+    MANAGED_IDENTITY = "managed_identity"
+    WORKLOAD_IDENTITY = "workload_identity"
+
+
+class Target(StrEnum):
+    ADF = "adf"  # Azure Data Factory "Data workflows" (Airflow 2.x, closed to new instances)
+    FABRIC = "fabric"  # Apache Airflow jobs in Microsoft Fabric
+    HELM = "helm"  # the official Apache Airflow Helm chart
+    COMPOSE = "compose"  # docker compose
+    AIRFLOW_CFG = "airflow_cfg"  # an airflow.cfg [secrets] section
+    ENV = "env"  # plain environment variables / shell exports
+
+
+@dataclass
+class Settings:
+    """A target environment. Prefix ``None`` disables that lookup type (JSON ``null``)."""
+
+    name: str = "default"
+    vault_url: str = ""
+    tenant_id: str = ""
+    client_id: str = ""
+    credential: Credential = Credential.CLIENT_SECRET
+    client_secret_env: str = "AZURE_CLIENT_SECRET"
+    managed_identity_client_id: str = ""
+    connections_prefix: str | None = "airflow-connections"
+    variables_prefix: str | None = "airflow-variables"
+    config_prefix: str | None = None
+    sep: str = "-"
+    target: Target = Target.ENV
+    airflow_version: str | None = None
+    provider_version: str | None = None
+    variables: list[str] = field(default_factory=lambda: ["sample-variable"])
+    connections: list[str] = field(default_factory=list)
+    retry_total: int | None = 3
+    # Added fields (all optional):
+    workload_identity_tenant_id: str = ""
+    python_version: str | None = None
+    # [secrets] use_cache as configured (None: not known). Matters for parse-time lookups.
+    use_cache: bool | None = None
+    # Whether the variable named by client_secret_env was set (and non-empty) when loaded
+    # from an environment; None when not known. The value itself is never recorded.
+    client_secret_set: bool | None = None
+
+
+# The ONE alias table per enum. Besides these, every member's value is accepted in any case
+# and with "-" for "_" (see parse_enum).
+CREDENTIAL_ALIASES: dict[str, Credential] = {
+    "service_principal": Credential.CLIENT_SECRET,
+    "sp": Credential.CLIENT_SECRET,
+    "secret": Credential.CLIENT_SECRET,
+    "msi": Credential.MANAGED_IDENTITY,
+    "managed": Credential.MANAGED_IDENTITY,
+    "workload": Credential.WORKLOAD_IDENTITY,
+}
+TARGET_ALIASES: dict[str, Target] = {
+    "airflow.cfg": Target.AIRFLOW_CFG,
+    "cfg": Target.AIRFLOW_CFG,
+    "docker_compose": Target.COMPOSE,
+    "docker-compose": Target.COMPOSE,
+    "helm_chart": Target.HELM,
+    "data_factory": Target.ADF,
+    "shell": Target.ENV,
+    "environment": Target.ENV,
+}
+_ALIASES: dict[type[StrEnum], Mapping[str, StrEnum]] = {
+    Credential: CREDENTIAL_ALIASES,
+    Target: TARGET_ALIASES,
+}
+
+
+def parse_enum(value: object, enum: type[StrEnum]) -> StrEnum | None:
+    """The member ``value`` names (its value, with "-" for "_", or an alias), else None."""
+    if isinstance(value, enum):
+        return value
+    if not isinstance(value, str):
+        return None
+    key = value.strip().lower()
+    for member in enum:
+        if key in (member.value, member.value.replace("_", "-")):
+            return member
+    return _ALIASES.get(enum, {}).get(key)
+
+
+def parse_target(value: object) -> Target | None:
+    return parse_enum(value, Target)  # type: ignore[return-value]
+
+
+def parse_credential(value: object) -> Credential | None:
+    return parse_enum(value, Credential)  # type: ignore[return-value]
+
+
+def accepted_names(enum: type[StrEnum]) -> list[str]:
+    """Every spelling :func:`parse_enum` accepts for ``enum`` (values first, then aliases)."""
+    names = [m.value for m in enum]
+    names += [m.value.replace("_", "-") for m in enum if "_" in m.value]
+    return names + [a for a in _ALIASES.get(enum, {}) if a not in names]
+
+
+# The ONE field table: each Settings field's kind. Coercion (load.coerce_field), validation
+# (load.normalise) and the widget forms dispatch on it.
+FIELD_KINDS: dict[str, str] = {
+    "name": "text",
+    "vault_url": "text",
+    "tenant_id": "text",
+    "client_id": "text",
+    "credential": "credential",
+    "client_secret_env": "text",
+    "managed_identity_client_id": "text",
+    "connections_prefix": "prefix",
+    "variables_prefix": "prefix",
+    "config_prefix": "prefix",
+    "sep": "sep",
+    "target": "target",
+    "airflow_version": "version",
+    "provider_version": "version",
+    "variables": "ids",
+    "connections": "ids",
+    "retry_total": "count",
+    "workload_identity_tenant_id": "text",
+    "python_version": "version",
+    "use_cache": "flag",
+    "client_secret_set": "flag",
+}
+FIELDS = tuple(f.name for f in dataclasses.fields(Settings))
+assert set(FIELDS) == set(FIELD_KINDS), "every Settings field has a kind"
+
+
+def fields_of(kind: str) -> tuple[str, ...]:
+    return tuple(name for name in FIELDS if FIELD_KINDS[name] == kind)
+
+
+# Key Vault DNS suffixes per cloud (public, China, US Government).
+VAULT_SUFFIXES: dict[str, str] = {
+    "vault.azure.net": "AzureCloud",
+    "vault.azure.cn": "AzureChinaCloud",
+    "vault.usgovcloudapi.net": "AzureUSGovernment",
+}
+# What the provider does with a key it does not know: passes it to SecretClient.
+PROVIDER_KWARGS = (
+    "connections_prefix",
+    "variables_prefix",
+    "config_prefix",
+    "vault_url",
+    "sep",
+    "tenant_id",
+    "client_id",
+    "client_secret",
+    "managed_identity_client_id",
+    "workload_identity_tenant_id",
+)
+PROVIDER_DEFAULT_PREFIXES = {
+    "connections_prefix": "airflow-connections",
+    "variables_prefix": "airflow-variables",
+    "config_prefix": "airflow-config",
+}
+
+GUID_RE = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
+NIL_GUID = "00000000-0000-0000-0000-000000000000"
+_DOMAIN_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+DOMAIN_RE = re.compile(rf"(?:{_DOMAIN_LABEL}\.)+[a-z]{{2,63}}\Z")
+VAULT_NAME_RE = re.compile(r"[a-zA-Z](?:[a-zA-Z0-9-]{1,22})[a-zA-Z0-9]\Z")
+ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+SECRET_NAME_CHARS_RE = re.compile(r"[0-9a-zA-Z-]*\Z")
+_PLACEHOLDER_RE = re.compile(
+    r"<[^<>]*>|\\<|\{\{?\s*your|(?i:\byour[-_ ]?(?:key[-_ ]?vault|vault|tenant|client))"
+    r"|\Ax{8}-x{4}|(?i:\Achange[-_ ]?me\Z)"
+)
+
+
+# -- showing values safely ----------------------------------------------------------------
+
+
+def bad_name_chars(text: str) -> list[str]:
+    """The characters of ``text`` a Key Vault secret name cannot hold (only 0-9a-zA-Z-)."""
+    return sorted({c for c in text if not (c.isascii() and (c.isalnum() or c == "-"))})
+
+
+def looks_like_secret(value: object) -> bool:
+    """Whether a string looks like a client secret value rather than a name or id."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    if "~" in text and len(text) >= 8:
+        return True  # Entra client secrets carry a "~" after a short prefix
+    if len(text) < 24 or any(c.isspace() for c in text):
+        return False
+    if GUID_RE.match(text) or text.lower().startswith(("http://", "https://")):
+        return False
+    classes = sum(
+        (
+            any(c.islower() for c in text),
+            any(c.isupper() for c in text),
+            any(c.isdigit() for c in text),
+            any(not c.isalnum() for c in text),
+        )
+    )
+    if ENV_NAME_RE.match(text) and text.upper() == text:
+        return False  # A_LONG_UPPER_CASE_NAME is a name
+    return classes >= 3 or (len(text) >= 40 and classes >= 2)
+
+
+def env_name_or_none(value: object) -> str | None:
+    """``value`` when it is usable as an environment variable NAME (and does not look like
+    the secret itself), else None."""
+    text = str(value or "").strip()
+    return text if ENV_NAME_RE.match(text) and not looks_like_secret(text) else None
+
+
+def shown_env_name(value: object) -> str:
+    """A variable name as it may be displayed: itself, or a fingerprint when it is not one
+    (a mistyped reference may be the secret)."""
+    name = env_name_or_none(value)
+    return name if name is not None else fingerprint(str(value or ""))
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """A value as it may appear in a finding: quoted, shortened; a fingerprint if secret-like."""
+    if not isinstance(value, str):
+        return f"a {type(value).__name__}"
+    if looks_like_secret(value):
+        return f"<secret-like value, {fingerprint(value)}>"
+    text = value if len(value) <= limit else value[:limit] + "…"
+    return repr(text)
+
+
+def is_placeholder(value: str) -> bool:
+    return bool(_PLACEHOLDER_RE.search(value)) or value.strip() == NIL_GUID
+
+
+def scrub(findings: Iterable[Finding], secrets: Iterable[str | None]) -> list[Finding]:
+    """Replace any occurrence of the given secret values in details and data (belt and braces)."""
+    values = sorted({s for s in secrets if isinstance(s, str) and len(s) >= 4}, key=len)[::-1]
+    if not values:
+        return list(findings)
+
+    def clean(obj: Any) -> Any:
+        if isinstance(obj, str):
+            for secret in values:
+                obj = obj.replace(secret, f"<{fingerprint(secret)}>")
+            return obj
+        if isinstance(obj, dict):
+            return {k: clean(v) for k, v in obj.items()}
+        if isinstance(obj, list | tuple):
+            return [clean(v) for v in obj]
+        return obj
+
+    return [
+        Finding(f.spec, subject=clean(f.subject), detail=clean(f.detail), data=clean(f.data))
+        for f in findings
+    ]
+
+
+def suggest(key: str, known: Iterable[str]) -> str | None:
+    """The known key a typo most likely meant, or None."""
+    lowered = key.lower().replace("-", "_")
+    known = list(known)
+    if lowered in known and lowered != key:
+        return lowered
+    match = difflib.get_close_matches(lowered, known, n=1, cutoff=0.75)
+    return match[0] if match else None
+
+
+# -- single-value checks (shared with config_lint) ------------------------------------------

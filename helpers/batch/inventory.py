@@ -33,6 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from helpers.backend_config import lint_backend_kwargs
 from helpers.common.facts import DEFAULT_ENV_TIMEOUT, MAX_ENV_TIMEOUT
 from helpers.findings import Finding, has_errors
 from helpers.findings.codes.inv import (
@@ -94,7 +97,6 @@ class Inventory:
 
 def load_inventory(path: str | Path) -> Inventory:
     """Read and validate an inventory file; never raises."""
-    import yaml
 
     source = str(path)
     try:
@@ -198,7 +200,6 @@ def environment_from_mapping(data: Mapping[str, Any], *, where: str = "") -> Env
 
 def _apply_backend_kwargs(text: str, values: dict[str, Any]) -> list[Finding]:
     """Lint the kwargs as Airflow parses them; valid ones decide what the check reads."""
-    from helpers.backend_config.lint import lint_backend_kwargs
 
     parsed, findings = lint_backend_kwargs(text, subject="backend_kwargs")
     if not parsed:

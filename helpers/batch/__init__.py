@@ -289,7 +289,7 @@ def check_inventory(
     own ``timeout``; ``request_timeout`` bounds each HTTP request within it. ``progress``:
     True for a progress bar on stderr, or a callable called with each finished result.
     """
-    from helpers.probe import CredentialPool, _load_backend_class
+    from helpers.probe import CredentialPool, load_backend_class
 
     quiet_sdk_logs()
     started, clock = datetime.now(UTC), time.perf_counter()
@@ -302,7 +302,7 @@ def check_inventory(
     )
     specs = inventory.environments
     if any(s.through_backend and s.checkable for s in specs):
-        _load_backend_class()  # import Airflow once, here, not racing in the workers
+        load_backend_class()  # import Airflow once, here, not racing in the workers
     pool = CredentialPool()
     by_name: dict[str, EnvironmentResult] = {}
     with _progress_bar(len(specs), progress) as report:
@@ -383,7 +383,7 @@ def _run_bounded(
             try:
                 result = check(spec)
             except BaseException as err:  # noqa: BLE001 - a bug here must not lose the batch
-                from helpers.probe import UNEXPECTED
+                from helpers.findings.codes.svc import UNEXPECTED
 
                 result = EnvironmentResult(
                     spec.name, spec.settings.vault_url, [UNEXPECTED("check", type(err).__name__)]

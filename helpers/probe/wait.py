@@ -1,7 +1,7 @@
 """Wait for a grant to take effect: re-probe with a bounded wait until reads stop answering 403.
 
 Progress is reported through a callback, ``progress(attempt, elapsed_seconds, status)``; the
-CLI turns it into a tqdm bar (``helpers.cli.progress``), a notebook passes none or its own.
+CLI turns it into a progress bar (``helpers.cli.progress``); a notebook passes none or its own.
 """
 
 from __future__ import annotations

@@ -130,6 +130,8 @@ def test_grant_prints_every_form_with_the_object_id(akv_sandbox, capsys, monkeyp
         backend["AZURE_CLIENT_ID"],
         "--client-secret-env",
         "BACKEND_SECRET",
+        "--operator-env",
+        "AZURE",  # the admin's AZURE_*, named explicitly as the operator
         "--perform",
         "--wait",
         "10",
@@ -138,7 +140,8 @@ def test_grant_prints_every_form_with_the_object_id(akv_sandbox, capsys, monkeyp
     for form in ("az", "powershell", "bicep", "terraform"):
         assert f"# ---- {form} ----" in out
     assert BACKEND_OID in out and f"vaults/{VAULT}" in out
-    assert "AKV-ROLE-002" in out  # the scenario already grants Key Vault Secrets User
+    # the scenario already grants Key Vault Secrets User: the grant is a no-op (issue 10)
+    assert "AKV-RUN-011" in out
 
 
 @pytest.mark.parametrize("code", ["AKV-PERM-001", "akv-cfg-002"])

@@ -221,12 +221,12 @@ def test_tenant_domain_name_fails_the_vault_challenge_AKV_AUTH_007(akv_sandbox):
     assert_no_secret_values(result, akv_sandbox)
 
 
-def test_unset_client_secret_variable_reports_AKV_AUTH_002(akv_sandbox):
+def test_unset_client_secret_variable_reports_AKV_SET_025(akv_sandbox):
     environ = {k: v for k, v in os.environ.items() if k != "AZURE_CLIENT_SECRET"}
 
     result = probe(backend_settings(), environ=environ)
 
-    assert codes(result)[0] == "AKV-AUTH-002"
+    assert codes(result)[0] == "AKV-SET-025"  # AKV-AUTH-002 is its retired alias
     assert "AZURE_CLIENT_SECRET" in result.findings[0].detail
 
 
@@ -292,10 +292,10 @@ def test_proxy_down_reports_AKV_NET_005(akv_sandbox):
     assert os.environ["HTTPS_PROXY"] != proxy
 
 
-def test_plain_http_vault_url_reports_AKV_NET_001(akv_sandbox):
+def test_plain_http_vault_url_reports_AKV_SET_002(akv_sandbox):
     result = probe(backend_settings(vault_url="http://airflow-sandbox-kv.vault.azure.net/"))
 
-    assert "AKV-NET-001" in codes(result)
+    assert "AKV-SET-002" in codes(result)  # AKV-NET-001 is its retired alias
 
 
 def test_slow_vault_beyond_the_timeout_reports_AKV_NET_007(akv_sandbox):

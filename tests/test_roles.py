@@ -11,13 +11,13 @@ import pytest
 from azure.mgmt.keyvault import KeyVaultManagementClient
 
 from helpers import roles
-from helpers.probe import probe
+from helpers.cli import progress as cli_progress
+from helpers.probe import probe, wait_for_access
 from helpers.roles import (
     PermissionModel,
     find_vault,
     grant_commands,
     perform_grant,
-    wait_for_access,
 )
 from helpers.settings import Settings
 from tests.conftest import POLICY_VAULT, credential_for, vault_url
@@ -195,10 +195,12 @@ def test_propagation_delay_shows_progress_then_success(akv_sandbox):
     assert [a for a, _, _ in seen] == list(range(1, len(seen) + 1))
 
 
-def test_wait_draws_a_tqdm_bar_on_a_terminal(akv_sandbox, monkeypatch, capsys):
-    monkeypatch.setattr(roles, "_stderr_is_tty", lambda: True)
-
-    findings = wait_for_access(backend_settings(), timeout=5, interval=0.2)
+def test_the_cli_wait_bar_draws_on_stderr(akv_sandbox, capsys):
+    report, bar = cli_progress.wait_progress(5)
+    try:
+        findings = wait_for_access(backend_settings(), timeout=5, interval=0.2, progress=report)
+    finally:
+        bar.close()
 
     assert findings[-1].code == "AKV-ROLE-007"
     assert "waiting for access" in capsys.readouterr().err
@@ -257,7 +259,7 @@ def test_granting_a_role_already_held_is_AKV_ROLE_002(akv_sandbox):
     assert [f.code for f in findings] == ["AKV-ROLE-002"]
 
 
-def test_granting_key_vault_contributor_warns_AKV_ROLE_010(akv_sandbox):
+def test_granting_key_vault_contributor_is_refused_AKV_ROLE_014(akv_sandbox):
     admin = credential_for(akv_sandbox, "admin")
 
     findings = perform_grant(
@@ -269,7 +271,8 @@ def test_granting_key_vault_contributor_warns_AKV_ROLE_010(akv_sandbox):
         role="Key Vault Contributor",
     )
 
-    assert [f.code for f in findings] == ["AKV-ROLE-010", "AKV-ROLE-001"]
+    # the issue: a role that reads no secret value gets a finding and is not granted
+    assert [f.code for f in findings] == ["AKV-ROLE-014"]
     assert "no access to secret values" in findings[0].detail
 
 

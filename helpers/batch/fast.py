@@ -49,6 +49,9 @@ from helpers.findings.codes.batch import (
     NOT_CHECKED_LIVE,
 )
 from helpers.findings.codes.inv import ENV_NOT_IN_INVENTORY
+from helpers.findings.codes.svc import UNEXPECTED
+from helpers.probe import load_backend_class, probe
+from helpers.vault import CredentialPool
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -305,8 +308,6 @@ def check_inventory(
     own ``timeout``; ``request_timeout`` bounds each HTTP request within it. ``progress`` is
     called with each finished result (the CLI draws its progress bar with it).
     """
-    from helpers.probe import CredentialPool, _load_backend_class
-
     quiet_sdk_logs()
     started, clock = datetime.now(UTC), time.perf_counter()
     batch = BatchResult(
@@ -318,7 +319,7 @@ def check_inventory(
     )
     specs = inventory.environments
     if any(s.through_backend and s.checkable for s in specs):
-        _load_backend_class()  # import Airflow once, here, not racing in the workers
+        load_backend_class()  # import Airflow once, here, not racing in the workers
     pool = CredentialPool()
     by_name: dict[str, EnvironmentResult] = {}
     check = functools.partial(_check_one, pool=pool, request_timeout=request_timeout)
@@ -358,8 +359,6 @@ def check_environment(
 def _check_one(
     spec: EnvironmentSpec, pool: Any = None, request_timeout: float = MAX_REQUEST_TIMEOUT
 ) -> EnvironmentResult:
-    from helpers.probe import probe
-
     offline = offline_result(spec)
     if offline is not None:
         return offline
@@ -397,8 +396,6 @@ def _run_bounded(
             try:
                 result = check(spec)
             except BaseException as err:  # noqa: BLE001 - a bug here must not lose the batch
-                from helpers.probe import UNEXPECTED
-
                 result = EnvironmentResult(
                     spec.name, spec.settings.vault_url, [UNEXPECTED("check", type(err).__name__)]
                 ).settle()

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from helpers import sandbox as sb
 from helpers.backend_config import (
     lint_dags,
     lint_environment,
@@ -22,9 +23,14 @@ from helpers.backend_config import (
 )
 from helpers.backend_config.names import describe_mapping, map_names, name_findings, reverse
 from helpers.backend_config.render import render
-from helpers.cli.progress import batch_progress
+from helpers.cli.progress import batch_progress, stderr_is_tty, wait_progress
+from helpers.common.facts import SANDBOX_STATE_VAR
 from helpers.common.logs import quiet_sdk_logs
 from helpers.findings import Finding, exit_code, render_text, to_json, to_junit, unique
+from helpers.findings.codes.role import OPERATOR_UNKNOWN
+from helpers.probe import probe as live_probe
+from helpers.probe import wait_for_access
+from helpers.roles import plan_grant
 from helpers.settings import (
     Credential,
     Settings,
@@ -32,6 +38,12 @@ from helpers.settings import (
     accepted_names,
     load_settings,
     settings_from_mapping,
+)
+from helpers.vault.credentials import (
+    OPERATOR_CHOICES,
+    Operator,
+    operator_credential,
+    operator_from_environ,
 )
 
 # flag dest -> Settings field, for flags that override the settings source
@@ -289,49 +301,60 @@ def _list_secret_names(settings: Settings) -> tuple[list[str], list[Finding]]:
 
 
 # -- grant -------------------------------------------------------------------------------
+def _grant_operator(args: argparse.Namespace) -> Operator | Finding:
+    """Who grants: exactly what the flags name (never this shell's AZURE_* by default)."""
+    if args.operator_env:
+        return operator_credential(env_prefix=args.operator_env)
+    if args.operator == "sandbox-admin":
+        state_dir = os.environ.get(SANDBOX_STATE_VAR) or sb.default_state_dir()
+        try:
+            admin = sb.SandboxClient.from_state_dir(Path(state_dir)).env("admin")
+        except (sb.SandboxNotRunning, RuntimeError, OSError) as err:
+            return OPERATOR_UNKNOWN("operator", f"--operator sandbox-admin: {err}")
+        return operator_from_environ(admin, "AZURE", label="the sandbox's admin principal")
+    return operator_credential(args.operator)
+
+
 def cmd_grant(args: argparse.Namespace) -> int:
-    from azure.identity import DefaultAzureCredential
-
     quiet_sdk_logs()
-    from helpers.probe import probe
-    from helpers.roles import (
-        PermissionModel,
-        find_vault,
-        grant_commands,
-        perform_grant,
-        wait_for_access,
-    )
-
     settings, findings = resolve_settings(args)
     subscription = args.subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID", "")
-    operator = DefaultAzureCredential()
-    info = find_vault(operator, subscription, settings.vault_url)
-    findings = findings + info.findings
-    resource_id = args.vault_resource_id or info.resource_id or ""
-    model = PermissionModel(args.model) if args.model else info.permission_model
-    object_id = args.object_id
-    if not object_id:
-        learned = probe(settings, through_backend=False, check_roles=False)
-        object_id = learned.claims.get("oid", "")
-        if not object_id:
-            findings += [f for f in learned.findings if f.severity.value == "error"]
-    commands = grant_commands(
+    backend = live_probe(settings, through_backend=False, check_roles=False)
+    plan = plan_grant(
         settings,
-        object_id or "<object-id>",
-        model=model,
-        vault_resource_id=resource_id,
+        backend=backend,
+        operator=_grant_operator(args),
+        subscription_id=subscription,
         role=args.role,
+        model=args.model,
+        object_id=args.object_id,
+        vault_resource_id=args.vault_resource_id,
+        perform=args.perform,
     )
+    if not plan.object_id:  # why the backend's sign-in could not tell its object id
+        findings += [f for f in backend.findings if f.severity.value == "error"]
+    findings += plan.findings
     if not args.json:
-        for kind, text in commands.items():
+        for kind, text in plan.commands.items():
             print(f"# ---- {kind} ----\n{text.rstrip()}\n")
-    if args.perform and object_id and resource_id:
-        findings += perform_grant(operator, subscription, resource_id, object_id, model, args.role)
-        if exit_code(findings) == 0:
-            findings += wait_for_access(settings, timeout=args.wait)
+    if plan.granted:
+        report, bar = (
+            wait_progress(args.wait) if stderr_is_tty() and not args.json else (None, None)
+        )
+        try:
+            findings += wait_for_access(settings, timeout=args.wait, progress=report)
+        finally:
+            if bar is not None:
+                bar.close()
     if args.json:
         print(
-            to_json(findings, commands=commands, object_id=object_id, vault_resource_id=resource_id)
+            to_json(
+                findings,
+                commands=plan.commands,
+                object_id=plan.object_id,
+                vault_resource_id=plan.vault_resource_id,
+                operator=plan.operator,
+            )
         )
         return exit_code(findings)
     if findings:
@@ -487,8 +510,11 @@ def add_engine_commands(sub: Any) -> None:
         "grant",
         help="show (and with --perform, make) the least-privilege grant",
         description="Print the grant as az CLI, PowerShell, Bicep and Terraform for the vault's "
-        "permission model. With --perform, make it through ARM with the operator identity "
-        "of this environment (DefaultAzureCredential), then re-probe until it takes effect.",
+        "permission model. The grantee is always the backend identity of the settings. With "
+        "--perform, make it through ARM as the operator named by --operator or --operator-env "
+        "(never this shell's AZURE_* by default: that is the backend's identity), then re-probe "
+        "until it takes effect. A grant to the operator itself is refused; a grant when reads "
+        "already work is a no-op.",
     )
     add_settings_arguments(grant)
     grant.add_argument(
@@ -504,6 +530,18 @@ def add_engine_commands(sub: Any) -> None:
     )
     grant.add_argument("--subscription-id", metavar="GUID", help="default: AZURE_SUBSCRIPTION_ID")
     grant.add_argument("--vault-resource-id", metavar="ID", help="default: found through ARM")
+    grant.add_argument(
+        "--operator",
+        choices=[*OPERATOR_CHOICES, "sandbox-admin"],
+        help="who grants: signed-in (your own sign-in, AZURE_* excluded), az-cli, interactive, "
+        "or the sandbox's admin principal",
+    )
+    grant.add_argument(
+        "--operator-env",
+        metavar="PREFIX",
+        help="grant as PREFIX_TENANT_ID / PREFIX_CLIENT_ID / PREFIX_CLIENT_SECRET "
+        "(AZURE names this shell's AZURE_* explicitly)",
+    )
     grant.add_argument("--perform", action="store_true", help="make the grant through ARM")
     grant.add_argument(
         "--wait", type=float, default=60.0, help="seconds to wait for the grant to take effect"

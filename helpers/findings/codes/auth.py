@@ -1,10 +1,9 @@
 """AKV-AUTH-*: Signing in (Entra ID)."""
 
-from helpers.findings.core import Severity, define
+from helpers.findings.core import Severity, alias, define
 
 __all__ = [
     "SIGNED_IN",
-    "SECRET_ENV_MISSING",
     "WRONG_SECRET",
     "SECRET_EXPIRED",
     "UNKNOWN_APP",
@@ -28,22 +27,8 @@ SIGNED_IN = define(
     "Nothing to do.",
 )
 
-SECRET_ENV_MISSING = define(
-    "AKV-AUTH-002",
-    Severity.ERROR,
-    "Client secret environment variable is not set",
-    """
-    The settings say the client secret is in an environment variable (client_secret_env,
-    AZURE_CLIENT_SECRET by default), but that variable is empty or absent where the probe
-    runs. Airflow's DefaultAzureCredential then has no service-principal credential and falls
-    through to managed identity and developer logins, which fail on most hosts.
-    """,
-    """
-    Export the client secret's VALUE in that variable for every Airflow component (scheduler,
-    workers, API server, triggerer), e.g. from your platform's secret store; never put it in
-    backend_kwargs or a committed file.
-    """,
-)
+# Retired: "client secret variable not set" is the settings check's SET-025.
+alias("AKV-AUTH-002", "AKV-SET-025")
 
 WRONG_SECRET = define(
     "AKV-AUTH-003",

@@ -1,9 +1,8 @@
 """AKV-NET-*: Reaching the vault: URL, DNS, TLS, proxy."""
 
-from helpers.findings.core import Severity, define
+from helpers.findings.core import Severity, alias, define
 
 __all__ = [
-    "BAD_VAULT_URL",
     "VAULT_REACHABLE",
     "TLS_UNTRUSTED",
     "HOST_NOT_FOUND",
@@ -14,19 +13,8 @@ __all__ = [
     "TLS_FAILED",
 ]
 
-BAD_VAULT_URL = define(
-    "AKV-NET-001",
-    Severity.ERROR,
-    "Vault URL missing or not https",
-    """
-    The probe needs the vault's https URL (https://<name>.vault.azure.net/); the Airflow
-    backend with an empty vault_url raises ValueError on the first lookup.
-    """,
-    """
-    Set vault_url to the vault's "Vault URI" from its Overview page, e.g.
-    https://my-vault.vault.azure.net/.
-    """,
-)
+# Retired: "vault URL missing or not https" is the settings check's SET-001 / SET-002.
+alias("AKV-NET-001", "AKV-SET-002")
 
 VAULT_REACHABLE = define(
     "AKV-NET-002",

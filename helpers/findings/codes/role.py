@@ -16,6 +16,10 @@ __all__ = [
     "UNKNOWN_ROLE",
     "BAD_INPUT",
     "CANNOT_CONFIRM",
+    "NO_DATA_ACCESS",
+    "OPERATOR_UNKNOWN",
+    "OPERATOR_IS_GRANTEE",
+    "GRANTEE_UNKNOWN",
 ]
 
 GRANTED = define(
@@ -198,4 +202,70 @@ CANNOT_CONFIRM = define(
     unknown. The probe's own findings say what failed.
     """,
     "Fix the problem the other findings name, then run the probe again.",
+)
+
+NO_DATA_ACCESS = define(
+    "AKV-ROLE-014",
+    Severity.ERROR,
+    "Requested role grants no access to secret values",
+    """
+    On an RBAC vault only data-plane roles read secret values: Key Vault Secrets User (all the
+    backend needs), Secrets Officer and Administrator. Owner, Contributor, Key Vault
+    Contributor, Reader, Key Vault Reader, User Access Administrator and Key Vault Data Access
+    Administrator are management-plane roles: they read NO secret value, so granting one
+    would not fix a ForbiddenByRbac read and would only widen what a leaked credential can
+    do. The grant is therefore not made, with or without --perform.
+    """,
+    "Grant Key Vault Secrets User at the vault's scope (the default role).",
+)
+
+OPERATOR_UNKNOWN = define(
+    "AKV-ROLE-015",
+    Severity.ERROR,
+    "Who makes the grant is not known",
+    """
+    A grant is made by an operator — someone allowed to create role assignments — and never
+    with the backend's own environment credential (AZURE_*): that identity is the one being
+    granted. No operator was named, or the named one is incomplete, so nothing was granted.
+    """,
+    """
+    Name the operator: `--operator signed-in` (your own sign-in: az login, managed identity;
+    AZURE_* excluded), `--operator az-cli`, `--operator interactive`, `--operator
+    sandbox-admin` (the offline sandbox), or `--operator-env PREFIX` to sign in as
+    PREFIX_TENANT_ID / PREFIX_CLIENT_ID / PREFIX_CLIENT_SECRET (`--operator-env AZURE` names
+    this shell's AZURE_* explicitly). In notebook 02 the connection chooses the operator.
+    """,
+)
+
+OPERATOR_IS_GRANTEE = define(
+    "AKV-ROLE-016",
+    Severity.ERROR,
+    "Refused: the operator would grant access to itself",
+    """
+    The operator's token names the same object id as the backend identity the settings
+    describe, so the grant would go to the operator itself (or be made with the backend's own
+    credential). The usual cause is running the grant in a shell whose AZURE_* variables are
+    the operator's, so the settings learned from that environment describe the operator, or
+    naming the backend's own variables as the operator. Nothing was granted.
+    """,
+    """
+    Describe the backend with --settings FILE (or --tenant-id, --client-id,
+    --client-secret-env, or --object-id) and name a different operator with --operator or
+    --operator-env.
+    """,
+)
+
+GRANTEE_UNKNOWN = define(
+    "AKV-ROLE-017",
+    Severity.ERROR,
+    "The backend's object id is not known",
+    """
+    The grant goes to the backend's service principal OBJECT id, learned by signing in as the
+    backend (the token's oid claim). That sign-in failed here — typically the backend's client
+    secret is not in the operator's shell — and no object id was given.
+    """,
+    """
+    Pass --object-id (`az ad sp show --id <client id> --query id`), or make the backend's
+    secret available in the variable the settings name (client_secret_env).
+    """,
 )

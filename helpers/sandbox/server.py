@@ -149,8 +149,8 @@ class Router:
     def __init__(self, state: SandboxState, info: dict[str, Any]):
         self.state = state
         self.entra = EntraResponses(state.directory)
-        self.keyvault = KeyVaultResponses(state.keyvault, state.directory)
-        self.arm = ArmResponses(state.arm, state.keyvault, state.directory)
+        self.keyvault = KeyVaultResponses(state.keyvault)
+        self.arm = ArmResponses(state.arm)
         self.control = ControlResponses(state, info)
         self.routes = {
             "entra": _compile(entra_urls.URLS),

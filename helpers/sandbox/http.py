@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 __all__ = [
     "MAX_BODY",
+    "NOT_JSON",
     "ProtocolError",
     "REASONS",
     "Request",
@@ -63,6 +64,16 @@ def request_id() -> str:
     return f"{_REQUEST_ID_PREFIX}{next(_request_ids) & 0xFFFFFFFFFFFF:012x}"
 
 
+class _NotJson:
+    def __repr__(self) -> str:
+        return "NOT_JSON"
+
+
+# What a body that does not parse as JSON decodes to. The wire layer passes it on, and the
+# model rejects it in its service's own words after authorizing, in the service's order.
+NOT_JSON: Any = _NotJson()
+
+
 @dataclass
 class Request:
     method: str
@@ -84,6 +95,13 @@ class Request:
         if not self.body:
             return None
         return json.loads(self.body)
+
+    def json_body(self) -> Any:
+        """The decoded body: None when empty, NOT_JSON when it is not JSON."""
+        try:
+            return self.json()
+        except ValueError:  # includes UnicodeDecodeError
+            return NOT_JSON
 
 
 @dataclass

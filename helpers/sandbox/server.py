@@ -23,10 +23,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .arm import exceptions as arm_exc
 from .arm import urls as arm_urls
 from .arm.responses import ArmResponses
 from .certs import CertPaths
 from .control import ControlResponses
+from .entra import exceptions as entra_exc
 from .entra import urls as entra_urls
 from .entra.responses import EntraResponses
 from .faults import Fault
@@ -149,8 +151,8 @@ class Router:
     def __init__(self, state: SandboxState, info: dict[str, Any]):
         self.state = state
         self.entra = EntraResponses(state.directory)
-        self.keyvault = KeyVaultResponses(state.keyvault, state.directory)
-        self.arm = ArmResponses(state.arm, state.keyvault, state.directory)
+        self.keyvault = KeyVaultResponses(state.keyvault)
+        self.arm = ArmResponses(state.arm)
         self.control = ControlResponses(state, info)
         self.routes = {
             "entra": _compile(entra_urls.URLS),
@@ -223,29 +225,19 @@ class Router:
 
     @staticmethod
     def _fault_response(service: str, fault: Fault) -> Response:
+        throttle = fault.kind == "throttle"
+        err: ServiceError
         if service == "keyvault":
             err = (
                 kv_exc.Throttled(fault.retry_after)
-                if fault.kind == "throttle"
+                if throttle
                 else kv_exc.ServiceUnavailable(fault.status)
             )
-            return err.to_response()
-        status = 429 if fault.kind == "throttle" else fault.status
-        headers = {"Retry-After": str(fault.retry_after)} if fault.kind == "throttle" else {}
-        if service == "entra":
-            body: dict[str, Any] = {
-                "error": "temporarily_unavailable",
-                "error_description": "AADSTS50196: The server is temporarily unavailable.",
-                "error_codes": [50196],
-            }
         else:
-            body = {
-                "error": {
-                    "code": "TooManyRequests" if status == 429 else "ServerError",
-                    "message": "Injected by the sandbox.",
-                }
-            }
-        return Response.json(body, status=status, headers=headers)
+            status, retry_after = (429, fault.retry_after) if throttle else (fault.status, None)
+            kind = entra_exc.TemporarilyUnavailable if service == "entra" else arm_exc.InjectedFault
+            err = kind(status, retry_after)
+        return err.to_response()
 
 
 class SandboxServer:

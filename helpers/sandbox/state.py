@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .arm.models import ResourceManager
+from .arm.rbac import Authorization
 from .entra.models import Directory
 from .faults import Faults
 from .keyvault.models import KeyVaultBackend
@@ -47,8 +48,8 @@ class SandboxState:
         self.state_dir = state_dir
         self.ephemeral = ephemeral
         self.directory = Directory()
-        self.arm = ResourceManager()
-        self.keyvault = KeyVaultBackend(self.arm.authorization)
+        self.keyvault = KeyVaultBackend(Authorization(), self.directory)
+        self.arm = ResourceManager(self.directory, self.keyvault)
         self.faults = Faults()
         self.dirty = False
         state_dir.mkdir(parents=True, exist_ok=True)

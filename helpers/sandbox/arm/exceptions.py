@@ -9,6 +9,7 @@ __all__ = [
     "ArmError",
     "AuthenticationFailed",
     "AuthorizationFailed",
+    "InjectedFault",
     "InvalidAuthenticationToken",
     "InvalidRequestContent",
     "MissingApiVersion",
@@ -165,3 +166,13 @@ class NoRoute(ArmError):
 
     def __init__(self, path: str):
         super().__init__(f"The resource type could not be found for '{path}' in the sandbox.")
+
+
+class InjectedFault(ArmError):
+    """A throttle (429 + Retry-After) or a server error injected through the control API."""
+
+    def __init__(self, status: int, retry_after: int | None = None):
+        super().__init__("Injected by the sandbox.")
+        self.status = status
+        self.code = "TooManyRequests" if status == 429 else "ServerError"
+        self.headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}

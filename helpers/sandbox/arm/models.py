@@ -1,22 +1,38 @@
-"""ARM state: subscriptions, resource groups, built-in roles and role assignments.
+"""ARM state and rules: subscriptions, resource groups, vaults as resources, role assignments.
 
-Authorization is decided here for both planes: ARM checks `actions`, the Key Vault data
-plane checks `dataActions`. Role ids and meanings follow azure-wire.md section 4.
+Every operation authenticates and authorizes here, in the order ARM does (api-version,
+token, tenant of the subscription, then the caller's `actions` on the requested scope), and
+returns Python objects; responses.py turns them into ARM JSON. Roles and the RBAC decision
+itself live in rbac.py, shared with the Key Vault data plane.
 """
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from typing import Any
 
+from ..entra.models import Directory, bearer_token
+from ..keyvault.models import AccessPolicy, KeyVaultBackend, Vault
 from . import exceptions as exc
+from .rbac import (
+    ROLE_BY_NAME,
+    ROLES,
+    Authorization,
+    RoleAssignment,
+    RoleDefinition,
+    find_role,
+    role_allows,
+    role_definition_path,
+    scope_covers,
+)
 
 __all__ = [
+    "ACCESS_POLICY_WRITE",
+    "AUDIENCES",
     "Authorization",
+    "RESOURCES_READ",
     "ROLES",
     "ROLE_BY_NAME",
     "ResourceGroup",
@@ -24,137 +40,24 @@ __all__ = [
     "RoleAssignment",
     "RoleDefinition",
     "Subscription",
+    "VAULT_READ",
     "find_role",
     "role_allows",
     "role_definition_path",
     "scope_covers",
+    "subscription_of",
+    "vault_id",
 ]
 
-
-@dataclass(frozen=True)
-class RoleDefinition:
-    id: str
-    name: str
-    actions: tuple[str, ...] = ()
-    not_actions: tuple[str, ...] = ()
-    data_actions: tuple[str, ...] = ()
-
-
-_KV_READ = (
-    "Microsoft.Authorization/*/read",
-    "Microsoft.Resources/*/read",
-    "Microsoft.KeyVault/vaults/*/read",
+AUDIENCES = (
+    "https://management.azure.com/",
+    "https://management.azure.com",
+    "https://management.core.windows.net/",
+    "https://management.core.windows.net",
 )
-ROLES = {
-    r.id: r
-    for r in (
-        RoleDefinition("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner", ("*",)),
-        RoleDefinition(
-            "b24988ac-6180-42a0-ab88-20f7382dd24c",
-            "Contributor",
-            ("*",),
-            ("Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write"),
-        ),
-        RoleDefinition("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader", ("*/read",)),
-        RoleDefinition(
-            "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
-            "User Access Administrator",
-            ("*/read", "Microsoft.Authorization/*"),
-        ),
-        RoleDefinition(
-            "f25e0fa2-a7c8-4377-a976-54943a77a395",
-            "Key Vault Contributor",
-            ("Microsoft.Authorization/*/read", "Microsoft.Resources/*", "Microsoft.KeyVault/*"),
-        ),
-        RoleDefinition(
-            "00482a5a-887f-4fb3-b363-3b7fe8e74483",
-            "Key Vault Administrator",
-            _KV_READ,
-            data_actions=("Microsoft.KeyVault/vaults/*",),
-        ),
-        RoleDefinition(
-            "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
-            "Key Vault Secrets Officer",
-            _KV_READ,
-            data_actions=("Microsoft.KeyVault/vaults/secrets/*",),
-        ),
-        RoleDefinition(
-            "4633458b-17de-408a-b874-0445c86b69e6",
-            "Key Vault Secrets User",
-            data_actions=(
-                "Microsoft.KeyVault/vaults/secrets/getSecret/action",
-                "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
-            ),
-        ),
-        RoleDefinition(
-            "21090545-7ca7-4776-b22c-e363652d74d2",
-            "Key Vault Reader",
-            _KV_READ,
-            data_actions=(
-                "Microsoft.KeyVault/vaults/*/read",
-                "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
-            ),
-        ),
-        RoleDefinition(
-            "8b54135c-b56d-4d72-a534-26097cfdc8d8",
-            "Key Vault Data Access Administrator",
-            (
-                "Microsoft.Authorization/roleAssignments/write",
-                "Microsoft.Authorization/roleAssignments/delete",
-                *_KV_READ,
-            ),
-        ),
-    )
-}
-ROLE_BY_NAME = {r.name.lower(): r for r in ROLES.values()}
-
-
-def find_role(ident: str) -> RoleDefinition | None:
-    """A built-in role by display name, bare GUID or full roleDefinitionId."""
-    key = ident.strip().lower()
-    return ROLE_BY_NAME.get(key) or ROLES.get(key.rsplit("/", 1)[-1])
-
-
-@cache
-def _pattern(glob: str) -> re.Pattern[str]:
-    return re.compile(re.escape(glob).replace(r"\*", ".*") + r"\Z", re.IGNORECASE)
-
-
-def _matches(globs: tuple[str, ...], action: str) -> bool:
-    return any(_pattern(g).match(action) for g in globs)
-
-
-def role_allows(role: RoleDefinition, action: str, *, data: bool) -> bool:
-    if data:
-        return _matches(role.data_actions, action)
-    return _matches(role.actions, action) and not _matches(role.not_actions, action)
-
-
-def scope_covers(scope: str, resource: str) -> bool:
-    scope, resource = scope.rstrip("/").lower(), resource.rstrip("/").lower()
-    return scope == "" or resource == scope or resource.startswith(scope + "/")
-
-
-def role_definition_path(subscription: str, role_id: str) -> str:
-    return (
-        f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
-    )
-
-
-@dataclass
-class RoleAssignment:
-    name: str
-    scope: str
-    role_id: str
-    principal_id: str
-    principal_type: str = "ServicePrincipal"
-    created: float = field(default_factory=time.time)
-    effective_at: float = 0.0
-    created_by: str = ""
-
-    @property
-    def id(self) -> str:
-        return f"{self.scope}/providers/Microsoft.Authorization/roleAssignments/{self.name}"
+VAULT_READ = "Microsoft.KeyVault/vaults/read"
+RESOURCES_READ = "Microsoft.Resources/subscriptions/resources/read"
+ACCESS_POLICY_WRITE = "Microsoft.KeyVault/vaults/accessPolicies/write"
 
 
 @dataclass
@@ -175,105 +78,23 @@ class Subscription:
         return f"/subscriptions/{self.id}"
 
 
-class Authorization:
-    """Role assignments and the decisions that read them."""
+def vault_id(sub: str, rg: str, vault: str) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{vault}"
 
-    def __init__(self) -> None:
-        self.assignments: dict[str, RoleAssignment] = {}
-        self.propagation_delay = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "assignments": [asdict(a) for a in self.assignments.values()],
-            "propagation_delay": self.propagation_delay,
-        }
-
-    def load(self, data: dict[str, Any]) -> None:
-        self.assignments = {
-            a["name"].lower(): RoleAssignment(**a) for a in data.get("assignments", [])
-        }
-        self.propagation_delay = float(data.get("propagation_delay", 0.0))
-
-    def effective_for(self, principal: str, resource: str, now: float | None = None):
-        now = time.time() if now is None else now
-        principal = principal.lower()
-        for a in self.assignments.values():
-            if (
-                a.principal_id.lower() == principal
-                and a.effective_at <= now
-                and scope_covers(a.scope, resource)
-            ):
-                yield a
-
-    def allows(self, principal: str, action: str, resource: str, *, data: bool) -> bool:
-        for a in self.effective_for(principal, resource):
-            role = ROLES.get(a.role_id)
-            if role and role_allows(role, action, data=data):
-                return True
-        return False
-
-    def create(
-        self,
-        *,
-        name: str,
-        scope: str,
-        role_id: str,
-        principal_id: str,
-        principal_type: str,
-        created_by: str = "",
-    ) -> tuple[RoleAssignment, bool]:
-        """Create (or return the identical existing) assignment; the bool says 'created'."""
-        existing = self.assignments.get(name.lower())
-        if existing is not None:
-            same = (
-                existing.scope.lower() == scope.rstrip("/").lower()
-                and existing.role_id == role_id
-                and existing.principal_id.lower() == principal_id.lower()
-            )
-            if not same:
-                raise exc.RoleAssignmentUpdateNotPermitted()
-            return existing, False
-        for a in self.assignments.values():
-            if (
-                a.scope.lower() == scope.rstrip("/").lower()
-                and a.role_id == role_id
-                and a.principal_id.lower() == principal_id.lower()
-            ):
-                raise exc.RoleAssignmentExists()
-        now = time.time()
-        assignment = RoleAssignment(
-            name=name.lower(),
-            scope=scope.rstrip("/"),
-            role_id=role_id,
-            principal_id=principal_id.lower(),
-            principal_type=principal_type,
-            created=now,
-            effective_at=now + self.propagation_delay,
-            created_by=created_by,
-        )
-        self.assignments[assignment.name] = assignment
-        return assignment, True
-
-    def delete(self, name: str) -> RoleAssignment | None:
-        return self.assignments.pop(name.lower(), None)
-
-    def list(self, scope: str, *, at_scope_only: bool = False, principal: str | None = None):
-        out = []
-        for a in self.assignments.values():
-            if principal and a.principal_id.lower() != principal.lower():
-                continue
-            above = scope_covers(a.scope, scope)
-            below = scope_covers(scope, a.scope)
-            if above or (below and not at_scope_only):
-                out.append(a)
-        return out
+def subscription_of(scope: str) -> str | None:
+    parts = scope.strip("/").split("/")
+    return parts[1] if len(parts) >= 2 and parts[0].lower() == "subscriptions" else None
 
 
 class ResourceManager:
-    def __init__(self) -> None:
+    def __init__(self, directory: Directory, vaults: KeyVaultBackend) -> None:
         self.subscriptions: dict[str, Subscription] = {}
-        self.authorization = Authorization()
+        self.directory = directory
+        self.vaults = vaults
+        self.authorization: Authorization = vaults.authorization
 
+    # -- state ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
             "subscriptions": [asdict(s) for s in self.subscriptions.values()],
@@ -300,12 +121,255 @@ class ResourceManager:
             raise exc.ResourceGroupNotFound(group)
         return rg
 
+    def home_subscription(self, scope: str) -> str:
+        """The subscription a scope names, else the first one (for tenant-wide scopes)."""
+        return subscription_of(scope) or next(iter(self.subscriptions.values())).id
+
+    @staticmethod
+    def new_assignment_name() -> str:
+        return str(uuid.uuid4())
+
+    # -- authentication and authorization ------------------------------------------------
+    def authenticate(
+        self,
+        *,
+        authorization: str,
+        api_version: str | None,
+        subscription: str | None = None,
+        scope: str = "",
+    ) -> dict[str, Any]:
+        """The caller's claims, checked as ARM checks them before any operation."""
+        if api_version is None:
+            raise exc.MissingApiVersion()
+        token = bearer_token(authorization)
+        if token is None:
+            raise exc.AuthenticationFailed()
+        claims = self.directory.verify_signature(token)
+        if claims is None:
+            raise exc.InvalidAuthenticationToken()
+        if claims.get("aud") not in AUDIENCES:
+            raise exc.InvalidAuthenticationToken(
+                f"The access token has been obtained for wrong audience or resource "
+                f"'{claims.get('aud')}'. It should exactly match with one of the allowed "
+                "audiences 'https://management.core.windows.net/',"
+                "'https://management.core.windows.net','https://management.azure.com/',"
+                "'https://management.azure.com'.",
+                code="InvalidAuthenticationTokenAudience",
+            )
+        if claims.get("exp", 0) <= time.time():
+            raise exc.InvalidAuthenticationToken(
+                "The access token expiry UTC time is earlier than current UTC time.",
+                code="ExpiredAuthenticationToken",
+            )
+        sub = subscription or subscription_of(scope)
+        if sub:
+            tenant = self.subscription(sub).tenant_id
+            if claims.get("tid") != tenant:
+                raise exc.InvalidAuthenticationToken(
+                    f"The access token is from the wrong issuer '{claims.get('iss')}'. It must "
+                    f"match the tenant 'https://sts.windows.net/{tenant}/' "
+                    "associated with this subscription. Please use the authority (URL) "
+                    f"'https://login.windows.net/{tenant}' to get the token.",
+                    code="InvalidAuthenticationTokenTenant",
+                )
+        return claims
+
     def require(self, claims: dict[str, Any], action: str, scope: str) -> None:
         if not self.authorization.allows(claims.get("oid", ""), action, scope, data=False):
             raise exc.AuthorizationFailed(
                 claims.get("oid", ""), claims.get("appid", ""), action, scope
             )
 
+    # -- vaults --------------------------------------------------------------------------
+    def _vault(self, sub: str, rg: str, name: str) -> Vault:
+        self.resource_group(sub, rg)
+        vault = self.vaults.vaults.get(name.lower())
+        if (
+            vault is None
+            or vault.subscription_id.lower() != sub.lower()
+            or vault.resource_group.lower() != rg.lower()
+        ):
+            raise exc.ResourceNotFound("Microsoft.KeyVault/vaults", name, rg)
+        return vault
+
+    def _vaults_in(self, sub: str, rg: str | None = None) -> list[Vault]:
+        return [
+            v
+            for v in self.vaults.vaults.values()
+            if v.subscription_id.lower() == sub.lower()
+            and (rg is None or v.resource_group.lower() == rg.lower())
+        ]
+
+    def _readable(
+        self, claims: dict[str, Any], vaults: list[Vault], action: str, scope: str
+    ) -> list[Vault]:
+        """A collection GET: everything when the caller may read at the collection scope,
+        only what it may read below it ("partial access"), and 403 when that is nothing."""
+        oid = claims.get("oid", "")
+        allows = self.authorization.allows
+        whole = allows(oid, action, scope, data=False)
+        visible = [v for v in vaults if whole or allows(oid, VAULT_READ, v.resource_id, data=False)]
+        if not whole and not visible:
+            self.require(claims, action, scope)
+        return visible
+
+    def get_vault(
+        self, *, claims: dict[str, Any], subscription: str, resource_group: str, name: str
+    ) -> Vault:
+        # ARM authorizes on the requested id before the resource is looked up, so a caller
+        # without rights gets 403 whether or not the vault exists.
+        self.require(claims, VAULT_READ, vault_id(subscription, resource_group, name))
+        return self._vault(subscription, resource_group, name)
+
+    def list_vaults_by_subscription(
+        self, *, claims: dict[str, Any], subscription: str
+    ) -> list[Vault]:
+        scope = f"/subscriptions/{subscription}"
+        return self._readable(claims, self._vaults_in(subscription), VAULT_READ, scope)
+
+    def list_resources(self, *, claims: dict[str, Any], subscription: str) -> list[Vault]:
+        scope = f"/subscriptions/{subscription}"
+        return self._readable(claims, self._vaults_in(subscription), RESOURCES_READ, scope)
+
+    def list_vaults_by_resource_group(
+        self, *, claims: dict[str, Any], subscription: str, resource_group: str
+    ) -> list[Vault]:
+        scope = f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
+        if self.authorization.allows(claims.get("oid", ""), VAULT_READ, scope, data=False):
+            self.resource_group(subscription, resource_group)
+        vaults = self._vaults_in(subscription, resource_group)
+        return self._readable(claims, vaults, VAULT_READ, scope)
+
+    def update_access_policy(
+        self,
+        *,
+        claims: dict[str, Any],
+        subscription: str,
+        resource_group: str,
+        name: str,
+        kind: str,
+        policies: list[AccessPolicy] | None,
+    ) -> Vault:
+        """add merges permissions into a principal's policy, remove takes them away (and the
+        policy when none are left), replace sets it; `policies` None: the body was invalid."""
+        self.require(claims, ACCESS_POLICY_WRITE, vault_id(subscription, resource_group, name))
+        found = self._vault(subscription, resource_group, name)
+        if policies is None:
+            raise exc.InvalidRequestContent(
+                "The request content was invalid: properties.accessPolicies is required."
+            )
+        for new in policies:
+            current = next(
+                (p for p in found.access_policies if p.object_id.lower() == new.object_id.lower()),
+                None,
+            )
+            if kind == "replace" or current is None:
+                if current is not None:
+                    found.access_policies.remove(current)
+                if kind != "remove":
+                    found.access_policies.append(new)
+            elif kind == "add":
+                current.secrets = sorted(set(current.secrets) | set(new.secrets))
+            else:
+                current.secrets = sorted(set(current.secrets) - set(new.secrets))
+                if not current.secrets:
+                    found.access_policies.remove(current)
+        return found
+
+    # -- subscriptions -------------------------------------------------------------------
+    def list_subscriptions(self, *, claims: dict[str, Any]) -> list[Subscription]:
+        return [s for s in self.subscriptions.values() if s.tenant_id == claims.get("tid")]
+
+    def get_subscription(self, *, subscription: str) -> Subscription:
+        return self.subscription(subscription)
+
+    # -- role assignments ----------------------------------------------------------------
+    def _check_scope(self, scope: str) -> None:
+        parts = scope.strip("/").split("/")
+        if len(parts) >= 4:
+            self.resource_group(parts[1], parts[3])
+        if len(parts) >= 8:
+            self._vault(parts[1], parts[3], parts[7])
+
+    def create_role_assignment(
+        self,
+        *,
+        claims: dict[str, Any],
+        scope: str,
+        name: str,
+        role_definition_id: str | None,
+        principal_id: str | None,
+        principal_type: str | None,
+    ) -> tuple[RoleAssignment, bool]:
+        """The assignment and whether it is new; ids None: the body did not name them."""
+        self.require(claims, "Microsoft.Authorization/roleAssignments/write", scope)
+        self._check_scope(scope)
+        if role_definition_id is None or principal_id is None:
+            raise exc.InvalidRequestContent(
+                "The request content was invalid: properties.roleDefinitionId and "
+                "properties.principalId are required."
+            )
+        ref = role_definition_id
+        role = find_role(ref) if "/" in ref else ROLES.get(ref.lower())
+        if role is None:
+            raise exc.RoleDefinitionDoesNotExist(ref.rsplit("/", 1)[-1])
+        if self.directory.app_by_object_id(principal_id) is None:
+            raise exc.PrincipalNotFound(principal_id, claims.get("tid", ""))
+        return self.authorization.create(
+            name=name,
+            scope=scope,
+            role_id=role.id,
+            principal_id=principal_id,
+            principal_type=principal_type or "ServicePrincipal",
+            created_by=claims.get("oid", ""),
+        )
+
+    def _assignment_at(self, scope: str, name: str) -> RoleAssignment | None:
+        a = self.authorization.assignments.get(name.lower())
+        if a is None or a.scope.lower() != scope.rstrip("/").lower():
+            return None
+        return a
+
+    def get_role_assignment(
+        self, *, claims: dict[str, Any], scope: str, name: str
+    ) -> RoleAssignment:
+        self.require(claims, "Microsoft.Authorization/roleAssignments/read", scope)
+        found = self._assignment_at(scope, name)
+        if found is None:
+            raise exc.RoleAssignmentNotFound(name)
+        return found
+
+    def delete_role_assignment(
+        self, *, claims: dict[str, Any], scope: str, name: str
+    ) -> RoleAssignment | None:
+        """The deleted assignment, or None when there was none (ARM answers 204)."""
+        self.require(claims, "Microsoft.Authorization/roleAssignments/delete", scope)
+        found = self._assignment_at(scope, name)
+        if found is not None:
+            self.authorization.delete(name)
+        return found
+
+    def list_role_assignments(
+        self,
+        *,
+        claims: dict[str, Any],
+        scope: str,
+        principal: str | None = None,
+        at_scope_only: bool = False,
+    ) -> list[RoleAssignment]:
+        self.require(claims, "Microsoft.Authorization/roleAssignments/read", scope)
+        self._check_scope(scope)
+        return self.authorization.list(scope, at_scope_only=at_scope_only, principal=principal)
+
+    # -- role definitions ----------------------------------------------------------------
     @staticmethod
-    def new_assignment_name() -> str:
-        return str(uuid.uuid4())
+    def list_role_definitions(*, role_name: str | None = None) -> list[RoleDefinition]:
+        roles = [find_role(role_name)] if role_name is not None else list(ROLES.values())
+        return [r for r in roles if r]
+
+    @staticmethod
+    def get_role_definition(*, role: str) -> RoleDefinition:
+        found = ROLES.get(role.lower())
+        if found is None:
+            raise exc.RoleDefinitionDoesNotExist(role)
+        return found

@@ -1,4 +1,4 @@
-"""Wire layer of the ARM sliver: vault reads, access policies, role assignments."""
+"""Wire layer of the ARM sliver: read the request, call the model, serialise ARM JSON."""
 
 from __future__ import annotations
 
@@ -6,92 +6,73 @@ import re
 import time
 from typing import Any
 
-from ..entra.models import Directory
-from ..http import Request, Response
-from ..keyvault.models import AccessPolicy, KeyVaultBackend, Vault
-from . import exceptions as exc
-from .models import ROLES, ResourceManager, RoleAssignment, find_role, role_definition_path
+from ..http import NOT_JSON, Request, Response
+from ..keyvault.models import AccessPolicy, Vault
+from .models import (
+    ResourceManager,
+    RoleAssignment,
+    RoleDefinition,
+    Subscription,
+    role_definition_path,
+)
 
 __all__ = [
-    "AUDIENCES",
     "ArmResponses",
-    "RESOURCES_READ",
-    "VAULT_READ",
 ]
-
-AUDIENCES = (
-    "https://management.azure.com/",
-    "https://management.azure.com",
-    "https://management.core.windows.net/",
-    "https://management.core.windows.net",
-)
-VAULT_READ = "Microsoft.KeyVault/vaults/read"
-RESOURCES_READ = "Microsoft.Resources/subscriptions/resources/read"
 
 
 def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime(ts))
 
 
-class ArmResponses:
-    def __init__(self, arm: ResourceManager, vaults: KeyVaultBackend, directory: Directory):
-        self.arm = arm
-        self.vaults = vaults
-        self.directory = directory
+def _policy_json(p: AccessPolicy) -> dict[str, Any]:
+    return {
+        "tenantId": p.tenant_id,
+        "objectId": p.object_id,
+        "permissions": {"keys": [], "secrets": list(p.secrets), "certificates": []},
+    }
 
-    # -- authentication ------------------------------------------------------------------
-    def authenticate(self, request: Request) -> dict[str, Any]:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise exc.AuthenticationFailed()
-        claims = self.directory.verify_signature(token.strip())
-        if claims is None:
-            raise exc.InvalidAuthenticationToken()
-        if claims.get("aud") not in AUDIENCES:
-            raise exc.InvalidAuthenticationToken(
-                f"The access token has been obtained for wrong audience or resource "
-                f"'{claims.get('aud')}'. It should exactly match with one of the allowed "
-                "audiences 'https://management.core.windows.net/',"
-                "'https://management.core.windows.net','https://management.azure.com/',"
-                "'https://management.azure.com'.",
-                code="InvalidAuthenticationTokenAudience",
+
+def _access_policies(request: Request) -> list[AccessPolicy] | None:
+    """properties.accessPolicies of the body, or None when it is missing or malformed."""
+    body = request.json_body()
+    try:
+        return [
+            AccessPolicy(
+                tenant_id=p["tenantId"],
+                object_id=p["objectId"],
+                secrets=[s.lower() for s in p.get("permissions", {}).get("secrets", [])],
             )
-        if claims.get("exp", 0) <= time.time():
-            raise exc.InvalidAuthenticationToken(
-                "The access token expiry UTC time is earlier than current UTC time.",
-                code="ExpiredAuthenticationToken",
-            )
-        return claims
+            for p in (body if body is not NOT_JSON and body else {})["properties"]["accessPolicies"]
+        ]
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def _assignment_properties(request: Request) -> tuple[str | None, str | None, str | None]:
+    """roleDefinitionId, principalId and principalType of the body (None when absent)."""
+    body = request.json_body()
+    try:
+        props = (body if body is not NOT_JSON and body else {})["properties"]
+        return props["roleDefinitionId"], props["principalId"], props.get("principalType")
+    except (KeyError, TypeError, AttributeError):
+        return None, None, None
+
+
+class ArmResponses:
+    def __init__(self, arm: ResourceManager):
+        self.arm = arm
 
     def dispatch(self, request: Request, handler: str, params: dict[str, str]) -> Response:
-        if "api-version" not in request.query:
-            raise exc.MissingApiVersion()
-        claims = self.authenticate(request)
-        sub = params.get("sub") or _sub_of(params.get("scope", ""))
-        if sub:
-            subscription = self.arm.subscription(sub)
-            if claims.get("tid") != subscription.tenant_id:
-                raise exc.InvalidAuthenticationToken(
-                    f"The access token is from the wrong issuer '{claims.get('iss')}'. It must "
-                    f"match the tenant 'https://sts.windows.net/{subscription.tenant_id}/' "
-                    "associated with this subscription. Please use the authority (URL) "
-                    f"'https://login.windows.net/{subscription.tenant_id}' to get the token.",
-                    code="InvalidAuthenticationTokenTenant",
-                )
+        claims = self.arm.authenticate(
+            authorization=request.headers.get("authorization", ""),
+            api_version=request.query.get("api-version"),
+            subscription=params.get("sub"),
+            scope=params.get("scope", ""),
+        )
         return getattr(self, handler)(request, claims, **params)
 
-    # -- vaults --------------------------------------------------------------------------
-    def _vault(self, sub: str, rg: str, name: str) -> Vault:
-        self.arm.resource_group(sub, rg)
-        vault = self.vaults.vaults.get(name.lower())
-        if (
-            vault is None
-            or vault.subscription_id.lower() != sub.lower()
-            or vault.resource_group.lower() != rg.lower()
-        ):
-            raise exc.ResourceNotFound("Microsoft.KeyVault/vaults", name, rg)
-        return vault
-
+    # -- serialisation -------------------------------------------------------------------
     @staticmethod
     def vault_json(vault: Vault) -> dict[str, Any]:
         return {
@@ -123,96 +104,11 @@ class ArmResponses:
             },
         }
 
-    def _readable(self, claims, vaults, action: str, scope: str) -> Response:
-        """A collection GET: everything when the caller may read at the collection scope,
-        only what it may read below it ("partial access"), and 403 when that is nothing."""
-        oid = claims.get("oid", "")
-        allows = self.arm.authorization.allows
-        whole = allows(oid, action, scope, data=False)
-        visible = [
-            self.vault_json(v)
-            for v in vaults
-            if whole or allows(oid, VAULT_READ, v.resource_id, data=False)
-        ]
-        if not whole and not visible:
-            self.arm.require(claims, action, scope)
-        return Response.json({"value": visible, "nextLink": None})
+    def _vaults_json(self, vaults: list[Vault]) -> Response:
+        return Response.json({"value": [self.vault_json(v) for v in vaults], "nextLink": None})
 
-    def get_vault(self, request, claims, sub, rg, vault):
-        # ARM authorizes on the requested id before the resource is looked up, so a caller
-        # without rights gets 403 whether or not the vault exists.
-        self.arm.require(claims, VAULT_READ, _vault_id(sub, rg, vault))
-        found = self._vault(sub, rg, vault)
-        return Response.json(self.vault_json(found))
-
-    def list_vaults_by_subscription(self, request, claims, sub):
-        vaults = [
-            v for v in self.vaults.vaults.values() if v.subscription_id.lower() == sub.lower()
-        ]
-        return self._readable(claims, vaults, VAULT_READ, f"/subscriptions/{sub}")
-
-    def list_resources(self, request, claims, sub):
-        vaults = [
-            v for v in self.vaults.vaults.values() if v.subscription_id.lower() == sub.lower()
-        ]
-        return self._readable(claims, vaults, RESOURCES_READ, f"/subscriptions/{sub}")
-
-    def list_vaults_by_resource_group(self, request, claims, sub, rg):
-        scope = f"/subscriptions/{sub}/resourceGroups/{rg}"
-        if self.arm.authorization.allows(claims.get("oid", ""), VAULT_READ, scope, data=False):
-            self.arm.resource_group(sub, rg)
-        vaults = [
-            v
-            for v in self.vaults.vaults.values()
-            if v.subscription_id.lower() == sub.lower() and v.resource_group.lower() == rg.lower()
-        ]
-        return self._readable(claims, vaults, VAULT_READ, scope)
-
-    def update_access_policy(self, request, claims, sub, rg, vault, kind):
-        self.arm.require(
-            claims, "Microsoft.KeyVault/vaults/accessPolicies/write", _vault_id(sub, rg, vault)
-        )
-        found = self._vault(sub, rg, vault)
-        body = request.json() or {}
-        try:
-            incoming = [
-                AccessPolicy(
-                    tenant_id=p["tenantId"],
-                    object_id=p["objectId"],
-                    secrets=[s.lower() for s in p.get("permissions", {}).get("secrets", [])],
-                )
-                for p in body["properties"]["accessPolicies"]
-            ]
-        except (KeyError, TypeError) as err:
-            raise exc.InvalidRequestContent(
-                "The request content was invalid: properties.accessPolicies is required."
-            ) from err
-        for new in incoming:
-            current = next(
-                (p for p in found.access_policies if p.object_id.lower() == new.object_id.lower()),
-                None,
-            )
-            if kind == "replace" or current is None:
-                if current is not None:
-                    found.access_policies.remove(current)
-                if kind != "remove":
-                    found.access_policies.append(new)
-            elif kind == "add":
-                current.secrets = sorted(set(current.secrets) | set(new.secrets))
-            else:
-                current.secrets = sorted(set(current.secrets) - set(new.secrets))
-                if not current.secrets:
-                    found.access_policies.remove(current)
-        return Response.json(
-            {
-                "id": f"{found.resource_id}/accessPolicies/{kind}",
-                "type": "Microsoft.KeyVault/vaults/accessPolicies",
-                "properties": {"accessPolicies": [_policy_json(p) for p in found.access_policies]},
-            }
-        )
-
-    # -- subscriptions -------------------------------------------------------------------
-    def _subscription_json(self, sub) -> dict[str, Any]:
+    @staticmethod
+    def _subscription_json(sub: Subscription) -> dict[str, Any]:
         return {
             "id": sub.scope,
             "subscriptionId": sub.id,
@@ -221,19 +117,12 @@ class ArmResponses:
             "state": "Enabled",
         }
 
-    def list_subscriptions(self, request, claims):
-        subs = [s for s in self.arm.subscriptions.values() if s.tenant_id == claims.get("tid")]
-        return Response.json({"value": [self._subscription_json(s) for s in subs]})
-
-    def get_subscription(self, request, claims, sub):
-        return Response.json(self._subscription_json(self.arm.subscription(sub)))
-
-    # -- role assignments ----------------------------------------------------------------
     def _assignment_json(self, a: RoleAssignment) -> dict[str, Any]:
-        sub = _sub_of(a.scope) or next(iter(self.arm.subscriptions.values())).id
         return {
             "properties": {
-                "roleDefinitionId": role_definition_path(sub, a.role_id),
+                "roleDefinitionId": role_definition_path(
+                    self.arm.home_subscription(a.scope), a.role_id
+                ),
                 "principalId": a.principal_id,
                 "principalType": a.principal_type,
                 "scope": a.scope,
@@ -251,75 +140,9 @@ class ArmResponses:
             "name": a.name,
         }
 
-    def _check_scope(self, scope: str) -> None:
-        parts = scope.strip("/").split("/")
-        if len(parts) >= 4:
-            self.arm.resource_group(parts[1], parts[3])
-        if len(parts) >= 8:
-            self._vault(parts[1], parts[3], parts[7])
-
-    def create_role_assignment(self, request, claims, scope, name):
-        self.arm.require(claims, "Microsoft.Authorization/roleAssignments/write", scope)
-        self._check_scope(scope)
-        try:
-            props = (request.json() or {})["properties"]
-            role_ref, principal = props["roleDefinitionId"], props["principalId"]
-        except (KeyError, TypeError, ValueError) as err:
-            raise exc.InvalidRequestContent(
-                "The request content was invalid: properties.roleDefinitionId and "
-                "properties.principalId are required."
-            ) from err
-        role = find_role(role_ref) if "/" in role_ref else ROLES.get(role_ref.lower())
-        if role is None:
-            raise exc.RoleDefinitionDoesNotExist(role_ref.rsplit("/", 1)[-1])
-        if self.directory.app_by_object_id(principal) is None:
-            raise exc.PrincipalNotFound(principal, claims.get("tid", ""))
-        assignment, created = self.arm.authorization.create(
-            name=name,
-            scope=scope,
-            role_id=role.id,
-            principal_id=principal,
-            principal_type=props.get("principalType") or "ServicePrincipal",
-            created_by=claims.get("oid", ""),
-        )
-        return Response.json(self._assignment_json(assignment), status=201 if created else 200)
-
-    def get_role_assignment(self, request, claims, scope, name):
-        self.arm.require(claims, "Microsoft.Authorization/roleAssignments/read", scope)
-        a = self.arm.authorization.assignments.get(name.lower())
-        if a is None or a.scope.lower() != scope.rstrip("/").lower():
-            raise exc.RoleAssignmentNotFound(name)
-        return Response.json(self._assignment_json(a))
-
-    def delete_role_assignment(self, request, claims, scope, name):
-        self.arm.require(claims, "Microsoft.Authorization/roleAssignments/delete", scope)
-        a = self.arm.authorization.assignments.get(name.lower())
-        if a is None or a.scope.lower() != scope.rstrip("/").lower():
-            return Response(204)
-        self.arm.authorization.delete(name)
-        return Response.json(self._assignment_json(a))
-
-    def list_role_assignments(self, request, claims, scope):
-        self.arm.require(claims, "Microsoft.Authorization/roleAssignments/read", scope)
-        self._check_scope(scope)
-        flt = request.query.get("$filter", "")
-        # principalId eq '<oid>' and assignedTo('<oid>') (what az CLI sends) both narrow
-        # the list to one principal; a service principal belongs to no groups here.
-        principal = re.search(
-            r"(?:principalId\s+eq\s+'([^']+)'|assignedTo\('([^']+)'\))", flt, re.IGNORECASE
-        )
-        found = self.arm.authorization.list(
-            scope,
-            at_scope_only="atscope()" in flt.lower(),
-            principal=(principal.group(1) or principal.group(2)) if principal else None,
-        )
-        return Response.json({"value": [self._assignment_json(a) for a in found], "nextLink": None})
-
-    # -- role definitions ----------------------------------------------------------------
-    def _definition_json(self, scope: str, role) -> dict[str, Any]:
-        sub = _sub_of(scope) or next(iter(self.arm.subscriptions.values())).id
+    def _definition_json(self, scope: str, role: RoleDefinition) -> dict[str, Any]:
         return {
-            "id": role_definition_path(sub, role.id),
+            "id": role_definition_path(self.arm.home_subscription(scope), role.id),
             "name": role.id,
             "type": "Microsoft.Authorization/roleDefinitions",
             "properties": {
@@ -338,32 +161,96 @@ class ArmResponses:
             },
         }
 
+    # -- vaults --------------------------------------------------------------------------
+    def get_vault(self, request, claims, sub, rg, vault):
+        found = self.arm.get_vault(claims=claims, subscription=sub, resource_group=rg, name=vault)
+        return Response.json(self.vault_json(found))
+
+    def list_vaults_by_subscription(self, request, claims, sub):
+        return self._vaults_json(
+            self.arm.list_vaults_by_subscription(claims=claims, subscription=sub)
+        )
+
+    def list_resources(self, request, claims, sub):
+        return self._vaults_json(self.arm.list_resources(claims=claims, subscription=sub))
+
+    def list_vaults_by_resource_group(self, request, claims, sub, rg):
+        return self._vaults_json(
+            self.arm.list_vaults_by_resource_group(
+                claims=claims, subscription=sub, resource_group=rg
+            )
+        )
+
+    def update_access_policy(self, request, claims, sub, rg, vault, kind):
+        found = self.arm.update_access_policy(
+            claims=claims,
+            subscription=sub,
+            resource_group=rg,
+            name=vault,
+            kind=kind,
+            policies=_access_policies(request),
+        )
+        return Response.json(
+            {
+                "id": f"{found.resource_id}/accessPolicies/{kind}",
+                "type": "Microsoft.KeyVault/vaults/accessPolicies",
+                "properties": {"accessPolicies": [_policy_json(p) for p in found.access_policies]},
+            }
+        )
+
+    # -- subscriptions -------------------------------------------------------------------
+    def list_subscriptions(self, request, claims):
+        subs = self.arm.list_subscriptions(claims=claims)
+        return Response.json({"value": [self._subscription_json(s) for s in subs]})
+
+    def get_subscription(self, request, claims, sub):
+        return Response.json(self._subscription_json(self.arm.get_subscription(subscription=sub)))
+
+    # -- role assignments ----------------------------------------------------------------
+    def create_role_assignment(self, request, claims, scope, name):
+        role, principal, principal_type = _assignment_properties(request)
+        assignment, created = self.arm.create_role_assignment(
+            claims=claims,
+            scope=scope,
+            name=name,
+            role_definition_id=role,
+            principal_id=principal,
+            principal_type=principal_type,
+        )
+        return Response.json(self._assignment_json(assignment), status=201 if created else 200)
+
+    def get_role_assignment(self, request, claims, scope, name):
+        found = self.arm.get_role_assignment(claims=claims, scope=scope, name=name)
+        return Response.json(self._assignment_json(found))
+
+    def delete_role_assignment(self, request, claims, scope, name):
+        found = self.arm.delete_role_assignment(claims=claims, scope=scope, name=name)
+        if found is None:
+            return Response(204)
+        return Response.json(self._assignment_json(found))
+
+    def list_role_assignments(self, request, claims, scope):
+        flt = request.query.get("$filter", "")
+        # principalId eq '<oid>' and assignedTo('<oid>') (what az CLI sends) both narrow
+        # the list to one principal; a service principal belongs to no groups here.
+        principal = re.search(
+            r"(?:principalId\s+eq\s+'([^']+)'|assignedTo\('([^']+)'\))", flt, re.IGNORECASE
+        )
+        found = self.arm.list_role_assignments(
+            claims=claims,
+            scope=scope,
+            principal=(principal.group(1) or principal.group(2)) if principal else None,
+            at_scope_only="atscope()" in flt.lower(),
+        )
+        return Response.json({"value": [self._assignment_json(a) for a in found], "nextLink": None})
+
+    # -- role definitions ----------------------------------------------------------------
     def list_role_definitions(self, request, claims, scope):
         wanted = re.search(r"roleName\s+eq\s+'([^']+)'", request.query.get("$filter", ""))
-        roles = [find_role(wanted.group(1))] if wanted else list(ROLES.values())
+        roles = self.arm.list_role_definitions(role_name=wanted.group(1) if wanted else None)
         return Response.json(
-            {"value": [self._definition_json(scope, r) for r in roles if r], "nextLink": None}
+            {"value": [self._definition_json(scope, r) for r in roles], "nextLink": None}
         )
 
     def get_role_definition(self, request, claims, scope, role):
-        found = ROLES.get(role.lower())
-        if found is None:
-            raise exc.RoleDefinitionDoesNotExist(role)
-        return Response.json(self._definition_json(scope, found))
-
-
-def _vault_id(sub: str, rg: str, vault: str) -> str:
-    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{vault}"
-
-
-def _sub_of(scope: str) -> str | None:
-    parts = scope.strip("/").split("/")
-    return parts[1] if len(parts) >= 2 and parts[0].lower() == "subscriptions" else None
-
-
-def _policy_json(p: AccessPolicy) -> dict[str, Any]:
-    return {
-        "tenantId": p.tenant_id,
-        "objectId": p.object_id,
-        "permissions": {"keys": [], "secrets": list(p.secrets), "certificates": []},
-    }
+        return Response.json(self._definition_json(scope, self.arm.get_role_definition(role=role)))

@@ -15,6 +15,7 @@ __all__ = [
     "InvalidScope",
     "InvalidTenant",
     "MissingClientSecret",
+    "TemporarilyUnavailable",
     "UnauthorizedClient",
     "UnsupportedGrantType",
 ]
@@ -128,3 +129,21 @@ class InvalidResource(AadError):
             "administrator of the tenant or consented to by any user in the tenant. You might "
             "have sent your authentication request to the wrong tenant."
         )
+
+
+class TemporarilyUnavailable(AadError):
+    """AADSTS50196, as the token endpoint answers when throttled or failing (fault injection)."""
+
+    error, code = "temporarily_unavailable", 50196
+
+    def __init__(self, status: int, retry_after: int | None = None):
+        super().__init__("The server is temporarily unavailable.")
+        self.status = status
+        self.headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+
+    def payload(self) -> dict:
+        return {
+            "error": self.error,
+            "error_description": f"AADSTS{self.code}: {self.description}",
+            "error_codes": [self.code],
+        }

@@ -23,6 +23,8 @@ __all__ = [
     "RESOURCES",
     "TOKEN_LIFETIME",
     "Tenant",
+    "Token",
+    "bearer_token",
 ]
 
 # Resources a client-credentials token may be requested for, and the `aud` they get.
@@ -59,6 +61,22 @@ class App:
 class Tenant:
     id: str
     domain: str
+
+
+@dataclass(frozen=True)
+class Token:
+    """An access token issued by the token endpoint."""
+
+    access_token: str
+    expires_in: int = TOKEN_LIFETIME
+
+
+def bearer_token(authorization: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; None when there is none."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token.strip()
 
 
 def _fingerprint(value: str) -> str:
@@ -118,42 +136,48 @@ class Directory:
             secret.expires = time.time() - 1
 
     # -- tokens --------------------------------------------------------------------------
-    def issue_token(self, tenant_ident: str, form: dict[str, str]) -> dict[str, Any]:
-        tenant = self.resolve_tenant(tenant_ident)
-        grant = form.get("grant_type", "")
-        if grant != "client_credentials":
-            raise exc.UnsupportedGrantType(grant)
-        client_id = form.get("client_id", "")
+    def issue_token(
+        self,
+        *,
+        tenant: str,
+        grant_type: str,
+        client_id: str,
+        client_secret: str | None,
+        scope: str,
+    ) -> Token:
+        """A client-credentials token, checked in the order Entra ID checks the request."""
+        found = self.resolve_tenant(tenant)
+        if grant_type != "client_credentials":
+            raise exc.UnsupportedGrantType(grant_type)
         app = self.apps.get(client_id.lower())
-        if app is None or app.tenant_id != tenant.id:
-            raise exc.UnauthorizedClient(client_id, tenant.id)
-        presented = form.get("client_secret")
-        if not presented:
+        if app is None or app.tenant_id != found.id:
+            raise exc.UnauthorizedClient(client_id, found.id)
+        if not client_secret:
             raise exc.MissingClientSecret()
         now = time.time()
         matching = [
             s
             for s in app.secrets
-            if hmac.compare_digest(_fingerprint(s.value), _fingerprint(presented))
+            if hmac.compare_digest(_fingerprint(s.value), _fingerprint(client_secret))
         ]
         if not matching:
             raise exc.InvalidClientSecret(app.client_id)
         if all(s.expired(now) for s in matching):
             raise exc.ExpiredClientSecret(app.client_id)
-        scope = form.get("scope", "").split()
-        resource = next((s for s in scope if s.endswith("/.default")), None)
+        scopes = scope.split()
+        resource = next((s for s in scopes if s.endswith("/.default")), None)
         if resource is None:
-            raise exc.InvalidScope(" ".join(scope))
+            raise exc.InvalidScope(" ".join(scopes))
         resource = resource.removesuffix("/.default").rstrip("/")
         if resource not in RESOURCES:
-            raise exc.InvalidResource(resource, tenant.id)
-        token = self.mint(app, RESOURCES[resource], now=now)
-        return {
-            "token_type": "Bearer",
-            "expires_in": TOKEN_LIFETIME,
-            "ext_expires_in": TOKEN_LIFETIME,
-            "access_token": token,
-        }
+            raise exc.InvalidResource(resource, found.id)
+        return Token(self.mint(app, RESOURCES[resource], now=now))
+
+    def signing_keys(self, *, tenant: str) -> dict[str, Any]:
+        """The JWKS of a tenant (or of the multi-tenant aliases)."""
+        if tenant not in ("common", "organizations"):
+            self.resolve_tenant(tenant)
+        return self.jwks()
 
     def mint(self, app: App, audience: str, *, now: float | None = None, lifetime: int = 3600):
         now = int(now if now is not None else time.time())

@@ -73,11 +73,21 @@ class EntraResponses:
         )
 
     def keys(self, request: Request, tenant: str) -> Response:
-        if tenant not in ("common", "organizations"):
-            self.directory.resolve_tenant(tenant)
-        return Response.json(self.directory.jwks())
+        return Response.json(self.directory.signing_keys(tenant=tenant))
 
     def token(self, request: Request, tenant: str) -> Response:
         form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
-        body = self.directory.issue_token(tenant, form)
+        token = self.directory.issue_token(
+            tenant=tenant,
+            grant_type=form.get("grant_type", ""),
+            client_id=form.get("client_id", ""),
+            client_secret=form.get("client_secret"),
+            scope=form.get("scope", ""),
+        )
+        body = {
+            "token_type": "Bearer",
+            "expires_in": token.expires_in,
+            "ext_expires_in": token.expires_in,
+            "access_token": token.access_token,
+        }
         return Response.json(body, headers={"Cache-Control": "no-store, no-cache"})

@@ -1,0 +1,3 @@
+"""Emulated Key Vault data plane: urls, responses (wire), models (rules), exceptions."""
+
+__all__: list[str] = []

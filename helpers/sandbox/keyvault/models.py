@@ -1,7 +1,9 @@
 """Key Vault state and rules: vaults, versioned secrets, soft delete, backups, authorization.
 
-Every method returns Python objects; responses.py turns them into SecretBundle JSON.
-Handlers run on the sandbox's single event loop, so each operation is atomic.
+Every operation authenticates (``authenticate``) and authorizes (its ``caller``) in the order
+Key Vault does, validates, and returns Python objects; responses.py turns them into
+SecretBundle JSON. Handlers run on the sandbox's single event loop, so each operation is
+atomic. An operation called without a caller is a trusted call (the control API's seeding).
 """
 
 from __future__ import annotations
@@ -15,18 +17,24 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from ..arm.models import Authorization
+from ..arm.rbac import Authorization
+from ..entra.models import Directory, bearer_token
+from ..http import NOT_JSON
 from . import exceptions as exc
 
 __all__ = [
+    "AUDIENCES",
     "AccessPolicy",
+    "Caller",
     "KeyVaultBackend",
+    "MAX_PAGE",
     "MAX_TAGS",
     "MAX_VALUE_BYTES",
     "NAME_RE",
     "OPERATIONS",
+    "Page",
     "SECRET_ACTION",
     "Secret",
     "SecretVersion",
@@ -34,6 +42,8 @@ __all__ = [
     "check_name",
 ]
 
+AUDIENCES = ("https://vault.azure.net", "https://vault.azure.net/")
+MAX_PAGE = 25
 NAME_RE = re.compile(r"[0-9a-zA-Z-]{1,127}\Z")
 MAX_VALUE_BYTES = 25 * 1024
 MAX_TAGS = 15
@@ -124,6 +134,50 @@ class Vault:
         return "Recoverable" if self.purge_protection else "Recoverable+Purgeable"
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking: the claims of an authenticated token, and the client address."""
+
+    claims: dict[str, Any]
+    client_ip: str = "127.0.0.1"
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a list operation; ``skiptoken`` continues it (None on the last page)."""
+
+    items: list[T]
+    size: int
+    skiptoken: str | None = None
+
+
+def paginate(items: list[T], maxresults: str | None, skiptoken: str | None) -> Page[T]:
+    try:
+        size = int(maxresults if maxresults is not None else MAX_PAGE)
+        start = int(base64.urlsafe_b64decode(skiptoken or "MA==").decode())
+    except ValueError as err:
+        raise exc.BadParameter("Invalid maxresults or $skiptoken.") from err
+    if start < 0:
+        raise exc.BadParameter("Invalid $skiptoken.")
+    if not 1 <= size <= MAX_PAGE:
+        raise exc.BadParameter(f"The value {size} for maxresults is not between 1 and 25.")
+    following = None
+    if start + size < len(items):
+        following = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+    return Page(items[start : start + size], size, following)
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if body is NOT_JSON:
+        raise exc.BadParameter("The request body is not valid JSON.")
+    if not isinstance(body, dict):
+        raise exc.BadParameter("The request body must be a JSON object.")
+    return body
+
+
 def _caller(claims: dict[str, Any]) -> str:
     return f"appid={claims.get('appid')};oid={claims.get('oid')};iss={claims.get('iss')}"
 
@@ -134,9 +188,12 @@ def check_name(name: str) -> None:
 
 
 class KeyVaultBackend:
-    def __init__(self, authorization: Authorization, backup_key: bytes = b"sandbox") -> None:
+    def __init__(
+        self, authorization: Authorization, directory: Directory, backup_key: bytes = b"sandbox"
+    ) -> None:
         self.vaults: dict[str, Vault] = {}
         self.authorization = authorization
+        self.directory = directory
         self.backup_key = backup_key
 
     # -- state ---------------------------------------------------------------------------
@@ -161,7 +218,46 @@ class KeyVaultBackend:
             return None
         return self.vaults.get(host.removesuffix(".vault.azure.net").lower())
 
-    # -- authorization -------------------------------------------------------------------
+    # -- authentication and authorization ------------------------------------------------
+    def authenticate(self, *, vault: Vault, authorization: str) -> dict[str, Any]:
+        """The claims of the request's bearer token, checked as Key Vault checks them."""
+        token = bearer_token(authorization)
+        if token is None:
+            raise exc.Unauthorized(
+                vault.tenant_id, "AKV10000: Request is missing a Bearer or PoP token."
+            )
+        claims = self.directory.verify_signature(token)
+        if claims is None:
+            raise exc.Unauthorized(
+                vault.tenant_id, "[InvalidSignature] Error validating token: 'S2S12005'."
+            )
+        if claims.get("aud") not in AUDIENCES:
+            raise exc.Unauthorized(
+                vault.tenant_id,
+                f"AKV10022: Invalid audience. Expected https://vault.azure.net, found: "
+                f"{claims.get('aud')}.",
+            )
+        expected_iss = f"https://sts.windows.net/{vault.tenant_id}/"
+        if claims.get("iss") != expected_iss:
+            raise exc.Unauthorized(
+                vault.tenant_id,
+                f"AKV10032: Invalid issuer. Expected one of {expected_iss}, "
+                f"https://login.microsoftonline.com/{vault.tenant_id}/v2.0, found "
+                f"{claims.get('iss')}.",
+            )
+        now = time.time()
+        if claims.get("exp", 0) <= now or claims.get("nbf", 0) > now + 300:
+            raise exc.Unauthorized(
+                vault.tenant_id, "[TokenExpired] Error validating token: 'S2S12086'."
+            )
+        return claims
+
+    def _admit(
+        self, vault: Vault, caller: Caller | None, operation: str, name: str | None = None
+    ) -> None:
+        if caller is not None:
+            self.authorize(vault, caller.claims, operation, name, caller.client_ip)
+
     def authorize(
         self,
         vault: Vault,
@@ -170,6 +266,7 @@ class KeyVaultBackend:
         name: str | None,
         client_ip: str,
     ) -> None:
+        """Firewall first, then RBAC or the vault's access policies."""
         if vault.firewall_default_action.lower() == "deny" and client_ip not in vault.ip_rules:
             raise exc.Forbidden(
                 "Client address is not authorized and caller is not a trusted service.\r\n"
@@ -212,8 +309,10 @@ class KeyVaultBackend:
 
     # -- operations (names follow the REST API's operation ids) --------------------------
     def set_secret(
-        self, vault: Vault, name: str, body: dict[str, Any]
+        self, vault: Vault, name: str, body: Any, *, caller: Caller | None = None
     ) -> tuple[Secret, SecretVersion]:
+        self._admit(vault, caller, "set", name)
+        body = _object(body)
         check_name(name)
         value = body.get("value")
         if not isinstance(value, str):
@@ -261,8 +360,9 @@ class KeyVaultBackend:
         return found
 
     def get_secret(
-        self, vault: Vault, name: str, version: str | None
+        self, vault: Vault, name: str, version: str | None = None, *, caller: Caller | None = None
     ) -> tuple[Secret, SecretVersion]:
+        self._admit(vault, caller, "get", name)
         secret = self._active(vault, name)
         found = self._version(secret, version)
         if not found.enabled:
@@ -272,8 +372,16 @@ class KeyVaultBackend:
         return secret, found
 
     def update_secret(
-        self, vault: Vault, name: str, version: str | None, body: dict[str, Any]
+        self,
+        vault: Vault,
+        name: str,
+        version: str | None,
+        body: Any,
+        *,
+        caller: Caller | None = None,
     ) -> tuple[Secret, SecretVersion]:
+        self._admit(vault, caller, "update", name)
+        body = _object(body)
         secret = self._active(vault, name)
         found = self._version(secret, version)
         if "value" in body:
@@ -289,14 +397,33 @@ class KeyVaultBackend:
         found.updated = int(time.time())
         return secret, found
 
-    def get_secrets(self, vault: Vault) -> list[Secret]:
-        return sorted(vault.secrets.values(), key=lambda s: s.name.lower())
+    def get_secrets(
+        self,
+        vault: Vault,
+        *,
+        caller: Caller | None = None,
+        maxresults: str | None = None,
+        skiptoken: str | None = None,
+    ) -> Page[Secret]:
+        self._admit(vault, caller, "list")
+        found = sorted(vault.secrets.values(), key=lambda s: s.name.lower())
+        return paginate(found, maxresults, skiptoken)
 
-    def get_secret_versions(self, vault: Vault, name: str) -> tuple[Secret, list[SecretVersion]]:
+    def get_secret_versions(
+        self,
+        vault: Vault,
+        name: str,
+        *,
+        caller: Caller | None = None,
+        maxresults: str | None = None,
+        skiptoken: str | None = None,
+    ) -> tuple[Secret, Page[SecretVersion]]:
+        self._admit(vault, caller, "list", name)
         secret = self._active(vault, name)
-        return secret, list(secret.versions.values())
+        return secret, paginate(list(secret.versions.values()), maxresults, skiptoken)
 
-    def delete_secret(self, vault: Vault, name: str) -> Secret:
+    def delete_secret(self, vault: Vault, name: str, *, caller: Caller | None = None) -> Secret:
+        self._admit(vault, caller, "delete", name)
         secret = self._active(vault, name)
         now = int(time.time())
         secret.deleted_date = now
@@ -305,17 +432,32 @@ class KeyVaultBackend:
         vault.deleted[name.lower()] = secret
         return secret
 
-    def get_deleted_secret(self, vault: Vault, name: str) -> Secret:
+    def get_deleted_secret(
+        self, vault: Vault, name: str, *, caller: Caller | None = None
+    ) -> Secret:
+        self._admit(vault, caller, "get_deleted", name)
         check_name(name)
         secret = vault.deleted.get(name.lower())
         if secret is None:
             raise exc.DeletedSecretNotFound(name)
         return secret
 
-    def get_deleted_secrets(self, vault: Vault) -> list[Secret]:
-        return sorted(vault.deleted.values(), key=lambda s: s.name.lower())
+    def get_deleted_secrets(
+        self,
+        vault: Vault,
+        *,
+        caller: Caller | None = None,
+        maxresults: str | None = None,
+        skiptoken: str | None = None,
+    ) -> Page[Secret]:
+        self._admit(vault, caller, "list_deleted")
+        found = sorted(vault.deleted.values(), key=lambda s: s.name.lower())
+        return paginate(found, maxresults, skiptoken)
 
-    def purge_deleted_secret(self, vault: Vault, name: str) -> None:
+    def purge_deleted_secret(
+        self, vault: Vault, name: str, *, caller: Caller | None = None
+    ) -> None:
+        self._admit(vault, caller, "purge", name)
         self.get_deleted_secret(vault, name)
         if vault.purge_protection:
             raise exc.Forbidden(
@@ -326,20 +468,28 @@ class KeyVaultBackend:
             )
         del vault.deleted[name.lower()]
 
-    def recover_deleted_secret(self, vault: Vault, name: str) -> Secret:
+    def recover_deleted_secret(
+        self, vault: Vault, name: str, *, caller: Caller | None = None
+    ) -> Secret:
+        self._admit(vault, caller, "recover", name)
         secret = self.get_deleted_secret(vault, name)
         del vault.deleted[name.lower()]
         secret.deleted_date = secret.scheduled_purge_date = None
         vault.secrets[name.lower()] = secret
         return secret
 
-    def backup_secret(self, vault: Vault, name: str) -> str:
+    def backup_secret(self, vault: Vault, name: str, *, caller: Caller | None = None) -> str:
+        self._admit(vault, caller, "backup", name)
         secret = self._active(vault, name)
         payload = json.dumps({"v": 1, "secret": asdict(secret)}).encode()
         mac = hmac.new(self.backup_key, payload, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac + payload).decode().rstrip("=")
 
-    def restore_secret(self, vault: Vault, blob: str) -> Secret:
+    def restore_secret(self, vault: Vault, body: Any, *, caller: Caller | None = None) -> Secret:
+        self._admit(vault, caller, "restore")
+        blob = _object(body).get("value")
+        if not isinstance(blob, str):
+            raise exc.BadParameter("The parameter 'value' (the backup blob) is required.")
         try:
             raw = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
             mac, payload = raw[:32], raw[32:]

@@ -13,6 +13,8 @@ import pytest
 
 from .runtime import Sandbox
 
+__all__ = ["akv_sandbox", "akv_sandbox_session"]
+
 
 @pytest.fixture(scope="session")
 def akv_sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:

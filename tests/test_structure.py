@@ -3,6 +3,7 @@ small modules, no printing outside the CLI, an explicit public surface.
 
 Every import in helpers/ is read with ``ast`` (module-level and function-level, absolute and
 relative), never executed. The layer table is read from docs/architecture.md, its only home.
+Imports under ``if TYPE_CHECKING:`` never run: they count for the layer rule, not for cycles.
 Each failure lists every violation, one per line.
 """
 
@@ -22,6 +23,19 @@ HELPERS = ROOT / "helpers"
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 MAX_LINES = 700
 CLI_PACKAGE = "cli"
+# Seconds each to import; a test module imports them inside the tests that use them, so
+# `pytest --collect-only` stays fast.
+HEAVY_FOR_COLLECTION = (
+    "airflow",
+    "papermill",
+    "nbformat",
+    "nbclient",
+    "nbconvert",
+    "ipywidgets",
+    "IPython",
+    "playwright",
+    "azure.mgmt",
+)
 
 
 @dataclass(frozen=True)
@@ -432,3 +446,25 @@ def test_no_function_level_import_of_a_helpers_module():
         if imp.in_function
     ]
     _fail("function-level imports of helpers modules (they hide cycles)", violations)
+
+
+def test_test_modules_import_heavy_sdks_only_inside_tests():
+    violations = []
+    collected = [*(ROOT / "tests").rglob("test_*.py"), *(ROOT / "tests").rglob("conftest.py")]
+    for path in sorted(p for p in collected if "data" not in p.relative_to(ROOT).parts):
+        for node, in_function, type_checking in _walk(_tree(path)):
+            if in_function or type_checking:
+                continue
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            heavy = [
+                n for n in names for h in HEAVY_FOR_COLLECTION if n == h or n.startswith(h + ".")
+            ]
+            violations += [
+                f"{_where(path, node)}: imports {name} at module level" for name in heavy
+            ]
+    _fail("module-level imports that slow down collection", violations)

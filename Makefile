@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 PYTEST_ARGS ?=
 
 .PHONY: help install demo test lint format lab bench clean lock notebooks
-NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
+NBVAL := -p nbval --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'

@@ -22,7 +22,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from helpers import runbook
@@ -56,6 +55,8 @@ def prepare_notebooks(target: Path) -> str:
     """Copy notebooks/ to ``target``; return the notebook to open: the real 00_start_here
     when it has a cell calling settings_form, else a notebook that shows the form with the
     sandbox defaults."""
+    import nbformat
+
     shutil.copytree(ROOT / "notebooks", target, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     real = target / START_HERE
     if real.exists():

@@ -9,7 +9,6 @@ import subprocess
 import urllib.parse
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from helpers.batch.notebook_runs import demo_notebooks, run_demo_notebooks
@@ -86,6 +85,8 @@ def test_json_and_html_escaped_forms_are_found(tmp_path):
 
 
 def test_a_leak_in_a_notebook_says_where(tmp_path):
+    import nbformat
+
     nb = nbformat.v4.new_notebook()
     nb.cells.append(nbformat.v4.new_code_cell("print(x)"))
     nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text=SECRET)]
@@ -141,6 +142,8 @@ def test_secret_parameters_must_hold_env_var_names():
 def notebook_with(
     tmp_path: Path, *, metadata=None, parameters: str | None = None, tag: str = "parameters"
 ) -> Path:
+    import nbformat
+
     nb = nbformat.v4.new_notebook()
     nb.metadata.update(metadata or {})
     if parameters:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import TYPE_CHECKING
 
 import pytest
-from airflow.providers.microsoft.azure.secrets.key_vault import AzureKeyVaultBackend
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +25,17 @@ from helpers.backend_config.names import (
 )
 from helpers.settings import Settings
 
+if TYPE_CHECKING:
+    from airflow.providers.microsoft.azure.secrets.key_vault import AzureKeyVaultBackend
+
+
+def provider_backend() -> type[AzureKeyVaultBackend]:
+    """The installed provider's backend class; imported here because Airflow takes seconds."""
+    from airflow.providers.microsoft.azure.secrets.key_vault import AzureKeyVaultBackend
+
+    return AzureKeyVaultBackend
+
+
 # Text the provider has to cope with: separators, '_', dots, slashes, unicode, long runs.
 _ALPHABET = st.sampled_from(list("aZ09-_./ :é€ß\u00a0")) | st.characters()
 PIECES = st.text(_ALPHABET, max_size=40) | st.sampled_from(["", "_", "-", "--", "a_b", "é", "."])
@@ -41,13 +52,13 @@ def codes(findings) -> list[str]:
 def test_secret_name_agrees_with_the_providers_build_path(prefix, key, sep):
     # The backend's constructor strips trailing sep from a non-empty prefix, then build_path.
     stored = normalize_prefix(prefix, sep)
-    assert secret_name(prefix, key, sep) == AzureKeyVaultBackend.build_path(stored, key, sep)
+    assert secret_name(prefix, key, sep) == provider_backend().build_path(stored, key, sep)
 
 
 @settings(max_examples=200, deadline=None)
 @given(key=PIECES, sep=SEPS)
 def test_secret_name_with_an_empty_prefix_is_the_key_alone_like_build_path(key, sep):
-    assert secret_name("", key, sep) == AzureKeyVaultBackend.build_path("", key, sep)
+    assert secret_name("", key, sep) == provider_backend().build_path("", key, sep)
     assert secret_name("", key, sep) == key.replace("_", sep)
 
 
@@ -62,7 +73,7 @@ class _RecordingClient:
 
 @functools.cache
 def _backend(prefix: str, sep: str) -> AzureKeyVaultBackend:
-    return AzureKeyVaultBackend(variables_prefix=prefix, sep=sep, vault_url="https://x")
+    return provider_backend()(variables_prefix=prefix, sep=sep, vault_url="https://x")
 
 
 @settings(max_examples=300, deadline=None)
@@ -90,7 +101,7 @@ def test_the_backend_requests_exactly_the_valid_names_and_skips_the_rest(prefix,
     [("airflow-variables-", "-"), ("airflow-variables--", "-"), ("-", "-"), ("kv__", "_")],
 )
 def test_normalize_prefix_matches_the_backends_constructor(prefix, sep):
-    backend = AzureKeyVaultBackend(variables_prefix=prefix, sep=sep)
+    backend = provider_backend()(variables_prefix=prefix, sep=sep)
     assert normalize_prefix(prefix, sep) == backend.variables_prefix
 
 

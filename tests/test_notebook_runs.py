@@ -11,13 +11,15 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbclient
-import nbformat
 import pytest
 
 from helpers.batch.notebook_runs import RunStatus, RunSummary, run_notebooks
 from helpers.common.leaks import notebook_secret_risks, scan_for_secrets
+
+if TYPE_CHECKING:
+    import nbformat
 
 MIMETYPE = "application/vnd.akv-runbook.result+json"
 TIMEOUT = 4
@@ -42,6 +44,8 @@ def display_result(result: dict) -> str:
 
 
 def write_notebook(path: Path, *cells: str, parameters: str | None = None, metadata=None) -> Path:
+    import nbformat
+
     nb = nbformat.v4.new_notebook()
     nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata.update(metadata or {})
@@ -117,6 +121,8 @@ def run_named(summary: RunSummary, name: str):
 
 
 def executed(summary: RunSummary, name: str) -> nbformat.NotebookNode:
+    import nbformat
+
     return nbformat.read(summary.out_dir / f"{name}.ipynb", as_version=4)
 
 
@@ -211,6 +217,8 @@ def test_a_secret_value_is_refused_as_a_parameter_before_any_kernel_starts(tmp_p
 
 
 def test_a_failed_kernel_start_is_retried_once(tmp_path, monkeypatch):
+    import nbclient
+
     start = nbclient.NotebookClient.start_new_kernel
     starts = []
 
@@ -232,6 +240,8 @@ def test_a_failed_kernel_start_is_retried_once(tmp_path, monkeypatch):
 
 
 def test_a_kernel_that_never_starts_fails_after_one_retry(tmp_path, monkeypatch):
+    import nbclient
+
     def broken_start(self, **kwargs):
         raise RuntimeError("Kernel died before replying to kernel_info")
 

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
-import papermill as pm
 import pytest
 import yaml
-from papermill.exceptions import PapermillExecutionError
 
 from helpers import runbook
 from helpers import sandbox as sandbox_pkg
 from helpers.common.leaks import notebook_secret_risks, scan_for_secrets
+
+if TYPE_CHECKING:
+    import nbformat
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NAMES = ["00_start_here", "01_prerequisites", "02_permissions", "03_airflow_config"]
@@ -33,6 +34,9 @@ WIDGET_TAGS = {"skip-execution", "nbval-skip"}
 # -- helpers -------------------------------------------------------------------------------
 def execute(name: str, out_dir: Path, **parameters) -> nbformat.NotebookNode:
     """papermill, as `make demo` runs it; a kernel that fails to start is retried once."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
     output = out_dir / f"{name}.ipynb"
     for attempt in (1, 2):
         try:
@@ -85,6 +89,8 @@ def sandbox(akv_sandbox, monkeypatch):
 
 # -- structure (no kernel) ------------------------------------------------------------------
 def load(name: str) -> nbformat.NotebookNode:
+    import nbformat
+
     return nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
 
 
@@ -109,6 +115,8 @@ def test_one_parameters_cell_then_short_calls_and_tagged_widget_cells(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_parameters_hold_references_and_default_to_the_sandbox(name):
+    import papermill as pm
+
     found = pm.inspect_notebook(str(NOTEBOOKS / f"{name}.ipynb"))
     defaults = {k: v["default"] for k, v in found.items()}
     assert defaults["environment"] == '"sandbox"'
@@ -191,6 +199,8 @@ def wrong_secret(monkeypatch) -> str:
 
 @pytest.mark.parametrize("name", ["00_start_here", "01_prerequisites", "02_permissions"])
 def test_a_wrong_client_secret_is_reported_with_its_fix(name, sandbox, wrong_secret, tmp_path):
+    import nbformat
+
     nb = execute(name, tmp_path, client_secret_env=wrong_secret)
     found = results(nb)
     assert list(found) == EXPECTED_STEPS[name]  # every step ran
@@ -256,6 +266,8 @@ def test_python_quoted_backend_kwargs_are_reported_with_their_fix(sandbox, tmp_p
 
 # -- regenerating the committed notebooks -----------------------------------------------------
 def tiny_notebook(path: Path, source: str) -> None:
+    import nbformat
+
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -266,6 +278,8 @@ def tiny_notebook(path: Path, source: str) -> None:
 
 
 def test_regenerate_writes_tidy_notebooks_and_refuses_a_leaking_one(tmp_path):
+    import nbformat
+
     good = tmp_path / "00_good.ipynb"
     leaking = tmp_path / "01_leaking.ipynb"
     tiny_notebook(good, 'from helpers import runbook\nrunbook.show("x", [])')

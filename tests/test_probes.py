@@ -11,11 +11,10 @@ import json
 import os
 import socket
 import uuid
+from typing import TYPE_CHECKING
 
 import certifi
 import pytest
-from azure.mgmt.authorization import AuthorizationManagementClient
-from azure.mgmt.keyvault import KeyVaultManagementClient
 
 from helpers.findings import Severity, render_html, render_text, to_json
 from helpers.probe import ProbeResult, decode_claims, diagnose, probe
@@ -32,6 +31,9 @@ from tests.sandbox.conftest import (
     subscription,
     vault_scope,
 )
+
+if TYPE_CHECKING:
+    from azure.mgmt.authorization import AuthorizationManagementClient
 
 BACKEND_APP_ID = "3c9e1f7a-2d4b-4a6c-8e0f-5b7d9f1a3c42"
 
@@ -52,6 +54,8 @@ def backend_settings(vault: str | None = None, **overrides) -> Settings:
 
 
 def admin_auth_client(sandbox: Sandbox) -> AuthorizationManagementClient:
+    from azure.mgmt.authorization import AuthorizationManagementClient
+
     return AuthorizationManagementClient(credential_for(sandbox, "admin"), subscription())
 
 
@@ -322,6 +326,8 @@ def test_no_role_reports_forbidden_by_rbac_AKV_PERM_001(akv_sandbox):
 
 
 def test_access_policy_without_get_reports_AKV_PERM_002(akv_sandbox):
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+
     admin_kv = KeyVaultManagementClient(credential_for(akv_sandbox, "admin"), subscription())
     admin_kv.vaults.update_access_policy(
         RG, POLICY_VAULT, "remove", policy_update(BACKEND_OID, "get")

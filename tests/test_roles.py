@@ -8,7 +8,6 @@ import shlex
 import uuid
 
 import pytest
-from azure.mgmt.keyvault import KeyVaultManagementClient
 
 from helpers import roles
 from helpers.cli import progress as cli_progress
@@ -160,6 +159,8 @@ def test_forbidden_by_rbac_then_grant_as_admin_then_access_works(akv_sandbox):
 
 
 def test_access_policy_grant_through_arm_restores_get(akv_sandbox):
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+
     admin = credential_for(akv_sandbox, "admin")
     KeyVaultManagementClient(admin, subscription()).vaults.update_access_policy(
         RG, POLICY_VAULT, "remove", policy_update(BACKEND_OID, "get", "list")

@@ -9,7 +9,6 @@ import os
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from helpers import runbook
@@ -473,6 +472,8 @@ def test_show_accepts_plain_findings_and_reports(displayed):
 
 
 def test_collect_results_reads_the_payloads_back_in_order(tmp_path):
+    import nbformat
+
     nb = nbformat.v4.new_notebook()
     first = {"step": "a", "ok": True, "findings": []}
     second = {"step": "b", "ok": False, "findings": []}

@@ -15,7 +15,6 @@ import re
 import sqlite3
 from pathlib import Path
 
-import nbformat
 import pytest
 import yaml
 
@@ -157,6 +156,8 @@ def _assert_no_leaks(fleet: Fleet, result: dict) -> None:
 
 def _assert_parameters(notebook: Path, fleet: Fleet, env_name: str) -> None:
     """Only a path, names and a flag went in as papermill parameters."""
+    import nbformat
+
     nb = nbformat.read(notebook, as_version=4)
     assert nb.metadata.papermill.parameters == {
         "inventory": str(fleet.inventory_path.resolve()),
@@ -269,6 +270,8 @@ def test_selfcheck_dag_is_green_when_every_environment_is_healthy(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_selfcheck_dag_fails_and_keeps_the_findings_when_an_environment_is_broken(tmp_path):
+    import nbformat
+
     with Fleet(size=2, broken=0, directory=tmp_path / "fleet") as fleet:
         fleet.sandbox.client.set_firewall("closed", vault="fleet-kv-001")  # fleet-001's vault
         result = _run_selfcheck(fleet, tmp_path)

@@ -12,7 +12,6 @@ import os
 import sys
 from pathlib import Path
 
-import ipywidgets
 import pytest
 
 from helpers import runbook, widgets
@@ -38,6 +37,8 @@ def output_text(form: widgets._Form) -> str:
 
 
 def assert_nowhere_in_widget_state(value: str) -> None:
+    import ipywidgets
+
     state = json.dumps(ipywidgets.Widget.get_manager_state(), default=str)
     assert value not in state
     for widget in list(ipywidgets.Widget.widgets.values()):

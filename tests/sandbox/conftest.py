@@ -1,25 +1,25 @@
 """Shared ARM helpers for the sandbox tests: scenario ids, scopes, request builders, clients.
 
 The plain helpers are imported like ``from tests.sandbox.conftest import RG, vault_scope``;
-the fixtures are picked up by pytest.
+the fixtures are picked up by pytest. The ARM management SDKs are imported where they are
+used, so collecting the sandbox tests does not import them.
 """
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import pytest
-from azure.mgmt.authorization import AuthorizationManagementClient
-from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
-from azure.mgmt.keyvault import KeyVaultManagementClient
-from azure.mgmt.keyvault.models import (
-    AccessPolicyEntry,
-    Permissions,
-    VaultAccessPolicyParameters,
-    VaultAccessPolicyProperties,
-)
 
 from tests.conftest import VAULT
+
+if TYPE_CHECKING:
+    from azure.mgmt.authorization import AuthorizationManagementClient
+    from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+    from azure.mgmt.keyvault.models import VaultAccessPolicyParameters
+
 
 RG = "rg-airflow"
 TENANT_ID = "5f0c6e2a-3b1d-4c8e-9a7f-0d2b4e6f8a10"
@@ -58,6 +58,8 @@ def role_definition_id(role_guid: str) -> str:
 
 
 def assignment(role_guid: str, principal: str) -> RoleAssignmentCreateParameters:
+    from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
+
     return RoleAssignmentCreateParameters(
         role_definition_id=role_definition_id(role_guid),
         principal_id=principal,
@@ -67,6 +69,13 @@ def assignment(role_guid: str, principal: str) -> RoleAssignmentCreateParameters
 
 def policy_update(object_id: str, *secrets: str) -> VaultAccessPolicyParameters:
     """One access-policy entry granting ``secrets`` permissions, for update_access_policy."""
+    from azure.mgmt.keyvault.models import (
+        AccessPolicyEntry,
+        Permissions,
+        VaultAccessPolicyParameters,
+        VaultAccessPolicyProperties,
+    )
+
     return VaultAccessPolicyParameters(
         properties=VaultAccessPolicyProperties(
             access_policies=[
@@ -83,9 +92,13 @@ def policy_update(object_id: str, *secrets: str) -> VaultAccessPolicyParameters:
 # -- management clients --------------------------------------------------------------------
 @pytest.fixture
 def admin_kv(akv_sandbox, admin_credential) -> KeyVaultManagementClient:
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+
     return KeyVaultManagementClient(admin_credential, subscription())
 
 
 @pytest.fixture
 def admin_auth(akv_sandbox, admin_credential) -> AuthorizationManagementClient:
+    from azure.mgmt.authorization import AuthorizationManagementClient
+
     return AuthorizationManagementClient(admin_credential, subscription())

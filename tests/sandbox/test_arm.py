@@ -9,13 +9,12 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.keyvault.secrets import SecretClient
-from azure.mgmt.authorization import AuthorizationManagementClient
-from azure.mgmt.keyvault import KeyVaultManagementClient
 
 from tests.conftest import POLICY_VAULT, SAMPLE, VAULT, vault_url
 from tests.sandbox.conftest import (
@@ -29,6 +28,9 @@ from tests.sandbox.conftest import (
     subscription,
     vault_scope,
 )
+
+if TYPE_CHECKING:
+    from azure.mgmt.authorization import AuthorizationManagementClient
 
 BACKEND_APP_ID = "3c9e1f7a-2d4b-4a6c-8e0f-5b7d9f1a3c42"
 ADMIN_OID = "b4d6f8a0-2c4e-4a6b-8d0f-4f6a8c0e2a75"
@@ -47,6 +49,8 @@ def claims_of(credential, scope: str) -> dict:
 
 @pytest.fixture
 def backend_auth(akv_sandbox, backend_credential) -> AuthorizationManagementClient:
+    from azure.mgmt.authorization import AuthorizationManagementClient
+
     return AuthorizationManagementClient(backend_credential, subscription())
 
 
@@ -110,6 +114,8 @@ def test_group_owner_asking_outside_its_group_gets_authorization_failed(admin_kv
 
 
 def test_backend_without_management_role_cannot_read_the_vault(akv_sandbox, backend_credential):
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+
     client = KeyVaultManagementClient(backend_credential, subscription())
 
     with pytest.raises(HttpResponseError) as caught:
@@ -124,6 +130,8 @@ def test_backend_without_management_role_gets_403_not_404_for_a_missing_vault(
     akv_sandbox, backend_credential
 ):
     # ARM authorizes before it looks the resource up: no existence leak to outsiders.
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+
     client = KeyVaultManagementClient(backend_credential, subscription())
 
     with pytest.raises(HttpResponseError) as caught:
@@ -134,6 +142,8 @@ def test_backend_without_management_role_gets_403_not_404_for_a_missing_vault(
 
 
 def test_backend_without_any_management_role_cannot_list_vaults(akv_sandbox, backend_credential):
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+
     client = KeyVaultManagementClient(backend_credential, subscription())
 
     with pytest.raises(HttpResponseError) as caught:
@@ -146,6 +156,8 @@ def test_backend_without_any_management_role_cannot_list_vaults(akv_sandbox, bac
 def test_vault_list_is_filtered_to_what_a_partial_reader_can_see(
     akv_sandbox, admin_auth, backend_credential
 ):
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+
     admin_auth.role_assignments.create(
         vault_scope(POLICY_VAULT), str(uuid.uuid4()), assignment(READER, BACKEND_OID)
     )
@@ -202,6 +214,8 @@ def test_access_policy_added_through_arm_takes_effect_on_the_data_plane(
 
 
 def test_backend_cannot_edit_access_policies(akv_sandbox, backend_credential):
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+
     client = KeyVaultManagementClient(backend_credential, subscription())
 
     with pytest.raises(HttpResponseError) as caught:
@@ -466,6 +480,8 @@ def test_missing_api_version_is_rejected(akv_sandbox, admin_credential):
 
 
 def test_unknown_subscription_is_subscription_not_found(akv_sandbox, admin_credential):
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+
     client = KeyVaultManagementClient(admin_credential, str(uuid.uuid4()))
 
     with pytest.raises(ResourceNotFoundError) as caught:

@@ -11,14 +11,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.keyvault.secrets import SecretClient
-from azure.mgmt.authorization import AuthorizationManagementClient
-from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
-from azure.mgmt.keyvault import KeyVaultManagementClient
 
 from helpers.sandbox import Sandbox
 from helpers.sandbox.scenario import default_scenario_path
@@ -33,6 +31,9 @@ from tests.sandbox.conftest import (
     subscription,
     vault_scope,
 )
+
+if TYPE_CHECKING:
+    from azure.mgmt.authorization import AuthorizationManagementClient
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -97,6 +98,8 @@ def test_grant_secrets_user_through_arm_then_revoke(admin_auth, roleless_backend
 
 
 def test_grant_found_by_role_name_like_the_cli_does(admin_auth, roleless_backend):
+    from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
+
     definition = next(
         iter(
             admin_auth.role_definitions.list(
@@ -125,6 +128,8 @@ def test_management_roles_grant_no_secret_access(admin_auth, roleless_backend, r
 
 
 def test_owner_can_grant_itself_data_access(akv_sandbox, admin_auth, backend_credential):
+    from azure.mgmt.authorization import AuthorizationManagementClient
+
     revoke_all(admin_auth, vault_scope())
     grant(admin_auth, "Owner", vault_scope())
     secrets = SecretClient(vault_url(), backend_credential)
@@ -207,6 +212,8 @@ def subscription_owner_sandbox(tmp_path: Path) -> Iterator[Sandbox]:
 
 
 def test_role_at_subscription_scope_covers_the_vault(subscription_owner_sandbox):
+    from azure.mgmt.authorization import AuthorizationManagementClient
+
     admin = AuthorizationManagementClient(
         credential_for(subscription_owner_sandbox, "admin"), subscription()
     )
@@ -222,6 +229,8 @@ def test_role_at_subscription_scope_covers_the_vault(subscription_owner_sandbox)
 
 
 def test_subscription_owner_sees_resource_group_not_found(subscription_owner_sandbox):
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+
     admin = KeyVaultManagementClient(
         credential_for(subscription_owner_sandbox, "admin"), subscription()
     )
@@ -315,6 +324,8 @@ def test_rbac_vault_ignores_access_policies(admin_kv, roleless_backend):
 def test_key_vault_contributor_can_grant_itself_access_on_a_policy_vault(
     admin_kv, admin_auth, backend_credential
 ):
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+
     admin_kv.vaults.update_access_policy(
         RG, POLICY_VAULT, "remove", policy_update(BACKEND_OID, "get")
     )

@@ -18,7 +18,6 @@ from azure.core.exceptions import (
 )
 from azure.identity import ClientSecretCredential
 from azure.keyvault.secrets import SecretClient
-from azure.mgmt.keyvault import KeyVaultManagementClient
 
 from tests.conftest import POLICY_VAULT, SAMPLE, VAULT, credential_for, vault_url
 
@@ -170,6 +169,8 @@ def test_sdk_honours_retry_after_and_retries_transparently(akv_sandbox, backend_
 def test_arm_throttle_fault_leaves_the_data_plane_alone(
     akv_sandbox, admin_credential, backend_credential
 ):
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+
     secrets = warm_client(backend_credential, retry_total=0)
     arm = KeyVaultManagementClient(
         admin_credential, os.environ["AZURE_SUBSCRIPTION_ID"], retry_total=0

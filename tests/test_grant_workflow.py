@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from azure.mgmt.authorization import AuthorizationManagementClient
 
 from helpers import runbook
 from helpers.cli import main
@@ -28,6 +27,8 @@ def codes(payload: dict) -> list[str]:
 
 def assignments(sandbox) -> list[tuple[str, str]]:
     """(principal id, role definition id) of every assignment at the vault, seen as admin."""
+    from azure.mgmt.authorization import AuthorizationManagementClient
+
     auth = AuthorizationManagementClient(credential_for(sandbox, "admin"), subscription())
     return sorted(
         (str(a.principal_id), str(a.role_definition_id))

@@ -261,9 +261,7 @@ def test_an_unknown_kernel_is_not_retried(tmp_path):
 
 def test_papermill_gets_a_kernel_a_timeout_a_cwd_and_no_widget_state(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(
-        "helpers.batch.notebook_runs.pm.execute_notebook", lambda *a, **kw: calls.append((a, kw))
-    )
+    monkeypatch.setattr("papermill.execute_notebook", lambda *a, **kw: calls.append((a, kw)))
     nb = write_notebook(tmp_path / "nb.ipynb", "print(1)")
     run_notebooks([nb], tmp_path / "out", kernel_name="python3", execution_timeout=42)
     [(args, kwargs)] = calls

@@ -17,6 +17,12 @@ from pathlib import Path
 from helpers.common.facts import BACKEND_CLASS as BACKEND
 from helpers.common.paths import DAGS_DIR
 
+__all__ = [
+    "DAGS_FOLDER",
+    "ScratchAirflow",
+    "seed_overrides",
+]
+
 DAGS_FOLDER = DAGS_DIR
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from helpers.batch.audit import check_inventory_notebooks
 from helpers.batch.fast import Progress, check_inventory
 from helpers.batch.inventory import load_inventory
 from helpers.common.envscope import scoped_environ
@@ -34,7 +35,7 @@ from helpers.common.leaks import scan_for_secrets
 from helpers.sandbox import Sandbox
 from helpers.sandbox.scenario import Scenario, validate
 
-__all__ = ["BREAKAGES", "Fleet", "fleet_plan"]
+__all__ = ["BREAKAGES", "Fleet", "fleet_plan", "run_fleet_demo"]
 
 TENANT_ID = "5f0c6e2a-3b1d-4c8e-9a7f-0d2b4e6f8a10"
 TENANT = "sandbox.onmicrosoft.com"
@@ -303,9 +304,6 @@ def run_fleet_demo(
         echo(f"Sandbox fleet of {size} environments on 127.0.0.1:{fleet.sandbox.port}; {path}")
         inventory = load_inventory(fleet.inventory_path)
         if notebooks:
-            # papermill and nbconvert load only for the audit path
-            from helpers.batch.audit import check_inventory_notebooks
-
             batch = check_inventory_notebooks(inventory, report_dir, progress=progress)
         else:
             batch = check_inventory(inventory, progress=progress)

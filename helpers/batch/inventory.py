@@ -50,7 +50,13 @@ from helpers.findings.codes.inv import (
 )
 from helpers.settings import Settings, settings_from_mapping, shown, suggest
 
-__all__ = ["EnvironmentSpec", "Inventory", "environment_from_mapping", "load_inventory"]
+__all__ = [
+    "EnvironmentSpec",
+    "Inventory",
+    "environment_from_mapping",
+    "inventory_from_mapping",
+    "load_inventory",
+]
 
 TOP_LEVEL_KEYS = ("version", "defaults", "environments")
 # Keys an environment may carry besides the Settings fields.

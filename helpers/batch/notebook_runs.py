@@ -21,13 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
-
-import nbformat
-import papermill as pm
-from jupyter_client.kernelspec import NoSuchKernel
-from nbconvert import HTMLExporter
-from papermill.exceptions import PapermillExecutionError
+from typing import TYPE_CHECKING, Any
 
 from helpers.common.envscope import scoped_environ
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
@@ -36,6 +30,12 @@ from helpers.common.paths import NOTEBOOKS_DIR
 from helpers.findings import Severity, text_table
 from helpers.findings.results import collect_results
 from helpers.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    import nbformat
+
+# papermill, nbconvert and nbformat (with jsonschema) take seconds to import: they load only
+# when a notebook is run or read, never when this module is imported.
 
 __all__ = [
     "NotebookRun",
@@ -206,6 +206,8 @@ def run_one(
     name: str | None = None,
 ) -> NotebookRun:
     """Execute one notebook into ``out_dir/<name>.ipynb`` (+ .html); retry a failed start."""
+    from jupyter_client.kernelspec import NoSuchKernel
+
     name = name or notebook.stem
     output = out_dir / f"{name}.ipynb"
     clock = time.perf_counter()
@@ -236,6 +238,8 @@ def _execute(
     execution_timeout: int,
 ) -> Exception | None:
     """papermill, headless; returns what went wrong instead of raising it."""
+    import papermill as pm
+
     try:
         pm.execute_notebook(
             notebook,
@@ -257,6 +261,8 @@ def _execute(
 
 
 def _any_cell_started(output: Path) -> bool:
+    import nbformat
+
     if not output.exists():
         return False
     nb = nbformat.read(output, as_version=4)
@@ -265,6 +271,8 @@ def _any_cell_started(output: Path) -> bool:
 
 def _read_clean(output: Path) -> nbformat.NotebookNode:
     """The executed notebook, without widget state an input notebook may have carried."""
+    import nbformat
+
     nb = nbformat.read(output, as_version=4)
     if nb.metadata.pop("widgets", None) is not None:
         nbformat.write(nb, output)
@@ -272,12 +280,16 @@ def _read_clean(output: Path) -> nbformat.NotebookNode:
 
 
 def _html(nb: nbformat.NotebookNode) -> str:
+    from nbconvert import HTMLExporter
+
     body, _ = HTMLExporter().from_notebook_node(nb)
     return body
 
 
 def _describe(error: Exception, nb: nbformat.NotebookNode | None, timeout: int) -> str:
     """One line: what ended the notebook (never its parameters)."""
+    from papermill.exceptions import PapermillExecutionError
+
     if not isinstance(error, PapermillExecutionError):
         return _first_line(f"{type(error).__name__}: {error}")
     durations = [

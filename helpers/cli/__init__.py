@@ -14,10 +14,28 @@ import sys
 from pathlib import Path
 
 from helpers import sandbox as sb
+from helpers.batch.fleet import run_fleet_demo
+from helpers.batch.notebook_runs import run_demo_notebooks
 from helpers.cli.commands import _positive_int, add_engine_commands
 from helpers.cli.progress import batch_progress, stderr_is_tty
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
 from helpers.common.paths import PROJECT_ROOT
+from helpers.devtools.demo import run_demo
+from helpers.devtools.lab_settings import pin_widget_state_autosave_off
+from helpers.findings import catalogue, catalogue_markdown
+from helpers.sandbox.runtime import serve_forever
+
+__all__ = [
+    "EPILOG",
+    "build_parser",
+    "cmd_demo",
+    "cmd_findings",
+    "cmd_lab",
+    "cmd_sandbox_env",
+    "cmd_sandbox_start",
+    "cmd_sandbox_status",
+    "main",
+]
 
 EPILOG = """\
 The sandbox is an offline Entra ID + Key Vault + ARM emulator. Unmodified Azure SDKs,
@@ -49,8 +67,6 @@ def _state_dir(args: argparse.Namespace) -> Path:
 
 
 def cmd_sandbox_start(args: argparse.Namespace) -> int:
-    from helpers.sandbox.runtime import serve_forever
-
     try:
         scenario = sb.load_scenario(args.scenario)
     except sb.ScenarioError as err:
@@ -128,8 +144,6 @@ def cmd_sandbox_status(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.fleet:
-        from helpers.batch.fleet import run_fleet_demo
-
         with batch_progress(args.fleet, enabled=stderr_is_tty()) as report:
             return run_fleet_demo(
                 args.fleet,
@@ -139,18 +153,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 progress=report,
             )
     if args.quick:
-        from helpers.devtools.demo import run_demo
-
         return run_demo(print, workdir=Path(args.workdir) if args.workdir else None)
-    from helpers.batch.notebook_runs import run_demo_notebooks
-
     return run_demo_notebooks(Path(args.reports), echo=print)
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
     """JupyterLab whose kernels inherit the sandbox environment."""
-    from helpers.devtools.lab_settings import pin_widget_state_autosave_off
-
     root = PROJECT_ROOT
     pin_widget_state_autosave_off()
     with sb.Sandbox(state_dir=_state_dir(args)) as sandbox:
@@ -170,8 +178,6 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
-    from helpers.findings import catalogue, catalogue_markdown
-
     specs = catalogue()
     if args.markdown:
         sys.stdout.write(catalogue_markdown())

@@ -11,8 +11,12 @@ import dataclasses
 import json
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from azure.identity import DefaultAzureCredential
+from azure.keyvault.secrets import SecretClient
 
 from helpers import sandbox as sb
 from helpers.backend_config import (
@@ -23,13 +27,15 @@ from helpers.backend_config import (
 )
 from helpers.backend_config.names import describe_mapping, map_names, name_findings, reverse
 from helpers.backend_config.render import render
+from helpers.batch import check_inventory, load_inventory
+from helpers.batch.audit import check_inventory_notebooks
 from helpers.cli.progress import batch_progress, stderr_is_tty, wait_progress
 from helpers.common.facts import SANDBOX_STATE_VAR
 from helpers.common.logs import quiet_sdk_logs
 from helpers.findings import Finding, exit_code, render_text, to_json, to_junit, unique
 from helpers.findings.codes.role import OPERATOR_UNKNOWN
+from helpers.probe import diagnose, probe, wait_for_access
 from helpers.probe import probe as live_probe
-from helpers.probe import wait_for_access
 from helpers.roles import plan_grant
 from helpers.settings import (
     Credential,
@@ -45,6 +51,20 @@ from helpers.vault.credentials import (
     operator_credential,
     operator_from_environ,
 )
+
+__all__ = [
+    "OVERRIDES",
+    "add_engine_commands",
+    "add_settings_arguments",
+    "cmd_check",
+    "cmd_check_inventory",
+    "cmd_config_lint",
+    "cmd_config_render",
+    "cmd_grant",
+    "cmd_names",
+    "cmd_names_reverse",
+    "resolve_settings",
+]
 
 # flag dest -> Settings field, for flags that override the settings source
 OVERRIDES = {
@@ -132,8 +152,6 @@ def _emit(findings: list[Finding], args: argparse.Namespace, title: str, **extra
 
 # -- check -------------------------------------------------------------------------------
 def cmd_check(args: argparse.Namespace) -> int:
-    from helpers.probe import probe
-
     quiet_sdk_logs()
     if args.inventory:
         return cmd_check_inventory(args)
@@ -165,8 +183,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_check_inventory(args: argparse.Namespace) -> int:
     """Every environment of an inventory: the fast path, or ``--notebooks`` (audit)."""
-    from helpers.batch import check_inventory
-    from helpers.batch.inventory import load_inventory
 
     given = [f"--{flag.replace('_', '-')}" for flag in OVERRIDES if getattr(args, flag, None)]
     if args.settings or given:
@@ -179,8 +195,6 @@ def cmd_check_inventory(args: argparse.Namespace) -> int:
         print(render_text(inventory.findings, title=f"inventory {args.inventory}"))
         return 2
     if args.notebooks:
-        from helpers.batch.audit import check_inventory_notebooks
-
         report_dir = Path(args.report_dir) if args.report_dir else _timestamped(Path("reports"))
         with batch_progress(len(inventory.environments), enabled=progress) as report:
             batch = check_inventory_notebooks(
@@ -214,8 +228,6 @@ def cmd_check_inventory(args: argparse.Namespace) -> int:
 
 
 def _timestamped(root: Path) -> Path:
-    from datetime import UTC, datetime
-
     return root / datetime.now(UTC).strftime("check-%Y%m%d-%H%M%S")
 
 
@@ -288,11 +300,6 @@ def cmd_names_reverse(args: argparse.Namespace) -> int:
 
 def _list_secret_names(settings: Settings) -> tuple[list[str], list[Finding]]:
     """Names (never values) of the vault's secrets, read with the environment's credential."""
-    from azure.identity import DefaultAzureCredential
-    from azure.keyvault.secrets import SecretClient
-
-    from helpers.probe import diagnose
-
     try:
         client = SecretClient(settings.vault_url, DefaultAzureCredential(), retry_total=1)
         return [p.name for p in client.list_properties_of_secrets() if p.name], []

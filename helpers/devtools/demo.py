@@ -20,6 +20,12 @@ from helpers.backend_config.scratch_airflow import BACKEND, ScratchAirflow, seed
 from helpers.common.redact import fingerprint
 from helpers.sandbox import Sandbox
 
+__all__ = [
+    "READ_VARIABLE",
+    "VARIABLE",
+    "run_demo",
+]
+
 VARIABLE = "sample-variable"
 READ_VARIABLE = """
 import json, time

@@ -11,9 +11,10 @@ import contextlib
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
+if TYPE_CHECKING:
+    import nbformat
 
 __all__ = ["MIMETYPE", "collect_results"]
 
@@ -23,6 +24,8 @@ MIMETYPE = "application/vnd.akv-runbook.result+json"
 def collect_results(nb: nbformat.NotebookNode | str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every payload :func:`show` emitted in an executed notebook (a node or a path), in order."""
     if isinstance(nb, str | os.PathLike):
+        import nbformat  # with jsonschema, over a second to import: only to read a file
+
         nb = nbformat.read(os.fspath(nb), as_version=4)
     out: list[dict[str, Any]] = []
     for cell in nb.get("cells", []):

@@ -35,6 +35,7 @@ __all__ = [
     "NAME_RE",
     "OPERATIONS",
     "Page",
+    "paginate",
     "SECRET_ACTION",
     "Secret",
     "SecretVersion",

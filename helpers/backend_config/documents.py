@@ -32,7 +32,7 @@ from helpers.backend_config.read import (
     yaml_document,
 )
 from helpers.common.redact import fingerprint
-from helpers.findings import Finding
+from helpers.findings import Finding, scrub_findings
 from helpers.findings.codes.cfg import (
     BACKEND_NOT_SET,
     CONFIG_UNPARSABLE,
@@ -132,7 +132,7 @@ def lint_adf_export(text: str) -> list[Finding]:
         )
     if not flat:
         findings += _adf_requirements(props)
-    return st.scrub(findings, [secret, *secrets_in(None, text)])
+    return scrub_findings(findings, [secret, *secrets_in(None, text)])
 
 
 def _adf_requirements(props: Mapping[str, Any]) -> list[Finding]:
@@ -263,7 +263,7 @@ def _lint_helm_doc(doc: Any, text: object) -> list[Finding]:
                 f"env sets AZURE_CLIENT_SECRET in clear text ({fingerprint(secret)}).",
             )
         )
-    return st.scrub(findings, [secret, *secrets_in(None, text)])
+    return scrub_findings(findings, [secret, *secrets_in(None, text)])
 
 
 def _resubject(f: Finding, old: str, new: str) -> Finding:
@@ -337,7 +337,7 @@ def _lint_compose_doc(doc: Any, text: object) -> list[Finding]:
                     f"environment sets AZURE_CLIENT_SECRET in clear text ({fingerprint(secret)}).",
                 )
             )
-    return st.scrub(findings, [*secrets, *secrets_in(None, text)])
+    return scrub_findings(findings, [*secrets, *secrets_in(None, text)])
 
 
 def lint_file(path: Path | str) -> list[Finding]:

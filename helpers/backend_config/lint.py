@@ -39,7 +39,7 @@ from helpers.backend_config.read import (
 )
 from helpers.common.facts import BACKEND_CLASS, OLD_BACKEND_CLASS
 from helpers.common.redact import fingerprint
-from helpers.findings import Finding, unique
+from helpers.findings import Finding, scrub_findings, unique
 from helpers.findings.codes.cfg import (
     BACKEND_NOT_SET,
     BACKEND_OTHER,
@@ -199,7 +199,7 @@ def lint_backend_kwargs(
     if content is not None:
         origins = {k: f"{subject}.{k}" for k in {*content, *st.PROVIDER_KWARGS, "retry_total"}}
         findings += _kwargs_findings(content, origins)
-    return parsed, st.scrub(findings, secrets_in(content, text))
+    return parsed, scrub_findings(findings, secrets_in(content, text))
 
 
 # -- effective configuration views ------------------------------------------------------------
@@ -454,7 +454,7 @@ def _lint_view(view: _View) -> list[Finding]:
             WORKERS_KWARGS_IGNORED(kw_subject, f"{kw_subject} is set without {w_subject}.")
         )
     secrets.append(view.env.get("AZURE_CLIENT_SECRET"))
-    return st.scrub(unique(findings), secrets)
+    return scrub_findings(unique(findings), secrets)
 
 
 def _string_env(

@@ -30,7 +30,7 @@ from helpers.backend_config.identity import (
     secret_in_kwargs,
 )
 from helpers.backend_config.kwargs import _TYPO_QUOTES, _line_col, _loads, read_backend_kwargs
-from helpers.findings import Finding
+from helpers.findings import Finding, scrub_findings
 from helpers.findings.codes.cfg import CONFIG_UNPARSABLE
 from helpers.findings.codes.set import (
     AZURE_ENV_PARTIAL,
@@ -39,7 +39,7 @@ from helpers.findings.codes.set import (
     WHITESPACE,
     WRONG_TYPE,
 )
-from helpers.settings import ENV_NAME_RE, Credential, Settings, Target, scrub, shown
+from helpers.settings import ENV_NAME_RE, Credential, Settings, Target, shown
 from helpers.settings.load import as_bool, coerce_provider_kwargs, normalise
 from helpers.settings.schema import FIELDS
 
@@ -212,7 +212,7 @@ def settings_from_backend_kwargs(
         values["client_secret_env"] = ""
         values["client_secret_set"] = True
     s, found = normalise(Settings(**values), origin, require_identity=require_identity)
-    return s, scrub(findings + found, [secret] if isinstance(secret, str) else [])
+    return s, scrub_findings(findings + found, [secret] if isinstance(secret, str) else [])
 
 
 def settings_from_environment(environ: Mapping[str, str]) -> tuple[Settings, list[Finding]]:
@@ -313,7 +313,7 @@ def settings_from_environment(environ: Mapping[str, str]) -> tuple[Settings, lis
     # A secret inside the kwargs names no variable; lint_backend_kwargs checks that trio.
     require = kind is Credential.CLIENT_SECRET and not trio
     s, found = normalise(Settings(**values), origin, require_identity=require)
-    return s, scrub(findings + found, secret_values)
+    return s, scrub_findings(findings + found, secret_values)
 
 
 def settings_from_airflow_cfg(text: str) -> tuple[Settings, list[Finding]]:
@@ -345,6 +345,6 @@ def settings_from_airflow_cfg(text: str) -> tuple[Settings, list[Finding]]:
                 WRONG_TYPE("[secrets] use_cache", "[secrets] use_cache is not a boolean.")
             )
     secret = kwargs.get("client_secret")
-    return dataclasses.replace(s, **changes), scrub(
+    return dataclasses.replace(s, **changes), scrub_findings(
         findings, [secret] if isinstance(secret, str) else []
     )

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from helpers.common.redact import fingerprint
-from helpers.findings import Finding
+from helpers.findings import Finding, scrub_findings
 from helpers.findings.codes.set import (
     CREDENTIAL_UNKNOWN,
     IDENTITY_MISSING,
@@ -57,7 +57,6 @@ from helpers.settings.schema import (
     looks_like_secret,
     parse_credential,
     parse_target,
-    scrub,
     shown,
     suggest,
 )
@@ -378,7 +377,7 @@ def settings_from_mapping(data: Mapping[str, Any] | None) -> tuple[Settings, lis
     except Exception:  # pragma: no cover - every field was coerced above
         s = Settings()
     s, found = normalise(s)
-    return s, scrub(findings + found, secrets)
+    return s, scrub_findings(findings + found, secrets)
 
 
 def load_settings(path: str | Path) -> tuple[Settings, list[Finding]]:

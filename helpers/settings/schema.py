@@ -11,10 +11,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from helpers.common.redact import fingerprint
-from helpers.findings import Finding
 
 __all__ = [
     "CREDENTIAL_ALIASES",
@@ -42,7 +40,6 @@ __all__ = [
     "looks_like_secret",
     "parse_credential",
     "parse_target",
-    "scrub",
     "shown",
     "shown_env_name",
     "suggest",
@@ -278,29 +275,6 @@ def shown(value: object, limit: int = 80) -> str:
 
 def is_placeholder(value: str) -> bool:
     return bool(_PLACEHOLDER_RE.search(value)) or value.strip() == NIL_GUID
-
-
-def scrub(findings: Iterable[Finding], secrets: Iterable[str | None]) -> list[Finding]:
-    """Replace any occurrence of the given secret values in details and data (belt and braces)."""
-    values = sorted({s for s in secrets if isinstance(s, str) and len(s) >= 4}, key=len)[::-1]
-    if not values:
-        return list(findings)
-
-    def clean(obj: Any) -> Any:
-        if isinstance(obj, str):
-            for secret in values:
-                obj = obj.replace(secret, f"<{fingerprint(secret)}>")
-            return obj
-        if isinstance(obj, dict):
-            return {k: clean(v) for k, v in obj.items()}
-        if isinstance(obj, list | tuple):
-            return [clean(v) for v in obj]
-        return obj
-
-    return [
-        Finding(f.spec, subject=clean(f.subject), detail=clean(f.detail), data=clean(f.data))
-        for f in findings
-    ]
 
 
 def suggest(key: str, known: Iterable[str]) -> str | None:

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from azure.identity import DefaultAzureCredential
 from azure.keyvault.secrets import SecretClient
 
 from helpers import sandbox as sb
@@ -45,6 +44,7 @@ from helpers.settings import (
     load_settings,
     settings_from_mapping,
 )
+from helpers.vault import environment_credential
 from helpers.vault.credentials import (
     OPERATOR_CHOICES,
     Operator,
@@ -301,7 +301,7 @@ def cmd_names_reverse(args: argparse.Namespace) -> int:
 def _list_secret_names(settings: Settings) -> tuple[list[str], list[Finding]]:
     """Names (never values) of the vault's secrets, read with the environment's credential."""
     try:
-        client = SecretClient(settings.vault_url, DefaultAzureCredential(), retry_total=1)
+        client = SecretClient(settings.vault_url, environment_credential(), retry_total=1)
         return [p.name for p in client.list_properties_of_secrets() if p.name], []
     except Exception as err:  # noqa: BLE001 - every failure is a finding
         return [], [diagnose(err, subject=settings.vault_url, settings=settings)]

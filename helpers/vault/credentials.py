@@ -55,6 +55,7 @@ __all__ = [
     "backend_credential",
     "credential_kind",
     "decode_claims",
+    "environment_credential",
     "identify",
     "locked_environ",
     "operator_credential",
@@ -237,6 +238,12 @@ class Operator:
 
     credential: Any
     label: str
+
+
+def environment_credential() -> Any:
+    """The credential this process's environment configures (``AZURE_*``, managed identity,
+    az CLI …), for reads that are explicitly "as this shell" such as ``names reverse``."""
+    return DefaultAzureCredential()
 
 
 def operator_from_environ(

@@ -3,7 +3,6 @@ of versions, one alias table per enum and one credential-kind mapping."""
 
 from __future__ import annotations
 
-import ast
 import itertools
 from pathlib import Path
 
@@ -182,20 +181,3 @@ def test_settings_readers_use_the_same_kind(kind):
         "AIRFLOW__SECRETS__BACKEND_KWARGS": f'{{"vault_url": "{VAULT}"}}'
     }
     assert settings_from_environment(environ)[0].credential is kind
-
-
-# -- the layer between settings and backend_config ------------------------------------------------
-def test_settings_imports_nothing_from_backend_config():
-    for path in (ROOT / "helpers" / "settings").glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom):
-                assert not (node.module or "").startswith("helpers.backend_config"), path
-            elif isinstance(node, ast.Import):
-                assert not any(a.name.startswith("helpers.backend_config") for a in node.names)
-
-
-def test_config_modules_stay_small():
-    for package in ("settings", "backend_config"):
-        for path in (ROOT / "helpers" / package).glob("*.py"):
-            lines = path.read_text(encoding="utf-8").count("\n")
-            assert lines <= 700, f"{path.name}: {lines} lines"

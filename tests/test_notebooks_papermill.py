@@ -16,13 +16,13 @@ import nbformat
 import papermill as pm
 import pytest
 import yaml
-from helpers.devtools.notebooks import regenerate_notebooks
 from papermill.exceptions import PapermillExecutionError
 
 from helpers import runbook
 from helpers import sandbox as sandbox_pkg
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
 from helpers.common.leaks import notebook_secret_risks, scan_for_secrets
+from helpers.devtools.notebooks import regenerate_notebooks
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NAMES = ["00_start_here", "01_prerequisites", "02_permissions", "03_airflow_config"]

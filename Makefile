@@ -35,8 +35,8 @@ test: $(STAMP)  ## lint, then run the whole test suite
 lab: $(STAMP)  ## JupyterLab with the sandbox environment in the kernel
 	$(BIN)/akv-runbook lab
 
-notebooks: $(STAMP)  ## re-run the notebooks in place against a deterministic sandbox (committed outputs)
-	$(BIN)/python -c "from helpers.runbook import regenerate_notebooks; regenerate_notebooks()"
+notebooks: $(STAMP)  ## write the notebooks from helpers/devtools/notebook_sources.py, then run them in place against a deterministic sandbox (committed outputs)
+	$(BIN)/akv-runbook notebooks
 
 bench: $(STAMP)  ## sandbox load, then batch paths at 20/50/100 environments (about an hour)
 	$(BIN)/python bench/sandbox_load.py

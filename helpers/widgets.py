@@ -28,7 +28,9 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
+import IPython.display  # ipywidgets depends on IPython, so it is always there
 import ipywidgets as widgets
+from IPython import get_ipython
 
 from helpers import runbook
 from helpers.common.redact import fingerprint
@@ -105,10 +107,6 @@ def _bundle(obj: Any) -> dict[str, Any]:
 
 
 def _in_kernel() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - ipywidgets depends on IPython
-        return False
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
 
@@ -214,7 +212,7 @@ class _Form(widgets.VBox):
         try:
             result = action()
         except Exception as err:  # noqa: BLE001 - a form reports, it never raises
-            result = Report(self.title, [runbook._unexpected(self.title, err)])
+            result = Report(self.title, [runbook.unexpected(self.title, err)])
         finally:
             if button is not None:
                 button.disabled = False
@@ -226,9 +224,7 @@ class _Form(widgets.VBox):
         if obj is None:
             return
         if _in_kernel():
-            from IPython.display import display
-
-            display(obj)
+            IPython.display.display(obj)
         else:
             self.output.outputs = (*self.output.outputs, _bundle(obj))
 

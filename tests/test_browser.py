@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import runbook
+from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
 from helpers.devtools.lab_settings import write_user_settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -147,8 +147,8 @@ def test_start_here_form_checks_the_sandbox_in_jupyterlab(akv_sandbox, tmp_path)
     env.pop("AZURE_CLIENT_SECRET")  # only the Password field may bring it into the kernel
     env.update(
         {
-            runbook.SANDBOX_PORT_VAR: str(akv_sandbox.port),
-            runbook.SANDBOX_STATE_VAR: str(akv_sandbox.state_dir),
+            SANDBOX_PORT_VAR: str(akv_sandbox.port),
+            SANDBOX_STATE_VAR: str(akv_sandbox.state_dir),
             "JUPYTERLAB_SETTINGS_DIR": str(settings_dir),
             "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
             "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),

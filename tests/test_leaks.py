@@ -260,7 +260,7 @@ SECRET_LIKE = "Q8x7Vb2kLm9NpR4tYw6zAc3dEf5gHj1K"
 
 
 def test_messages_lose_secret_shaped_parts():
-    from helpers.runbook import _redact
+    from helpers.runbook import redact as _redact
 
     text = "connect postgres://airflow:hunter2pw@db failed; password=s3cret sig=abcdef123"
     out = _redact(text)

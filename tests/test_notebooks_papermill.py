@@ -18,7 +18,9 @@ import yaml
 
 from helpers import runbook
 from helpers import sandbox as sandbox_pkg
+from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
 from helpers.common.leaks import notebook_secret_risks, scan_for_secrets
+from helpers.devtools.notebooks import regenerate_notebooks
 
 if TYPE_CHECKING:
     import nbformat
@@ -82,8 +84,8 @@ def assert_no_secrets(out_dir: Path, sandbox) -> None:
 @pytest.fixture
 def sandbox(akv_sandbox, monkeypatch):
     """The kernels reuse the test's sandbox (reset to its scenario), as under `make demo`."""
-    monkeypatch.setenv(runbook.SANDBOX_PORT_VAR, str(akv_sandbox.port))
-    monkeypatch.setenv(runbook.SANDBOX_STATE_VAR, str(akv_sandbox.state_dir))
+    monkeypatch.setenv(SANDBOX_PORT_VAR, str(akv_sandbox.port))
+    monkeypatch.setenv(SANDBOX_STATE_VAR, str(akv_sandbox.state_dir))
     return akv_sandbox
 
 
@@ -132,7 +134,7 @@ def test_parameters_hold_references_and_default_to_the_sandbox(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_committed_outputs_come_from_a_clean_sandbox_run(name):
     payloads = runbook.collect_results(load(name))
-    assert payloads, "regenerate the notebooks: runbook.regenerate_notebooks()"
+    assert payloads, "regenerate the notebooks: make notebooks"
     assert all(p["ok"] for p in payloads)
     assert {p["notebook"] for p in payloads} == {name}
 
@@ -286,7 +288,7 @@ def test_regenerate_writes_tidy_notebooks_and_refuses_a_leaking_one(tmp_path):
     tiny_notebook(leaking, 'import os\nprint(os.environ["AZURE_CLIENT_SECRET"])')
     before = leaking.read_text()
     with pytest.raises(RuntimeError, match="refusing to write 01_leaking.ipynb: secrets found"):
-        runbook.regenerate_notebooks(notebooks=tmp_path, timeout=120)
+        regenerate_notebooks(notebooks=tmp_path, timeout=120)
     assert leaking.read_text() == before
     nb = nbformat.read(good, as_version=4)
     assert "papermill" not in nb.metadata and "papermill" not in nb.cells[0].metadata

@@ -13,7 +13,10 @@ import pytest
 
 from helpers import runbook
 from helpers import sandbox as sandbox_pkg
+from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
 from helpers.findings import Report
+from helpers.runbook import prerequisites
+from helpers.runbook.results import KERNEL
 from tests.conftest import credential_for
 from tests.test_probes import revoke_backend_roles
 
@@ -57,12 +60,12 @@ def assert_no_secret(result, sandbox) -> None:
 def restore_environ():
     """connect() applies a sandbox's environment to os.environ: put it back afterwards."""
     saved = dict(os.environ)
-    sandboxes = dict(runbook._SANDBOXES)
+    sandboxes = dict(KERNEL.sandboxes)
     yield
-    for key, sandbox in list(runbook._SANDBOXES.items()):
+    for key, sandbox in list(KERNEL.sandboxes.items()):
         if key not in sandboxes:
             sandbox.stop()
-            del runbook._SANDBOXES[key]
+            del KERNEL.sandboxes[key]
     os.environ.clear()
     os.environ.update(saved)
 
@@ -70,8 +73,8 @@ def restore_environ():
 @pytest.fixture
 def conn(akv_sandbox, monkeypatch, restore_environ) -> runbook.Connection:
     """connect() reusing the test's sandbox, as under `make lab` and `make demo`."""
-    monkeypatch.setenv(runbook.SANDBOX_PORT_VAR, str(akv_sandbox.port))
-    monkeypatch.setenv(runbook.SANDBOX_STATE_VAR, str(akv_sandbox.state_dir))
+    monkeypatch.setenv(SANDBOX_PORT_VAR, str(akv_sandbox.port))
+    monkeypatch.setenv(SANDBOX_STATE_VAR, str(akv_sandbox.state_dir))
     connection = runbook.connect("sandbox", notebook="test")
     assert connection.ok, connection.findings
     return connection
@@ -115,8 +118,8 @@ def test_connect_starts_a_private_sandbox_for_a_scenario_file(akv_sandbox, resto
 
 
 def test_connect_to_an_unreachable_sandbox_is_a_finding(monkeypatch, tmp_path, restore_environ):
-    monkeypatch.setenv(runbook.SANDBOX_PORT_VAR, "1")
-    monkeypatch.setenv(runbook.SANDBOX_STATE_VAR, str(tmp_path))
+    monkeypatch.setenv(SANDBOX_PORT_VAR, "1")
+    monkeypatch.setenv(SANDBOX_STATE_VAR, str(tmp_path))
     connection = runbook.connect("sandbox")
     assert codes(connection) == ["AKV-RUN-012"]
     assert not connection.ok
@@ -202,9 +205,9 @@ def test_packages_are_reported_with_their_versions():
 
 
 def test_a_missing_package_is_an_error(monkeypatch):
-    real = runbook._version
+    real = prerequisites._version
     monkeypatch.setattr(
-        runbook, "_version", lambda name: None if name == "azure-identity" else real(name)
+        prerequisites, "_version", lambda name: None if name == "azure-identity" else real(name)
     )
     result = runbook.check_packages()
     assert "AKV-RUN-002" in codes(result) and not result.ok
@@ -212,8 +215,8 @@ def test_a_missing_package_is_an_error(monkeypatch):
 
 def test_provider_too_new_for_airflow_is_reported(monkeypatch):
     fake = {"apache-airflow": "2.9.3", "apache-airflow-providers-microsoft-azure": "15.2.1"}
-    real = runbook._version
-    monkeypatch.setattr(runbook, "_version", lambda name: fake.get(name) or real(name))
+    real = prerequisites._version
+    monkeypatch.setattr(prerequisites, "_version", lambda name: fake.get(name) or real(name))
     assert "AKV-VER-001" in codes(runbook.check_packages())
 
 
@@ -449,7 +452,7 @@ def test_explain_sample_dag_lists_the_changes_and_lints_dags_clean():
 
 # -- show / collect ------------------------------------------------------------------------
 def test_show_displays_html_and_the_machine_readable_payload_in_one_output(displayed):
-    runbook._STATE["notebook"] = "01_prerequisites"
+    KERNEL.notebook = "01_prerequisites"
     result = runbook.check_settings(*runbook.settings_from_params(**params(vault_url="kv")))
     payload = runbook.show("settings", result)
     (bundle,), kwargs = displayed[0]

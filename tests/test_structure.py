@@ -249,7 +249,6 @@ def test_the_walker_resolves_relative_absolute_and_from_package_imports():
     ]
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10: helpers/vault being created")
 def test_the_layer_table_names_every_package_of_helpers():
     children = {_layer(m) for m in _modules()} - {None}
     ranks = _ranks()
@@ -262,7 +261,6 @@ def test_the_layer_table_names_every_package_of_helpers():
     )
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10: cycles being broken by the package owners")
 def test_no_import_cycle_between_helpers_modules():
     graph: dict[str, set[str]] = {m: set() for m in _modules()}
     lines: dict[tuple[str, str], str] = {}
@@ -282,7 +280,6 @@ def test_no_import_cycle_between_helpers_modules():
     _fail("import cycles in helpers/", violations)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10: imports being moved below their layer")
 def test_packages_import_only_packages_of_a_lower_rank():
     ranks = _ranks()
     violations = []
@@ -300,7 +297,6 @@ def test_packages_import_only_packages_of_a_lower_rank():
     _fail("imports against the layer rule of docs/architecture.md", violations)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10: large modules being split")
 def test_no_helpers_module_is_over_700_lines():
     violations = []
     for path in _modules().values():
@@ -310,7 +306,6 @@ def test_no_helpers_module_is_over_700_lines():
     _fail(f"modules over {MAX_LINES} lines", violations)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10: progress bars moving into helpers/cli")
 def test_only_the_cli_prints_or_draws_progress_bars():
     violations = []
     for module, path in _modules().items():
@@ -396,7 +391,6 @@ def _public_modules() -> dict[str, Path]:
     }
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10: __all__ being added module by module")
 def test_every_public_module_declares_all_and_every_listed_name_exists():
     violations = []
     for path in _public_modules().values():
@@ -413,7 +407,6 @@ def test_every_public_module_declares_all_and_every_listed_name_exists():
     _fail("modules without a correct __all__", violations)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10: __all__ being added module by module")
 def test_every_public_def_and_class_is_in_all_or_the_docstring_says_why():
     violations = []
     for path in _public_modules().values():
@@ -438,7 +431,6 @@ def test_every_public_def_and_class_is_in_all_or_the_docstring_says_why():
     _fail("public names missing from __all__", violations)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10: function-level imports being moved to the top")
 def test_no_function_level_import_of_a_helpers_module():
     violations = [
         f"{imp.where}: {imp.source} imports {imp.target} inside a function"

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from helpers import runbook, widgets
+from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
 from helpers.devtools.lab_settings import (
     OVERRIDES,
     overrides_path,
@@ -69,8 +70,8 @@ def backend_secret(akv_sandbox, monkeypatch) -> str:
 @pytest.fixture
 def reuse_sandbox(akv_sandbox, monkeypatch):
     """runbook.connect() reuses the test's sandbox, as it does under `make lab`."""
-    monkeypatch.setenv(runbook.SANDBOX_PORT_VAR, str(akv_sandbox.port))
-    monkeypatch.setenv(runbook.SANDBOX_STATE_VAR, str(akv_sandbox.state_dir))
+    monkeypatch.setenv(SANDBOX_PORT_VAR, str(akv_sandbox.port))
+    monkeypatch.setenv(SANDBOX_STATE_VAR, str(akv_sandbox.state_dir))
     return akv_sandbox
 
 

@@ -19,10 +19,12 @@ from helpers.batch.notebook_runs import run_demo_notebooks
 from helpers.cli.commands import _positive_int, add_engine_commands
 from helpers.cli.progress import batch_progress, stderr_is_tty
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
-from helpers.common.paths import PROJECT_ROOT
+from helpers.common.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 from helpers.devtools.demo import run_demo
 from helpers.devtools.lab_settings import pin_widget_state_autosave_off
-from helpers.findings import catalogue, catalogue_markdown
+from helpers.devtools.notebook_sources import NOTEBOOKS
+from helpers.devtools.notebooks import build_notebooks, write_notebooks
+from helpers.findings import catalogue, catalogue_markdown, resolve
 from helpers.sandbox.runtime import serve_forever
 
 __all__ = [
@@ -183,7 +185,10 @@ def cmd_findings(args: argparse.Namespace) -> int:
         sys.stdout.write(catalogue_markdown())
         return 0
     if args.code:
-        spec = specs.get(args.code.upper())
+        code = resolve(args.code.upper())
+        spec = specs.get(code)
+        if spec is not None and code != args.code.upper() and not args.json:
+            print(f"{args.code.upper()} is a retired code: the same fact is now {code}.\n")
         if spec is None:
             print(
                 f"akv-runbook: no finding {args.code!r} (see: akv-runbook findings)",
@@ -201,6 +206,23 @@ def cmd_findings(args: argparse.Namespace) -> int:
         return 0
     for spec in specs.values():
         print(f"{spec.code:<16} {spec.severity.value:<8} {spec.title}")
+    return 0
+
+
+def cmd_notebooks(args: argparse.Namespace) -> int:
+    unknown = sorted(set(args.names) - set(NOTEBOOKS))
+    if unknown:
+        print(
+            f"akv-runbook: unknown notebooks {', '.join(unknown)}; known: {', '.join(NOTEBOOKS)}",
+            file=sys.stderr,
+        )
+        return 2
+    if args.write_only:
+        written = write_notebooks(args.names or None, notebooks=args.dir)
+    else:
+        written = build_notebooks(args.names or None, timeout=args.timeout, notebooks=args.dir)
+    for path in written:
+        print(f"wrote {path}")
     return 0
 
 
@@ -318,6 +340,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="print docs/findings.md (generated from the catalogue)",
     )
     findings.set_defaults(func=cmd_findings)
+
+    notebooks = sub.add_parser(
+        "notebooks",
+        help="write notebooks/*.ipynb from their one source, then execute them in place",
+        description="Write each notebook from helpers/devtools/notebook_sources.py, then "
+        "execute it in place against a fresh deterministic sandbox (the committed outputs). "
+        "Refuses to write a notebook that fails, reports an error finding or holds a secret.",
+    )
+    notebooks.add_argument("names", nargs="*", metavar="NAME", help="default: every notebook")
+    notebooks.add_argument("--write-only", action="store_true", help="write, do not execute")
+    notebooks.add_argument("--timeout", type=float, default=600, help="seconds per cell")
+    notebooks.add_argument(
+        "--dir", type=Path, default=NOTEBOOKS_DIR, help="default: the project's notebooks/"
+    )
+    notebooks.set_defaults(func=cmd_notebooks)
 
     lab = sub.add_parser("lab", help="JupyterLab with the sandbox environment in its kernels")
     lab.add_argument("--state-dir", metavar="DIR", help=state_help)

@@ -23,7 +23,8 @@ from helpers.roles import (
     plan_grant,
     roles_held,
 )
-from helpers.runbook import Connection, Section, StepResult, _never_raises
+from helpers.runbook.connect import Connection
+from helpers.runbook.results import Section, StepResult, never_raises
 from helpers.settings import Settings
 from helpers.vault.credentials import Operator
 
@@ -89,7 +90,7 @@ class Permissions:
             perform=perform,
         )
 
-    @_never_raises("Permission model")
+    @never_raises("Permission model")
     def detect_model(self) -> StepResult:
         """Find the vault through ARM (as the operator): resource id and permission model."""
         self.vault = None
@@ -113,14 +114,14 @@ class Permissions:
             {"model": info.permission_model.value, "resource_id": info.resource_id},
         )
 
-    @_never_raises("Probe a read")
+    @never_raises("Probe a read")
     def probe_read(self) -> StepResult:
         """Sign in as the backend and read the expected secrets through the SDK."""
         self.probe_result = None
         result = self._probe()
         return StepResult("Probe a read", list(result.findings), data={"claims": result.claims})
 
-    @_never_raises("Diagnosis")
+    @never_raises("Diagnosis")
     def diagnose(self) -> StepResult:
         """What the probe means: nothing to grant, which grant is missing, or fix sign-in first."""
         forbidden = self._forbidden()
@@ -145,7 +146,7 @@ class Permissions:
         note = "The probe failed before permissions matter: fix these first (01_prerequisites)."
         return StepResult("Diagnosis", errors, [Section("", note, "note")])
 
-    @_never_raises("The grant, in every form")
+    @never_raises("The grant, in every form")
     def grant_commands(self) -> StepResult:
         """The least-privilege grant as az CLI, PowerShell, Bicep and Terraform."""
         plan = self._plan("Key Vault Secrets User", perform=False)
@@ -166,7 +167,7 @@ class Permissions:
             "The grant, in every form", findings, sections, {"commands": plan.commands}
         )
 
-    @_never_raises("Grant")
+    @never_raises("Grant")
     def grant(self, perform: bool = True, role: str = "Key Vault Secrets User") -> StepResult:
         """The grant workflow (:func:`helpers.roles.plan_grant`) as the connection's operator."""
         self.plan = self._plan(role, perform=perform)
@@ -177,7 +178,7 @@ class Permissions:
             sections.append(Section("", note, "note"))
         return StepResult("Grant", list(self.plan.findings), sections, self.plan.to_dict())
 
-    @_never_raises("Least privilege")
+    @never_raises("Least privilege")
     def least_privilege(self) -> StepResult:
         """The roles the backend holds on the vault, against what it needs."""
         sections = [Section("What each role allows", LEAST_PRIVILEGE_TABLE, "table")]
@@ -210,7 +211,7 @@ class Permissions:
         finding = least_privilege(model=info.permission_model, scope=info.resource_id, held=held)
         return StepResult("Least privilege", [finding], sections, {"roles": held})
 
-    @_never_raises("Re-probe")
+    @never_raises("Re-probe")
     def wait_for_access(self, timeout: float = 60.0) -> StepResult:
         """Re-probe until the grant takes effect (at most ``timeout`` s; one probe when no
         grant was made here)."""

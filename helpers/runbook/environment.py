@@ -1,0 +1,59 @@
+"""The check notebook's step: the whole live check of one environment of an inventory."""
+
+from __future__ import annotations
+
+from helpers.batch import check_environment as check_one
+from helpers.findings import Severity
+from helpers.runbook.connect import Connection
+from helpers.runbook.results import Section, StepResult, never_raises
+
+__all__ = ["FindingsError", "check_environment", "raise_for_findings"]
+
+
+@never_raises("Environment check")
+def check_environment(conn: Connection, inventory: str = "", env_name: str = "") -> StepResult:
+    """The whole live check of one environment of an inventory (the audit path's cell).
+
+    Without an inventory, the environment this kernel is connected to is checked (the
+    sandbox's default vault and backend principal, or the AZURE_* variables on Azure).
+    """
+    if not conn.ok:
+        return StepResult("Environment check", list(conn.findings))
+    default = {
+        "name": env_name or conn.environment,
+        "vault_url": conn.vault_url,
+        "tenant_id": conn.tenant_id,
+        "client_id": conn.client_id,
+        "client_secret_env": "AZURE_CLIENT_SECRET",
+        "connections": ["sample-connection"] if conn.is_sandbox else [],
+    }
+    result = check_one(inventory, env_name, default=default)
+    rows = [
+        ["", result.name],
+        ["inventory", inventory or "(none: this kernel's environment)"],
+        ["vault", result.vault_url or "(not set)"],
+        ["status", result.status],
+        ["seconds", f"{result.seconds:.2f}"],
+    ]
+    return StepResult(
+        f"Environment {result.name}",
+        result.findings,
+        [Section("", rows, "table")],
+        data={"environment": result.name, "status": result.status},
+    )
+
+
+class FindingsError(RuntimeError):
+    """Raised on purpose at the end of a check notebook so that its runner (papermill, an
+    Airflow task) fails; the findings are in the outputs above."""
+
+
+def raise_for_findings(result: StepResult, enabled: bool = True) -> str:
+    """Raise FindingsError when ``result`` has an error finding and ``enabled``; else a line."""
+    codes = [f.code for f in result.findings if f.severity is Severity.ERROR]
+    if codes and enabled:
+        raise FindingsError(
+            f"{len(codes)} error finding(s): {', '.join(dict.fromkeys(codes))} "
+            "(details and fixes in the output above)"
+        )
+    return f"{len(codes)} error finding(s)" if codes else "no error findings"

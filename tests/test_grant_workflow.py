@@ -10,6 +10,7 @@ import pytest
 
 from helpers import runbook
 from helpers.cli import main
+from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
 from helpers.findings import resolve
 from tests.conftest import credential_for
 from tests.sandbox.conftest import BACKEND_OID, subscription, vault_scope
@@ -39,7 +40,7 @@ def assignments(sandbox) -> list[tuple[str, str]]:
 @pytest.fixture
 def sandbox_state(akv_sandbox, monkeypatch):
     """Where `--operator sandbox-admin` finds the running sandbox."""
-    monkeypatch.setenv(runbook.SANDBOX_STATE_VAR, str(akv_sandbox.state_dir))
+    monkeypatch.setenv(SANDBOX_STATE_VAR, str(akv_sandbox.state_dir))
 
 
 @pytest.fixture
@@ -152,7 +153,7 @@ def test_a_grant_when_reads_work_is_a_no_op(akv_sandbox, sandbox_state, capsys):
 # -- notebook 02 and the CLI: one workflow -----------------------------------------------------
 @pytest.fixture
 def conn(akv_sandbox, sandbox_state, monkeypatch) -> runbook.Connection:
-    monkeypatch.setenv(runbook.SANDBOX_PORT_VAR, str(akv_sandbox.port))
+    monkeypatch.setenv(SANDBOX_PORT_VAR, str(akv_sandbox.port))
     connection = runbook.connect("sandbox", notebook="test")
     assert connection.ok, connection.findings
     return connection

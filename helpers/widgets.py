@@ -40,11 +40,9 @@ from helpers.settings import (
     Settings,
     Target,
     check_env_var_name,
-    check_guid,
-    check_tenant,
-    check_vault_url,
     looks_like_secret,
 )
+from helpers.settings.fields import field_check, field_spec
 
 __all__ = [
     "ConfigForm",
@@ -57,17 +55,9 @@ __all__ = [
     "settings_form",
 ]
 
-DEFAULT_SECRET_ENV = "AZURE_CLIENT_SECRET"
+DEFAULT_SECRET_ENV = Settings.client_secret_env
 # Finding codes that mean "the pasted configuration holds a client secret".
 SECRET_IN_CONFIG_CODES = frozenset({"AKV-CFG-009", "AKV-CFG-022"})
-TARGET_LABELS = {
-    Target.ENV: "Environment variables",
-    Target.AIRFLOW_CFG: "airflow.cfg",
-    Target.HELM: "Helm chart values",
-    Target.COMPOSE: "docker compose",
-    Target.FABRIC: "Microsoft Fabric",
-    Target.ADF: "Azure Data Factory",
-}
 _LABEL = {"description_width": "10em"}
 # Variables that hold client secrets in this kernel: their values are scrubbed from errors.
 
@@ -182,8 +172,19 @@ class _Field:
         return findings
 
 
-def _only_findings(check: Callable[..., tuple[Any, list[Finding]]], subject: str) -> Check:
-    return lambda value: check(value, subject)[1]
+def _setting_field(name: str, value: str, *, reset_to: str = "") -> _Field:
+    """The _Field of Settings field ``name``: label, placeholder, tooltip and check from the
+    field table (:data:`helpers.settings.schema.FIELD_SPECS`)."""
+    spec = field_spec(name)
+    check = field_check(name)
+    return _Field(
+        spec.label,
+        value,
+        lambda text: check(text)[1],
+        tooltip=spec.help,
+        placeholder=spec.placeholder,
+        reset_to=reset_to,
+    )
 
 
 # -- the common form ---------------------------------------------------------------------------
@@ -272,38 +273,19 @@ class SettingsForm(_Form):
         values = _environment_defaults(defaults)
         self._extra = {k: v for k, v in values.items() if k not in self.FIELDS}
         self.on_check = on_check
-        self.vault_url = _Field(
-            "Vault URL",
-            str(values.get("vault_url") or ""),
-            _only_findings(check_vault_url, "vault_url"),
-            placeholder="https://<vault-name>.vault.azure.net/",
-            tooltip='The vault\'s "Vault URI" from its Overview page in the Azure portal.',
-        )
-        self.tenant_id = _Field(
-            "Tenant ID",
-            str(values.get("tenant_id") or ""),
-            _only_findings(check_tenant, "tenant_id"),
-            placeholder="Directory (tenant) ID, a GUID",
-            tooltip='"Directory (tenant) ID" from the app registration\'s Overview page.',
-        )
-        self.client_id = _Field(
-            "Client ID",
-            str(values.get("client_id") or ""),
-            _only_findings(check_guid, "client_id"),
-            placeholder="Application (client) ID, a GUID",
-            tooltip='"Application (client) ID" from the app registration\'s Overview page '
-            "(not its object id).",
-        )
         default_env = str(values.get("client_secret_env") or DEFAULT_SECRET_ENV)
-        self.secret_env = _Field(
-            "Secret variable",
-            default_env,
-            _only_findings(check_env_var_name, "client_secret_env"),
-            placeholder=DEFAULT_SECRET_ENV,
-            reset_to=default_env if not looks_like_secret(default_env) else DEFAULT_SECRET_ENV,
-            tooltip="The NAME of the environment variable that holds the client secret "
-            "(Airflow reads AZURE_CLIENT_SECRET). Never the secret itself.",
-        )
+        values["client_secret_env"] = default_env
+        # What a field falls back to when a secret is pasted into it.
+        reset_to = {
+            "client_secret_env": DEFAULT_SECRET_ENV
+            if looks_like_secret(default_env)
+            else default_env
+        }
+        self.rows = {
+            name: _setting_field(name, str(values.get(name) or ""), reset_to=reset_to.get(name, ""))
+            for name in self.FIELDS
+        }
+        self.vault_url, self.tenant_id, self.client_id, self.secret_env = self.rows.values()
         self.password = widgets.Password(
             value="",
             description="Client secret",
@@ -323,26 +305,13 @@ class SettingsForm(_Form):
         self.check_button.on_click(self._on_check)
         self.secret_env.text.observe(self._refresh_placeholder, names="value")
         super().__init__(
-            [
-                self.vault_url.box,
-                self.tenant_id.box,
-                self.client_id.box,
-                self.secret_env.box,
-                self.password,
-                self.check_button,
-            ]
+            [*(row.box for row in self.rows.values()), self.password, self.check_button]
         )
 
     @property
     def values(self) -> dict[str, Any]:
         """What Check passes on: the fields plus the other defaults; never a secret value."""
-        return {
-            **self._extra,
-            "vault_url": self.vault_url.value,
-            "tenant_id": self.tenant_id.value,
-            "client_id": self.client_id.value,
-            "client_secret_env": self.secret_env.value,
-        }
+        return {**self._extra, **{name: row.value for name, row in self.rows.items()}}
 
     def check(self) -> None:
         """What the Check button does (for code: ``form.check()``)."""
@@ -511,11 +480,12 @@ class ConfigForm(_Form):
         elif target is None and isinstance(settings, Mapping):
             target = settings.get("target")
         chosen = target if target in {t.value for t in Target} else Target.ENV
+        spec = field_spec("target")
         self.target = widgets.Dropdown(
-            options=[(label, t.value) for t, label in TARGET_LABELS.items()],
+            options=list(spec.choices),
             value=Target(chosen).value,
-            description="Target",
-            tooltip="Where Airflow runs: the overrides are rendered in that platform's form.",
+            description=spec.label,
+            tooltip=spec.help,
             style=_LABEL,
         )
         self.existing = widgets.Textarea(
@@ -583,9 +553,14 @@ class NamesForm(_Form):
     """Your variable and connection ids, mapped live to the secret names the backend reads."""
 
     title = "Naming rule"
-    NAME_FIELDS = frozenset(
-        {"variables", "connections", "variables_prefix", "connections_prefix", "sep"}
-    )
+    FIELDS = ("variables", "connections", "variables_prefix", "connections_prefix", "sep")
+    NAME_FIELDS = frozenset(FIELDS)
+    # One Text per Settings field in FIELDS, labelled from the field table:
+    variables: widgets.Text
+    connections: widgets.Text
+    variables_prefix: widgets.Text
+    connections_prefix: widgets.Text
+    sep: widgets.Text
 
     def __init__(
         self,
@@ -597,61 +572,31 @@ class NamesForm(_Form):
         self.on_show = on_show
         base, _ = _resolve(settings)
 
-        def text(description: str, value: str, tooltip: str) -> widgets.Text:
+        for name in self.FIELDS:
+            spec = field_spec(name)
             box = widgets.Text(
-                value=value,
-                description=description,
-                tooltip=tooltip,
+                value=_as_text(getattr(base, name)),
+                description=spec.label,
+                tooltip=spec.help,
                 continuous_update=False,
                 layout=_wide(),
                 style=_LABEL,
             )
+            if spec.placeholder:  # else ipywidgets' own (a zero-width space)
+                box.placeholder = spec.placeholder
             box.observe(lambda _change: self.run(None, self._show_names), names="value")
-            return box
-
-        self.variables = text(
-            "Variables", ", ".join(base.variables), "Variable ids your DAGs read, comma-separated"
-        )
-        self.connections = text(
-            "Connections",
-            ", ".join(base.connections),
-            "Connection ids your DAGs use, comma-separated",
-        )
-        self.variables_prefix = text(
-            "Variables prefix", base.variables_prefix or "", "backend_kwargs variables_prefix"
-        )
-        self.connections_prefix = text(
-            "Connections prefix",
-            base.connections_prefix or "",
-            "backend_kwargs connections_prefix",
-        )
-        self.sep = text("Separator", base.sep, "backend_kwargs sep (default '-')")
+            setattr(self, name, box)
         self.show_button = _button(
             "Show names", "Map the ids to the Key Vault secret names", "exchange", "primary"
         )
         self.show_button.on_click(lambda b: self.run(b, self._show_names))
-        super().__init__(
-            [
-                self.variables,
-                self.connections,
-                self.variables_prefix,
-                self.connections_prefix,
-                self.sep,
-                self.show_button,
-            ]
-        )
+        super().__init__([*(getattr(self, name) for name in self.FIELDS), self.show_button])
 
     def _show_names(self) -> Any:
         base, _ = _resolve(self.settings_source)
         settings, problems = runbook.settings_from_params(
-            **{
-                "vault_url": base.vault_url,
-                "variables": self.variables.value,
-                "connections": self.connections.value,
-                "variables_prefix": self.variables_prefix.value,
-                "connections_prefix": self.connections_prefix.value,
-                "sep": self.sep.value,
-            }
+            vault_url=base.vault_url,
+            **{name: getattr(self, name).value for name in self.FIELDS},
         )
         result = self.on_show(settings)
         shown = {(f.code, f.subject) for f in getattr(result, "findings", [])}
@@ -661,6 +606,13 @@ class NamesForm(_Form):
             if f.subject in self.NAME_FIELDS and (f.code, f.subject) not in shown
         ]
         return [Report("Settings", extra), result] if extra else result
+
+
+def _as_text(value: Any) -> str:
+    """A Settings value as a text field shows it: ids comma-separated, None empty."""
+    if isinstance(value, list | tuple):
+        return ", ".join(value)
+    return "" if value is None else str(value)
 
 
 def names_form(settings: SettingsSource = None) -> NamesForm:

@@ -20,15 +20,18 @@ __all__ = [
     "ENV_NAME_RE",
     "FIELDS",
     "FIELD_KINDS",
+    "FIELD_SPECS",
     "GUID_RE",
     "NIL_GUID",
     "PROVIDER_DEFAULT_PREFIXES",
     "PROVIDER_KWARGS",
     "SECRET_NAME_CHARS_RE",
     "TARGET_ALIASES",
+    "TARGET_LABELS",
     "VAULT_NAME_RE",
     "VAULT_SUFFIXES",
     "Credential",
+    "FieldSpec",
     "Settings",
     "Target",
     "accepted_names",
@@ -146,33 +149,110 @@ def accepted_names(enum: type[StrEnum]) -> list[str]:
     return names + [a for a in _ALIASES.get(enum, {}) if a not in names]
 
 
-# The ONE field table: each Settings field's kind. Coercion (load.coerce_field), validation
-# (load.normalise) and the widget forms dispatch on it.
-FIELD_KINDS: dict[str, str] = {
-    "name": "text",
-    "vault_url": "text",
-    "tenant_id": "text",
-    "client_id": "text",
-    "credential": "credential",
-    "client_secret_env": "text",
-    "managed_identity_client_id": "text",
-    "connections_prefix": "prefix",
-    "variables_prefix": "prefix",
-    "config_prefix": "prefix",
-    "sep": "sep",
-    "target": "target",
-    "airflow_version": "version",
-    "provider_version": "version",
-    "variables": "ids",
-    "connections": "ids",
-    "retry_total": "count",
-    "workload_identity_tenant_id": "text",
-    "python_version": "version",
-    "use_cache": "flag",
-    "client_secret_set": "flag",
+# The order the target dropdown offers them in, with the label each is shown under.
+TARGET_LABELS: dict[Target, str] = {
+    Target.ENV: "Environment variables",
+    Target.AIRFLOW_CFG: "airflow.cfg",
+    Target.HELM: "Helm chart values",
+    Target.COMPOSE: "docker compose",
+    Target.FABRIC: "Microsoft Fabric",
+    Target.ADF: "Azure Data Factory",
 }
+assert set(TARGET_LABELS) == set(Target), "every target has a label"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One Settings field. ``kind`` drives coercion and validation; a form shows the field
+    under ``label`` with ``placeholder`` and ``help`` (its tooltip), offers ``choices``
+    (label, value) for an enum, and validates a typed value with ``check``: the name of a
+    function in :mod:`helpers.settings.checks` (resolved by :mod:`helpers.settings.fields`,
+    since checks imports this module)."""
+
+    kind: str
+    label: str = ""
+    placeholder: str = ""
+    help: str = ""
+    check: str | None = None
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+# The ONE field table. Coercion (load.coerce_field), validation (load.normalise) and the
+# widget forms (helpers.widgets) all read it; adding or renaming a field happens here.
+FIELD_SPECS: dict[str, FieldSpec] = {
+    "name": FieldSpec("text"),
+    "vault_url": FieldSpec(
+        "text",
+        label="Vault URL",
+        placeholder="https://<vault-name>.vault.azure.net/",
+        help='The vault\'s "Vault URI" from its Overview page in the Azure portal.',
+        check="check_vault_url",
+    ),
+    "tenant_id": FieldSpec(
+        "text",
+        label="Tenant ID",
+        placeholder="Directory (tenant) ID, a GUID",
+        help='"Directory (tenant) ID" from the app registration\'s Overview page.',
+        check="check_tenant",
+    ),
+    "client_id": FieldSpec(
+        "text",
+        label="Client ID",
+        placeholder="Application (client) ID, a GUID",
+        help='"Application (client) ID" from the app registration\'s Overview page '
+        "(not its object id).",
+        check="check_guid",
+    ),
+    "credential": FieldSpec("credential"),
+    "client_secret_env": FieldSpec(
+        "text",
+        label="Secret variable",
+        placeholder="AZURE_CLIENT_SECRET",
+        help="The NAME of the environment variable that holds the client secret "
+        "(Airflow reads AZURE_CLIENT_SECRET). Never the secret itself.",
+        check="check_env_var_name",
+    ),
+    "managed_identity_client_id": FieldSpec("text", check="check_guid"),
+    "connections_prefix": FieldSpec(
+        "prefix",
+        label="Connections prefix",
+        help="backend_kwargs connections_prefix",
+        check="check_prefix",
+    ),
+    "variables_prefix": FieldSpec(
+        "prefix",
+        label="Variables prefix",
+        help="backend_kwargs variables_prefix",
+        check="check_prefix",
+    ),
+    "config_prefix": FieldSpec("prefix", check="check_prefix"),
+    "sep": FieldSpec(
+        "sep", label="Separator", help="backend_kwargs sep (default '-')", check="check_sep"
+    ),
+    "target": FieldSpec(
+        "target",
+        label="Target",
+        help="Where Airflow runs: the overrides are rendered in that platform's form.",
+        choices=tuple((label, t.value) for t, label in TARGET_LABELS.items()),
+    ),
+    "airflow_version": FieldSpec("version", check="parse_version"),
+    "provider_version": FieldSpec("version", check="parse_version"),
+    "variables": FieldSpec(
+        "ids", label="Variables", help="Variable ids your DAGs read, comma-separated"
+    ),
+    "connections": FieldSpec(
+        "ids", label="Connections", help="Connection ids your DAGs use, comma-separated"
+    ),
+    "retry_total": FieldSpec("count"),
+    "workload_identity_tenant_id": FieldSpec("text", check="check_tenant"),
+    "python_version": FieldSpec("version", check="parse_version"),
+    "use_cache": FieldSpec("flag"),
+    "client_secret_set": FieldSpec("flag"),
+}
+# Each field's kind, as coercion and validation dispatch on it.
+FIELD_KINDS: dict[str, str] = {name: spec.kind for name, spec in FIELD_SPECS.items()}
 FIELDS = tuple(f.name for f in dataclasses.fields(Settings))
-assert set(FIELDS) == set(FIELD_KINDS), "every Settings field has a kind"
+assert set(FIELDS) == set(FIELD_SPECS), "every Settings field has a spec"
 
 
 def fields_of(kind: str) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from helpers.settings import Credential, Settings
+from helpers.settings import Credential, Settings, parse_credential
 
 __all__ = [
     "CLIENT_SECRET_ENV",
@@ -26,8 +26,10 @@ __all__ = [
     "KWARGS_OF",
     "env_for",
     "env_from_kwargs",
+    "identity_of",
     "kind_from_env",
     "kind_from_kwargs",
+    "kind_of",
     "kwargs_for",
     "kwargs_from_env",
     "secret_in_kwargs",
@@ -51,6 +53,11 @@ ENV_OF_KWARG = {
     "managed_identity_client_id": "AZURE_CLIENT_ID",
     "workload_identity_tenant_id": "AZURE_TENANT_ID",
 }
+
+
+def kind_of(settings: Settings) -> Credential:
+    """The settings' credential kind (a client secret when none is set)."""
+    return parse_credential(settings.credential) or Credential.CLIENT_SECRET
 
 
 def secret_in_kwargs(kwargs: Mapping[str, Any]) -> bool:
@@ -100,7 +107,7 @@ def kwargs_from_env(environ: Mapping[str, str]) -> dict[str, str]:
     return {k: environ[ENV_OF_KWARG[k]] for k in KWARGS_OF[kind] if environ.get(ENV_OF_KWARG[k])}
 
 
-def _identity_of(settings: Settings) -> tuple[str, str]:
+def identity_of(settings: Settings) -> tuple[str, str]:
     """(client id, tenant id) of a managed or workload identity as the settings give them."""
     identity = str(settings.managed_identity_client_id or settings.client_id or "").strip()
     tenant = str(settings.workload_identity_tenant_id or settings.tenant_id or "").strip()
@@ -119,7 +126,7 @@ def kwargs_for(settings: Settings, *, secret: str | None = None) -> dict[str, st
             "client_id": settings.client_id,
             "client_secret": secret,
         }
-    identity, tenant = _identity_of(settings)
+    identity, tenant = identity_of(settings)
     if identity and tenant:
         return {"managed_identity_client_id": identity, "workload_identity_tenant_id": tenant}
     return {}
@@ -136,7 +143,7 @@ def env_for(settings: Settings, *, secret: str, in_kwargs: bool = False) -> dict
             "AZURE_CLIENT_ID": settings.client_id,
             CLIENT_SECRET_ENV: secret,
         }
-    identity, tenant = _identity_of(settings)
+    identity, tenant = identity_of(settings)
     if identity and not tenant:
         return {"AZURE_CLIENT_ID": identity}  # a user-assigned identity, selected by env
     return {}

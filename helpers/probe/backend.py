@@ -13,9 +13,10 @@ import tempfile
 from collections.abc import Mapping
 from typing import Any
 
+from helpers.backend_config.identity import identity_of, kind_of
 from helpers.backend_config.names import Kind
 from helpers.settings import Credential, Settings
-from helpers.vault.credentials import AZURE_VARS, credential_kind, locked_environ, workload_tenant
+from helpers.vault.credentials import AZURE_VARS, locked_environ
 
 __all__ = ["backend_environ", "build_backend", "load_backend_class", "parse_connection"]
 
@@ -40,7 +41,7 @@ def load_backend_class() -> type:
 def backend_environ(settings: Settings, env: Mapping[str, str]) -> dict[str, str | None]:
     """The AZURE_* variables the backend's DefaultAzureCredential would sign in with."""
     s = settings
-    kind = credential_kind(s)
+    kind = kind_of(s)
     out: dict[str, str | None] = {k: env.get(k) for k in AZURE_VARS}
     if kind is Credential.CLIENT_SECRET:
         out.update(
@@ -57,7 +58,7 @@ def backend_environ(settings: Settings, env: Mapping[str, str]) -> dict[str, str
         )
     else:
         out.update(
-            AZURE_TENANT_ID=workload_tenant(s),
+            AZURE_TENANT_ID=identity_of(s)[1],
             AZURE_CLIENT_ID=s.managed_identity_client_id or s.client_id,
             AZURE_CLIENT_SECRET=None,
             AZURE_TOKEN_CREDENTIALS="workloadidentitycredential",
@@ -79,7 +80,7 @@ def build_backend(settings: Settings, transport: Mapping[str, Any]) -> Any:
     }
     if s.credential == Credential.WORKLOAD_IDENTITY:
         kwargs["managed_identity_client_id"] = s.managed_identity_client_id or s.client_id
-        kwargs["workload_identity_tenant_id"] = workload_tenant(s)
+        kwargs["workload_identity_tenant_id"] = identity_of(s)[1]
     return backend_class(**kwargs)
 
 

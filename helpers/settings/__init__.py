@@ -4,7 +4,9 @@ Settings hold *references*, never secret values: the client secret is the name o
 environment variable (``client_secret_env``). Loading and validation return findings and
 never raise.
 
-- :mod:`.schema` — the enums and their alias tables, :class:`Settings`, the field table;
+- :mod:`.schema` — the enums and their alias tables, :class:`Settings`, the field table
+  (:data:`FIELD_SPECS`: kind, label, placeholder, help and check of every field);
+- :mod:`.fields` — :func:`field_check`, a field's check as the table names it;
 - :mod:`.checks` — single-value checks (vault URL, tenant, GUID, variable name, prefix, sep);
 - :mod:`.compat` — the provider / Airflow / Python table (AKV-VER-*);
 - :mod:`.load` — :func:`settings_from_mapping`, :func:`load_settings`,
@@ -25,6 +27,7 @@ from helpers.settings.checks import (
     parse_version,
 )
 from helpers.settings.compat import lint_versions
+from helpers.settings.fields import field_check
 from helpers.settings.load import (
     load_settings,
     settings_from_mapping,
@@ -35,15 +38,18 @@ from helpers.settings.schema import (
     DOMAIN_RE,
     ENV_NAME_RE,
     FIELD_KINDS,
+    FIELD_SPECS,
     GUID_RE,
     NIL_GUID,
     PROVIDER_DEFAULT_PREFIXES,
     PROVIDER_KWARGS,
     SECRET_NAME_CHARS_RE,
     TARGET_ALIASES,
+    TARGET_LABELS,
     VAULT_NAME_RE,
     VAULT_SUFFIXES,
     Credential,
+    FieldSpec,
     Settings,
     Target,
     accepted_names,
@@ -64,15 +70,18 @@ __all__ = [
     "DOMAIN_RE",
     "ENV_NAME_RE",
     "FIELD_KINDS",
+    "FIELD_SPECS",
     "GUID_RE",
     "NIL_GUID",
     "PROVIDER_DEFAULT_PREFIXES",
     "PROVIDER_KWARGS",
     "SECRET_NAME_CHARS_RE",
     "TARGET_ALIASES",
+    "TARGET_LABELS",
     "VAULT_NAME_RE",
     "VAULT_SUFFIXES",
     "Credential",
+    "FieldSpec",
     "Settings",
     "Target",
     "accepted_names",
@@ -85,6 +94,7 @@ __all__ = [
     "check_tenant",
     "check_vault_url",
     "env_name_or_none",
+    "field_check",
     "is_placeholder",
     "lint_versions",
     "load_settings",

@@ -34,6 +34,7 @@ from azure.identity import (
     WorkloadIdentityCredential,
 )
 
+from helpers.backend_config.identity import identity_of, kind_of
 from helpers.common.envscope import scoped_environ
 from helpers.common.redact import fingerprint
 from helpers.findings import Finding
@@ -53,7 +54,6 @@ __all__ = [
     "CredentialPool",
     "Operator",
     "backend_credential",
-    "credential_kind",
     "decode_claims",
     "environment_credential",
     "identify",
@@ -61,7 +61,6 @@ __all__ = [
     "operator_credential",
     "operator_from_environ",
     "transport_kwargs",
-    "workload_tenant",
 ]
 
 VAULT_SCOPE = "https://vault.azure.net/.default"
@@ -149,14 +148,6 @@ def identify(credential: Any, scope: str = ARM_SCOPE) -> dict[str, str]:
 
 
 # -- the backend's identity --------------------------------------------------------------------
-def credential_kind(settings: Settings) -> Credential:
-    return Credential(getattr(settings.credential, "value", settings.credential) or "client_secret")
-
-
-def workload_tenant(settings: Settings) -> str:
-    return getattr(settings, "workload_identity_tenant_id", "") or settings.tenant_id
-
-
 @dataclass
 class CredentialPlan:
     """An identity (``key``: kind, tenant, client id, the secret's fingerprint — never the
@@ -173,7 +164,7 @@ def backend_credential(
     """How the backend described by ``settings`` signs in, or the finding saying why it cannot."""
     s = settings
     transport = transport_kwargs(retries, timeout)
-    kind = credential_kind(s)
+    kind = kind_of(s)
     if kind is Credential.MANAGED_IDENTITY:
         client_id = s.managed_identity_client_id or None
         return CredentialPlan(
@@ -181,7 +172,7 @@ def backend_credential(
             lambda: ManagedIdentityCredential(client_id=client_id, **transport),
         )
     workload = kind is Credential.WORKLOAD_IDENTITY
-    tenant = workload_tenant(s) if workload else s.tenant_id
+    tenant = identity_of(s)[1] if workload else s.tenant_id
     client = (s.managed_identity_client_id or s.client_id) if workload else s.client_id
     missing = [n for n, v in (("tenant_id", tenant), ("client_id", client)) if not v]
     if missing:

@@ -180,19 +180,29 @@ def check_vault_url(value: object, subject: str = "vault_url") -> tuple[str, lis
     return normalised, findings
 
 
+def _opening(value: object, subject: str, findings: list[Finding]) -> tuple[str, bool]:
+    """What every identifier check does first: the trimmed text, and whether the check is
+    already over (absent, not a string, empty, or still a placeholder)."""
+    if value is None:
+        return "", True
+    if not isinstance(value, str):
+        findings.append(WRONG_TYPE(subject, f"{subject} must be a string, not {shown(value)}."))
+        return "", True
+    text = trim(value, subject, findings)
+    if not text:
+        return "", True
+    if is_placeholder(text):
+        findings.append(PLACEHOLDER(subject, f"{subject} is still a placeholder: {shown(text)}."))
+        return keep_value(text), True
+    return text, False
+
+
 def check_tenant(value: object, subject: str = "tenant_id") -> tuple[str, list[Finding]]:
     """A tenant GUID (lower-cased) or a domain; findings when it is neither. Empty is allowed."""
     findings: list[Finding] = []
-    if value is None:
-        return "", []
-    if not isinstance(value, str):
-        return "", [WRONG_TYPE(subject, f"{subject} must be a string, not {shown(value)}.")]
-    text = trim(value, subject, findings)
-    if not text:
-        return "", findings
-    if is_placeholder(text):
-        findings.append(PLACEHOLDER(subject, f"{subject} is still a placeholder: {shown(text)}."))
-        return keep_value(text), findings
+    text, done = _opening(value, subject, findings)
+    if done:
+        return text, findings
     if GUID_RE.match(text):
         return text.lower(), findings
     lowered = text.lower()
@@ -211,16 +221,9 @@ def check_tenant(value: object, subject: str = "tenant_id") -> tuple[str, list[F
 def check_guid(value: object, subject: str = "client_id") -> tuple[str, list[Finding]]:
     """A client id GUID (lower-cased); findings when it is not one. Empty is allowed."""
     findings: list[Finding] = []
-    if value is None:
-        return "", []
-    if not isinstance(value, str):
-        return "", [WRONG_TYPE(subject, f"{subject} must be a string, not {shown(value)}.")]
-    text = trim(value, subject, findings)
-    if not text:
-        return "", findings
-    if is_placeholder(text):
-        findings.append(PLACEHOLDER(subject, f"{subject} is still a placeholder: {shown(text)}."))
-        return keep_value(text), findings
+    text, done = _opening(value, subject, findings)
+    if done:
+        return text, findings
     if GUID_RE.match(text):
         return text.lower(), findings
     if looks_like_secret(text):

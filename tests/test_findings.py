@@ -88,3 +88,20 @@ def test_junit_xml_parses_with_a_failure_per_error_finding():
     assert [s.get("name") for s in suites] == ["dev", "prod"]
     assert suites[0].get("failures") == "1" and suites[1].get("failures") == "0"
     assert len(root.findall(".//failure")) == 1
+
+
+def test_retired_codes_stay_documented_and_resolvable(capsys):
+    from helpers.cli import main
+    from helpers.findings import aliases_of, resolve, retired_codes
+
+    page = (ROOT / "docs" / "findings.md").read_text(encoding="utf-8")
+    specs = catalogue()
+    for old, new in retired_codes().items():
+        assert old not in specs and all(code in specs for code in new)
+        assert resolve(old) == new[0]
+        assert f'<a id="{old.lower()}"></a>{old}' in page  # old links still land somewhere
+        assert all(old in specs[code]().to_dict()["aliases"] for code in new)
+        assert old in aliases_of(new[0])
+        assert main(["findings", old]) == 0
+        assert f"{old} is a retired code" in capsys.readouterr().out
+    assert retired_codes()["AKV-NET-001"] == ("AKV-SET-001", "AKV-SET-002")

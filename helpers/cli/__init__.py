@@ -24,7 +24,7 @@ from helpers.devtools.demo import run_demo
 from helpers.devtools.lab_settings import pin_widget_state_autosave_off
 from helpers.devtools.notebook_sources import NOTEBOOKS
 from helpers.devtools.notebooks import build_notebooks, write_notebooks
-from helpers.findings import catalogue, catalogue_markdown, resolve
+from helpers.findings import catalogue, catalogue_markdown, resolve, retired_codes
 from helpers.sandbox.runtime import serve_forever
 
 __all__ = [
@@ -188,7 +188,8 @@ def cmd_findings(args: argparse.Namespace) -> int:
         code = resolve(args.code.upper())
         spec = specs.get(code)
         if spec is not None and code != args.code.upper() and not args.json:
-            print(f"{args.code.upper()} is a retired code: the same fact is now {code}.\n")
+            now = " or ".join(retired_codes()[args.code.upper()])
+            print(f"{args.code.upper()} is a retired code: the same fact is now {now}.\n")
         if spec is None:
             print(
                 f"akv-runbook: no finding {args.code!r} (see: akv-runbook findings)",

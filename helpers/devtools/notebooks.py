@@ -15,9 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
-import nbformat
+from typing import TYPE_CHECKING, Any
 
 from helpers.batch.notebook_runs import RunStatus, run_notebooks
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
@@ -25,6 +23,12 @@ from helpers.common.leaks import notebook_secret_risks, scan_for_secrets
 from helpers.common.paths import NOTEBOOKS_DIR
 from helpers.devtools.notebook_sources import NOTEBOOKS, Cell
 from helpers.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    import nbformat
+
+# nbformat (with jsonschema) takes over a second to import: it loads only when notebooks are
+# built, written or tidied, not whenever the CLI starts.
 
 __all__ = [
     "build_notebook",
@@ -54,6 +58,8 @@ def _cell_id(notebook: str, index: int) -> str:
 
 
 def _node(cell: Cell, cell_id: str) -> nbformat.NotebookNode:
+    import nbformat
+
     metadata = {"tags": list(cell.tags)}
     if cell.kind == "markdown":
         return nbformat.v4.new_markdown_cell(cell.source, id=cell_id, metadata=metadata)
@@ -62,6 +68,8 @@ def _node(cell: Cell, cell_id: str) -> nbformat.NotebookNode:
 
 def build_notebook(name: str) -> nbformat.NotebookNode:
     """Notebook ``name`` as its source describes it, without outputs."""
+    import nbformat
+
     cells = [_node(cell, _cell_id(name, i)) for i, cell in enumerate(NOTEBOOKS[name])]
     nb = nbformat.v4.new_notebook(cells=cells, metadata=METADATA)
     nbformat.validate(nb)
@@ -72,6 +80,8 @@ def write_notebooks(
     names: Iterable[str] | None = None, *, notebooks: Path = NOTEBOOKS_DIR
 ) -> list[Path]:
     """Write each notebook from its source into ``notebooks`` (outputs are dropped)."""
+    import nbformat
+
     written = []
     for name in names or NOTEBOOKS:
         path = Path(notebooks) / f"{name}.ipynb"
@@ -95,6 +105,8 @@ def comparable(nb: nbformat.NotebookNode) -> dict[str, Any]:
 
 def _tidy(path: Path) -> None:
     """Drop run-specific metadata (timings, absolute paths) from an executed notebook."""
+    import nbformat
+
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)

@@ -13,9 +13,9 @@ def catalogue() -> dict[str, FindingSpec]:
     return dict(sorted(_CATALOGUE.items()))
 
 
-def retired_codes() -> dict[str, str]:
-    """Every retired code and the code that reports the same fact now."""
-    missing = {old: new for old, new in _ALIASES.items() if new not in _CATALOGUE}
+def retired_codes() -> dict[str, tuple[str, ...]]:
+    """Every retired code and the codes that report the same fact now."""
+    missing = {old: new for old, new in _ALIASES.items() if set(new) - set(_CATALOGUE)}
     if missing:
         raise ValueError(f"aliases to unknown codes: {missing}")
     return dict(sorted(_ALIASES.items()))
@@ -62,7 +62,9 @@ def catalogue_markdown() -> str:
             "|---|---|",
         ]
         out += [
-            f'| <a id="{old.lower()}"></a>{old} | [{new}](#{new.lower()}) |'
+            f'| <a id="{old.lower()}"></a>{old} | '
+            + " or ".join(f"[{code}](#{code.lower()})" for code in new)
+            + " |"
             for old, new in retired.items()
         ]
     return "\n".join(out) + "\n"

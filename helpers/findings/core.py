@@ -75,7 +75,7 @@ class FindingSpec:
 
 
 _CATALOGUE: dict[str, FindingSpec] = {}
-_ALIASES: dict[str, str] = {}  # a retired code -> the code that now reports the same fact
+_ALIASES: dict[str, tuple[str, ...]] = {}  # a retired code -> the codes that now report it
 
 
 def define(code: str, severity: Severity, title: str, explanation: str, fix: str) -> FindingSpec:
@@ -95,25 +95,26 @@ def define(code: str, severity: Severity, title: str, explanation: str, fix: str
     return spec
 
 
-def alias(old: str, new: str) -> None:
-    """Retire ``old``: the same fact is reported as ``new`` from now on.
+def alias(old: str, new: str, *more: str) -> None:
+    """Retire ``old``: the same fact is reported as ``new`` from now on (or, where the old
+    code covered two facts, as ``new`` or one of ``more``).
 
     Retired codes stay documented (docs/findings.md) and resolvable with :func:`resolve`, so
     automation keyed on them keeps working; ``Finding.to_dict`` lists them under "aliases".
     """
     if not CODE_RE.match(old) or old in _CATALOGUE or old in _ALIASES:
         raise ValueError(f"alias {old!r} is not a free finding code")
-    _ALIASES[old] = new
+    _ALIASES[old] = (new, *more)
 
 
 def aliases_of(code: str) -> list[str]:
     """The retired codes that now mean ``code``."""
-    return sorted(old for old, new in _ALIASES.items() if new == code)
+    return sorted(old for old, new in _ALIASES.items() if code in new)
 
 
 def resolve(code: str) -> str:
-    """The current code for ``code`` (itself unless it was retired)."""
-    return _ALIASES.get(code, code)
+    """The current code for ``code`` (itself unless it was retired; the first successor)."""
+    return _ALIASES.get(code, (code,))[0]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ __all__ = [
 ]
 
 # Retired: "vault URL missing or not https" is the settings check's SET-001 / SET-002.
-alias("AKV-NET-001", "AKV-SET-002")
+alias("AKV-NET-001", "AKV-SET-001", "AKV-SET-002")  # vault URL missing, or not https
 
 VAULT_REACHABLE = define(
     "AKV-NET-002",

@@ -181,3 +181,24 @@ def test_settings_readers_use_the_same_kind(kind):
         "AIRFLOW__SECRETS__BACKEND_KWARGS": f'{{"vault_url": "{VAULT}"}}'
     }
     assert settings_from_environment(environ)[0].credential is kind
+
+
+@pytest.mark.parametrize("kind", ["managed_identity", "workload_identity"])
+def test_render_the_probe_and_the_credential_use_the_same_identity(kind):
+    from helpers.backend_config.identity import identity_of
+    from helpers.probe.backend import backend_environ
+    from helpers.vault.credentials import backend_credential
+
+    client = "3c9e1f7a-2d4b-4a6c-8e0f-5b7d9f1a3c42"
+    tenant = "5f0c6e2a-3b1d-4c8e-9a7f-0d2b4e6f8a10"
+    s, _ = settings_from_mapping(
+        {"vault_url": "https://kv.vault.azure.net/", "credential": kind, "client_id": client}
+        | ({"tenant_id": tenant} if kind == "workload_identity" else {})
+    )
+    assert identity_of(s)[0] == client
+    env = {"AZURE_FEDERATED_TOKEN_FILE": "/var/run/token"}
+    plan = backend_credential(s, env)
+    assert client in plan.key
+    assert backend_environ(s, env)["AZURE_CLIENT_ID"] == client
+    rendered = render(s, "env").to_dict()
+    assert client in str(rendered)

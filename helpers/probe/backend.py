@@ -52,14 +52,14 @@ def backend_environ(settings: Settings, env: Mapping[str, str]) -> dict[str, str
         )
     elif kind is Credential.MANAGED_IDENTITY:
         out.update(
-            AZURE_CLIENT_ID=s.managed_identity_client_id or None,
+            AZURE_CLIENT_ID=identity_of(s)[0] or None,
             AZURE_CLIENT_SECRET=None,
             AZURE_TOKEN_CREDENTIALS="managedidentitycredential",
         )
     else:
         out.update(
             AZURE_TENANT_ID=identity_of(s)[1],
-            AZURE_CLIENT_ID=s.managed_identity_client_id or s.client_id,
+            AZURE_CLIENT_ID=identity_of(s)[0],
             AZURE_CLIENT_SECRET=None,
             AZURE_TOKEN_CREDENTIALS="workloadidentitycredential",
         )
@@ -79,8 +79,7 @@ def build_backend(settings: Settings, transport: Mapping[str, Any]) -> Any:
         **transport,
     }
     if s.credential == Credential.WORKLOAD_IDENTITY:
-        kwargs["managed_identity_client_id"] = s.managed_identity_client_id or s.client_id
-        kwargs["workload_identity_tenant_id"] = identity_of(s)[1]
+        kwargs["managed_identity_client_id"], kwargs["workload_identity_tenant_id"] = identity_of(s)
     return backend_class(**kwargs)
 
 

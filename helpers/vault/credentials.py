@@ -165,15 +165,16 @@ def backend_credential(
     s = settings
     transport = transport_kwargs(retries, timeout)
     kind = kind_of(s)
+    identity, identity_tenant = identity_of(s)
     if kind is Credential.MANAGED_IDENTITY:
-        client_id = s.managed_identity_client_id or None
+        client_id = identity or None  # None: the host's system-assigned identity
         return CredentialPlan(
             ("managed_identity", client_id or ""),
             lambda: ManagedIdentityCredential(client_id=client_id, **transport),
         )
     workload = kind is Credential.WORKLOAD_IDENTITY
-    tenant = identity_of(s)[1] if workload else s.tenant_id
-    client = (s.managed_identity_client_id or s.client_id) if workload else s.client_id
+    tenant = identity_tenant if workload else s.tenant_id
+    client = identity if workload else s.client_id
     missing = [n for n, v in (("tenant_id", tenant), ("client_id", client)) if not v]
     if missing:
         return CREDENTIAL_SETTINGS_MISSING("sign-in", f"missing: {', '.join(missing)}")

@@ -117,3 +117,11 @@ def test_bundle_from_env_verifies_the_sandbox_for_any_tls_client(akv_sandbox):
     bundle = Path(os.environ["REQUESTS_CA_BUNDLE"]).read_text()
     assert bundle.count("BEGIN CERTIFICATE") > 100
     assert (akv_sandbox.state_dir / "ca.pem").read_text().strip() in bundle
+
+
+def test_an_unusable_inventory_with_json_prints_only_json(tmp_path, capsys):
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text('version: 1\nenvironments: "nope"\n', encoding="utf-8")
+    assert main(["check", "--inventory", str(inventory), "--json"]) == 2
+    out = json.loads(capsys.readouterr().out)
+    assert out["exit_code"] == 2 and out["findings"][0]["code"].startswith("AKV-INV-")

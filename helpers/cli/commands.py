@@ -192,7 +192,10 @@ def cmd_check_inventory(args: argparse.Namespace) -> int:
     inventory = load_inventory(args.inventory)
     progress = sys.stderr.isatty() and not args.no_progress and not args.json
     if not inventory.usable:
-        print(render_text(inventory.findings, title=f"inventory {args.inventory}"))
+        if args.json:
+            print(json.dumps(json.loads(to_json(inventory.findings)) | {"exit_code": 2}, indent=2))
+        else:
+            print(render_text(inventory.findings, title=f"inventory {args.inventory}"))
         return 2
     if args.notebooks:
         report_dir = Path(args.report_dir) if args.report_dir else _timestamped(Path("reports"))

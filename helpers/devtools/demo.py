@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import jwt
-from azure.identity import ClientSecretCredential
-
+from helpers.backend_config import settings_from_environment
 from helpers.backend_config.names import secret_name
 from helpers.backend_config.scratch_airflow import BACKEND, ScratchAirflow, seed_overrides
-from helpers.common.redact import fingerprint
+from helpers.common.redact import fingerprint, scrub_text
+from helpers.findings import Finding
 from helpers.sandbox import Sandbox
+from helpers.vault.credentials import VAULT_SCOPE, backend_credential, identify
 
 __all__ = [
     "READ_VARIABLE",
@@ -30,7 +30,10 @@ VARIABLE = "sample-variable"
 READ_VARIABLE = """
 import json, time
 from airflow.sdk import Variable
-from helpers.common.redact import fingerprint
+from helpers.backend_config import settings_from_environment
+from helpers.common.redact import fingerprint, scrub_text
+from helpers.findings import Finding
+from helpers.vault.credentials import VAULT_SCOPE, backend_credential, identify
 started = time.perf_counter()
 value = Variable.get({key!r})
 print("AKV_DEMO_RESULT " + json.dumps({{"fingerprint": fingerprint(value),
@@ -62,11 +65,12 @@ def _run(echo: Callable[[str], None], root: Path) -> int:
             f"      vault {vault_url} ({vault['permission_model']}), CA bundle {sandbox.ca_bundle}"
         )
 
-        credential = ClientSecretCredential(
-            env["AZURE_TENANT_ID"], env["AZURE_CLIENT_ID"], env["AZURE_CLIENT_SECRET"]
-        )
-        token = credential.get_token("https://vault.azure.net/.default").token
-        claims = jwt.decode(token, options={"verify_signature": False})
+        settings, _ = settings_from_environment(env)  # what the backend reads from AZURE_*
+        plan = backend_credential(settings, env)
+        if isinstance(plan, Finding):
+            echo(f"      FAILED: {plan.code} {plan.title}: {plan.detail}")
+            return 1
+        claims = identify(plan.build(), VAULT_SCOPE)
         echo("[2/5] Service principal signed in with client credentials (azure-identity)")
         echo(f"      tenant {claims['tid']}  client id {claims['appid']}")
         echo(f"      object id {claims['oid']}  <- role assignments name this one")
@@ -95,7 +99,7 @@ def _run(echo: Callable[[str], None], root: Path) -> int:
         )
         if result.returncode != 0 or line is None:
             last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
-            echo(f"      FAILED after {elapsed:.1f} s: {last}")
+            echo(f"      FAILED after {elapsed:.1f} s: {scrub_text(last, [plan.secret])}")
             return 1
         read = json.loads(line.removeprefix("AKV_DEMO_RESULT "))
         echo(

@@ -23,7 +23,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from helpers.common.redact import scrub_text
-from helpers.findings import Finding, Report, Severity, has_errors, render_html, render_text, worst
+from helpers.findings import (
+    Finding,
+    Report,
+    Severity,
+    has_errors,
+    render_html,
+    render_text,
+    text_table,
+    worst,
+)
 from helpers.findings.codes.svc import UNEXPECTED
 from helpers.findings.results import MIMETYPE
 
@@ -79,12 +88,7 @@ class Section:
 
     def to_text(self) -> str:
         if self.kind == "table" and isinstance(self.body, list):
-            widths = [max(len(str(r[i])) for r in self.body) for i in range(len(self.body[0]))]
-            lines = [
-                "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True))
-                for r in self.body
-            ]
-            body = "\n".join(line.rstrip() for line in lines)
+            body = "\n".join(text_table([[str(c) for c in row] for row in self.body]))
         else:
             body = str(self.body)
         return f"-- {self.title} --\n{body}" if self.title else body

@@ -17,7 +17,7 @@ from helpers.common.facts import SANDBOX_STATE_VAR
 
 from .certs import ensure_certificates
 from .scenario import Scenario, load_scenario
-from .server import SandboxServer, install_uvloop
+from .server import SandboxServer, install_uvloop, state_file
 from .state import SandboxState
 
 __all__ = [
@@ -75,7 +75,7 @@ class SandboxClient:
     def from_state_dir(cls, state_dir: Path | None = None) -> SandboxClient:
         state_dir = Path(state_dir or default_state_dir())
         try:
-            info = json.loads((state_dir / "server.json").read_text())
+            info = json.loads(state_file(state_dir).read_text())
             token = (state_dir / "control-token").read_text().strip()
         except (OSError, ValueError):
             raise SandboxNotRunning(

@@ -264,7 +264,7 @@ class SandboxServer:
         self.info.update(port=self.port, started=time.time())
         self._flusher = asyncio.create_task(self._flush_loop())
         server_json = {"port": self.port, "pid": os.getpid(), "started": self.info["started"]}
-        (self.state.state_dir / "server.json").write_text(json.dumps(server_json))
+        state_file(self.state.state_dir).write_text(json.dumps(server_json))
         log.info("sandbox listening on 127.0.0.1:%d (state %s)", self.port, self.state.state_dir)
         return self.port
 
@@ -280,7 +280,7 @@ class SandboxServer:
             self._flusher.cancel()
         self.state.save()
         with contextlib.suppress(FileNotFoundError):
-            (self.state.state_dir / "server.json").unlink()
+            state_file(self.state.state_dir).unlink()
         log.info("sandbox stopped")
 
     async def _flush_loop(self) -> None:
@@ -400,4 +400,5 @@ def install_uvloop() -> Callable[[], asyncio.AbstractEventLoop]:
 
 
 def state_file(state_dir: Path) -> Path:
+    """Where a running sandbox records its port and pid (read by `sandbox env` / status)."""
     return state_dir / "server.json"

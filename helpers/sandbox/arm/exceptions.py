@@ -13,7 +13,6 @@ __all__ = [
     "InvalidAuthenticationToken",
     "InvalidRequestContent",
     "MissingApiVersion",
-    "NoRoute",
     "PrincipalNotFound",
     "ResourceGroupNotFound",
     "ResourceNotFound",
@@ -159,13 +158,6 @@ class MissingApiVersion(ArmError):
         super().__init__(
             "The api-version query parameter (?api-version=) is required for all requests."
         )
-
-
-class NoRoute(ArmError):
-    status, code = 404, "InvalidResourceType"
-
-    def __init__(self, path: str):
-        super().__init__(f"The resource type could not be found for '{path}' in the sandbox.")
 
 
 class InjectedFault(ArmError):

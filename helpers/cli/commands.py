@@ -42,7 +42,12 @@ from helpers.settings import (
     settings_from_mapping,
 )
 from helpers.vault import environment_credential
-from helpers.vault.credentials import OPERATOR_CHOICES, Operator, operator_credential
+from helpers.vault.credentials import (
+    OPERATOR_CHOICES,
+    OPERATOR_LABELS,
+    Operator,
+    operator_credential,
+)
 
 __all__ = [
     "OVERRIDES",
@@ -528,8 +533,9 @@ def add_engine_commands(sub: Any) -> None:
     grant.add_argument(
         "--operator",
         choices=OPERATOR_CHOICES,
-        help="who grants: signed-in (your own sign-in, AZURE_* excluded), az-cli, interactive, "
-        "or the sandbox's admin principal",
+        help="who grants: "
+        + ", ".join(f"{name} ({label})" for name, label in OPERATOR_LABELS.items())
+        + "; signed-in never uses AZURE_*",
     )
     grant.add_argument(
         "--operator-env",

@@ -17,7 +17,6 @@ from typing import Any
 
 from azure.keyvault.secrets import SecretClient
 
-from helpers import sandbox as sb
 from helpers.backend_config import (
     lint_dags,
     lint_environment,
@@ -29,13 +28,11 @@ from helpers.backend_config.render import render
 from helpers.batch import check_inventory, load_inventory
 from helpers.batch.audit import check_inventory_notebooks
 from helpers.cli.progress import batch_progress, stderr_is_tty, wait_progress
-from helpers.common.facts import SANDBOX_STATE_VAR
 from helpers.common.logs import quiet_sdk_logs
 from helpers.findings import Finding, exit_code, render_text, to_json, to_junit, unique
-from helpers.findings.codes.role import OPERATOR_UNKNOWN
 from helpers.probe import diagnose, probe, wait_for_access
 from helpers.probe import probe as live_probe
-from helpers.roles import plan_grant
+from helpers.roles import LEAST_PRIVILEGE_ROLE, PermissionModel, plan_grant
 from helpers.settings import (
     Credential,
     Settings,
@@ -47,9 +44,9 @@ from helpers.settings import (
 from helpers.vault import environment_credential
 from helpers.vault.credentials import (
     OPERATOR_CHOICES,
+    OPERATOR_LABELS,
     Operator,
     operator_credential,
-    operator_from_environ,
 )
 
 __all__ = [
@@ -315,13 +312,6 @@ def _grant_operator(args: argparse.Namespace) -> Operator | Finding:
     """Who grants: exactly what the flags name (never this shell's AZURE_* by default)."""
     if args.operator_env:
         return operator_credential(env_prefix=args.operator_env)
-    if args.operator == "sandbox-admin":
-        state_dir = os.environ.get(SANDBOX_STATE_VAR) or sb.default_state_dir()
-        try:
-            admin = sb.SandboxClient.from_state_dir(Path(state_dir)).env("admin")
-        except (sb.SandboxNotRunning, RuntimeError, OSError) as err:
-            return OPERATOR_UNKNOWN("operator", f"--operator sandbox-admin: {err}")
-        return operator_from_environ(admin, "AZURE", label="the sandbox's admin principal")
     return operator_credential(args.operator)
 
 
@@ -532,19 +522,23 @@ def add_engine_commands(sub: Any) -> None:
         metavar="GUID",
         help="service principal OBJECT id (default: learned by signing in)",
     )
-    grant.add_argument("--role", default="Key Vault Secrets User", help="role to grant")
+    grant.add_argument("--role", default=LEAST_PRIVILEGE_ROLE, help="role to grant")
     grant.add_argument(
         "--model",
-        choices=["rbac", "access_policy"],
-        help="permission model (default: read through ARM)",
+        choices=PermissionModel.accepted_names(),
+        metavar="MODEL",
+        help="permission model: one of "
+        + ", ".join(m.value for m in PermissionModel if m is not PermissionModel.UNKNOWN)
+        + " (default: read through ARM)",
     )
     grant.add_argument("--subscription-id", metavar="GUID", help="default: AZURE_SUBSCRIPTION_ID")
     grant.add_argument("--vault-resource-id", metavar="ID", help="default: found through ARM")
     grant.add_argument(
         "--operator",
-        choices=[*OPERATOR_CHOICES, "sandbox-admin"],
-        help="who grants: signed-in (your own sign-in, AZURE_* excluded), az-cli, interactive, "
-        "or the sandbox's admin principal",
+        choices=OPERATOR_CHOICES,
+        help="who grants: "
+        + ", ".join(f"{name} ({label})" for name, label in OPERATOR_LABELS.items())
+        + "; signed-in never uses AZURE_*",
     )
     grant.add_argument(
         "--operator-env",

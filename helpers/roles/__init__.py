@@ -5,7 +5,8 @@
   least-privilege verdict;
 * :mod:`helpers.roles.commands` — :func:`grant_commands` (az, PowerShell, Bicep, Terraform);
 * :mod:`helpers.roles.grant` — :func:`plan_grant`, the one grant workflow (CLI and notebook),
-  and :func:`perform_grant`, the ARM call.
+  :func:`grant_need`, whether the backend's probe calls for a grant, and
+  :func:`perform_grant`, the ARM call.
 
 Waiting for a grant to take effect re-probes the vault: ``helpers.probe.wait_for_access``.
 """
@@ -14,8 +15,11 @@ from helpers.roles.commands import grant_commands
 from helpers.roles.grant import (
     AUTHORIZED_CODES,
     FORBIDDEN_CODES,
+    GrantNeed,
     GrantPlan,
     Observed,
+    grant_need,
+    no_grant_needed,
     perform_grant,
     plan_grant,
 )
@@ -55,13 +59,16 @@ __all__ = [
     "POLICY_EDITORS",
     "POLICY_PERMISSIONS",
     "VAULT_DOMAINS",
+    "GrantNeed",
     "GrantPlan",
     "Observed",
     "PermissionModel",
     "VaultInfo",
     "find_vault",
     "grant_commands",
+    "grant_need",
     "least_privilege",
+    "no_grant_needed",
     "parse_vault_resource_id",
     "perform_grant",
     "plan_grant",

@@ -9,7 +9,9 @@
   AKV-ROLE-015; an operator that IS the grantee is refused (AKV-ROLE-016);
 * a role that reads no secret value (AKV-ROLE-014) or more than needed (AKV-ROLE-010) is
   reported with or without ``perform``;
-* reads that already work make the grant a no-op (AKV-RUN-011).
+* reads that already work make the grant a no-op (AKV-RUN-011), whoever the operator is:
+  :func:`grant_need` is that decision, shared with notebook 02's diagnosis. AKV-ROLE-015 is
+  reported only when a grant would be sent.
 
 :func:`perform_grant` is the ARM call itself (role assignment or access policy). Waiting for
 a grant to take effect re-probes, so it lives with the probe (``helpers.probe``).
@@ -20,6 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 from azure.core.credentials import TokenCredential
@@ -67,8 +70,11 @@ from helpers.vault.diagnose import diagnose
 __all__ = [
     "AUTHORIZED_CODES",
     "FORBIDDEN_CODES",
+    "GrantNeed",
     "GrantPlan",
     "Observed",
+    "grant_need",
+    "no_grant_needed",
     "perform_grant",
     "plan_grant",
 ]
@@ -134,8 +140,6 @@ def plan_grant(
     plan = GrantPlan(role=role_name(role) or LEAST_PRIVILEGE_ROLE)
     grantee = str(object_id or "").strip() or str(backend.claims.get("oid", "") or "")
     known = isinstance(operator, Operator)
-    if not known and perform:
-        plan.findings.append(operator)
     if known:
         plan.operator = operator.label
         refusal = _refuse_self_grant(operator, grantee)
@@ -157,20 +161,20 @@ def plan_grant(
         role=role,
     )
     plan.findings += role_verdict(role, plan.model)
-    forbidden = any(f.code in FORBIDDEN_CODES for f in backend.findings)
-    reads = any(f.code in AUTHORIZED_CODES for f in backend.findings)
+    need = grant_need(backend)
+    if grantee and need is GrantNeed.NONE:
+        plan.findings.append(no_grant_needed("grant"))
+        return plan
+    if grantee and need is GrantNeed.BLOCKED:
+        detail = "the probe failed for another reason (see its findings): a grant would not fix it"
+        plan.findings.append(SKIPPED("grant", detail))
+        return plan
+    if perform and not isinstance(operator, Operator):
+        plan.findings.append(operator)  # a grant would be sent, but nobody is named to send it
     if not grantee:
         why = next((f for f in backend.findings if f.severity.value == "error"), None)
         detail = f"the backend's sign-in failed ({why.code})" if why else "no sign-in"
         plan.findings.append(GRANTEE_UNKNOWN("object id", f"{detail} and no object id given"))
-        return plan
-    if not forbidden and reads:
-        detail = "the backend's identity reads the expected secrets already"
-        plan.findings.append(NO_GRANT_NEEDED("grant", detail))
-        return plan
-    if not forbidden and backend.claims.get("oid"):
-        detail = "the probe failed for another reason (see its findings): a grant would not fix it"
-        plan.findings.append(SKIPPED("grant", detail))
         return plan
     if not perform:
         detail = "not performed: run one of the commands, or perform the grant as the operator"
@@ -178,7 +182,7 @@ def plan_grant(
         return plan
     if not isinstance(operator, Operator) or has_errors(plan.findings):
         return plan  # a refusal or a role that reads nothing: nothing is sent to ARM
-    made = perform_grant(
+    made = _send_grant(
         operator.credential,
         subscription_id,
         plan.vault_resource_id,
@@ -189,6 +193,29 @@ def plan_grant(
     plan.findings += made
     plan.granted = not has_errors(made)
     return plan
+
+
+class GrantNeed(StrEnum):
+    """What the backend's own probe says about a grant (:func:`grant_need`)."""
+
+    MISSING = "missing"  # the vault refused the read: a grant is what is missing
+    NONE = "none"  # reads already work: a grant is a no-op
+    BLOCKED = "blocked"  # signed in, but failed for another reason: a grant would not fix it
+    UNKNOWN = "unknown"  # no sign-in: the probe cannot tell
+
+
+def grant_need(backend: Observed) -> GrantNeed:
+    """The one "is a grant needed?" decision, for ``plan_grant`` and notebook 02's diagnosis."""
+    if any(f.code in FORBIDDEN_CODES for f in backend.findings):
+        return GrantNeed.MISSING
+    if any(f.code in AUTHORIZED_CODES for f in backend.findings):
+        return GrantNeed.NONE
+    return GrantNeed.BLOCKED if backend.claims.get("oid") else GrantNeed.UNKNOWN
+
+
+def no_grant_needed(subject: str) -> Finding:
+    """AKV-RUN-011: the backend's identity reads already, so nothing is granted."""
+    return NO_GRANT_NEEDED(subject, "the backend's identity reads the expected secrets already")
 
 
 def _model_of(vault: VaultInfo | None) -> PermissionModel:
@@ -227,19 +254,54 @@ def perform_grant(
     RBAC: a role assignment of ``role`` to ``object_id`` at the vault's resource id
     (azure-mgmt-authorization). Access policy: secret get + list (azure-mgmt-keyvault).
     """
-    parsed = parse_vault_resource_id(vault_resource_id)
-    oid = str(object_id or "").strip()
-    if parsed is None or not is_guid(oid):
-        what = "vault resource id" if parsed is None else "object id"
-        return [BAD_INPUT(what, f"{what} {vault_resource_id if parsed is None else oid!r}")]
-    sub = str(subscription_id or "").strip() or parsed[0]
-    findings: list[Finding] = []
-    if PermissionModel.parse(model) is PermissionModel.ACCESS_POLICY:
-        return findings + _grant_policy(credential, sub, parsed, oid, retries, timeout)
-    findings = role_verdict(role, model)
+    bad = _bad_input(vault_resource_id, object_id)
+    if bad is not None:
+        return [bad]
+    findings = role_verdict(role, model)  # [] on an access-policy vault
     if has_errors(findings):
         return findings  # a role that reads no secret value is never granted
-    return findings + _grant_role(credential, sub, vault_resource_id, oid, role, retries, timeout)
+    return findings + _send_grant(
+        credential,
+        subscription_id,
+        vault_resource_id,
+        object_id,
+        model,
+        role,
+        retries=retries,
+        timeout=timeout,
+    )
+
+
+def _bad_input(vault_resource_id: str, object_id: str) -> Finding | None:
+    oid = str(object_id or "").strip()
+    if parse_vault_resource_id(vault_resource_id) is None:
+        return BAD_INPUT("vault resource id", f"vault resource id {vault_resource_id}")
+    if not is_guid(oid):
+        return BAD_INPUT("object id", f"object id {oid!r}")
+    return None
+
+
+def _send_grant(
+    credential: TokenCredential,
+    subscription_id: str,
+    vault_resource_id: str,
+    object_id: str,
+    model: PermissionModel | str,
+    role: str,
+    *,
+    retries: int = 1,
+    timeout: float = ARM_API_TIMEOUT,
+) -> list[Finding]:
+    """The ARM call alone: the caller has reported the role's verdict."""
+    bad = _bad_input(vault_resource_id, object_id)
+    parsed = parse_vault_resource_id(vault_resource_id)
+    if bad is not None or parsed is None:  # parsed is None only when bad says so
+        return [bad] if bad is not None else []
+    oid = str(object_id).strip()
+    sub = str(subscription_id or "").strip() or parsed[0]
+    if PermissionModel.parse(model) is PermissionModel.ACCESS_POLICY:
+        return _grant_policy(credential, sub, parsed, oid, retries, timeout)
+    return _grant_role(credential, sub, vault_resource_id, oid, role, retries, timeout)
 
 
 def _grant_role(

@@ -71,12 +71,22 @@ class PermissionModel(StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> PermissionModel:
+        """The model ``value`` names (its value, with "-" for "_", or an alias), else UNKNOWN."""
         text = str(getattr(value, "value", value) or "").strip().lower().replace("-", "_")
-        aliases = {"policy": "access_policy", "accesspolicy": "access_policy", "": "unknown"}
         try:
-            return cls(aliases.get(text, text))
+            return cls(_MODEL_ALIASES.get(text, text))
         except ValueError:
             return cls.UNKNOWN
+
+    @classmethod
+    def accepted_names(cls) -> list[str]:
+        """Every spelling :meth:`parse` turns into a known model (values first, then aliases)."""
+        known = [m.value for m in cls if m is not cls.UNKNOWN]
+        names = known + [n.replace("_", "-") for n in known if "_" in n]
+        return names + [a for a, v in _MODEL_ALIASES.items() if a and v != cls.UNKNOWN.value]
+
+
+_MODEL_ALIASES = {"policy": "access_policy", "accesspolicy": "access_policy", "": "unknown"}
 
 
 def role_id(role: str) -> str | None:

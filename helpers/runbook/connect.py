@@ -23,7 +23,7 @@ from helpers.findings.codes.run import ENVIRONMENT_UNAVAILABLE
 from helpers.probe import NETWORK_VARS
 from helpers.runbook.results import KERNEL, Section, StepResult, redact
 from helpers.sandbox import Sandbox, SandboxClient, default_state_dir
-from helpers.vault import operator_credential, operator_from_environ
+from helpers.vault.credentials import OPERATOR_LABELS, operator_credential
 
 __all__ = ["SANDBOX_DEFAULTS", "Connection", "connect", "scratch_dir"]
 
@@ -68,18 +68,20 @@ class Connection:
     def operator_credential(self) -> Any:
         """Who grants and writes: the sandbox's admin, or (real Azure) your own sign-in
         (az login, managed identity) — never the backend's AZURE_CLIENT_SECRET."""
-        chosen = (
-            operator_from_environ(self.admin_environ(), "AZURE", label=self.operator)
-            if self.is_sandbox
-            else operator_credential("signed-in")
-        )
+        if self.is_sandbox and self.control is None:
+            raise RuntimeError(f"no sandbox control API in environment {self.environment!r}")
+        chosen = operator_credential(self._operator_choice, control=self.control)
         if isinstance(chosen, Finding):  # the sandbox always exports all three AZURE_* values
             raise RuntimeError(chosen.detail)
         return chosen.credential
 
     @property
     def operator(self) -> str:
-        return "the sandbox's admin principal" if self.is_sandbox else "your own Azure sign-in"
+        return OPERATOR_LABELS[self._operator_choice]
+
+    @property
+    def _operator_choice(self) -> str:
+        return "sandbox-admin" if self.is_sandbox else "signed-in"
 
     def describe(self) -> StepResult:
         port = getattr(self.control, "port", None)

@@ -13,13 +13,17 @@ from typing import Any
 
 from helpers.findings import Finding, Severity
 from helpers.findings.codes.perm import ROLES_NOT_CHECKED
-from helpers.findings.codes.run import NO_GRANT_NEEDED, SKIPPED
-from helpers.probe import AUTHORIZED_CODES, FORBIDDEN_CODES, probe, wait_for_access
+from helpers.findings.codes.run import SKIPPED
+from helpers.probe import FORBIDDEN_CODES, probe, wait_for_access
 from helpers.roles import (
+    LEAST_PRIVILEGE_ROLE,
+    GrantNeed,
     GrantPlan,
     PermissionModel,
     find_vault,
+    grant_need,
     least_privilege,
+    no_grant_needed,
     plan_grant,
     roles_held,
 )
@@ -32,7 +36,7 @@ __all__ = ["LEAST_PRIVILEGE_TABLE", "Permissions", "permissions"]
 
 LEAST_PRIVILEGE_TABLE = [
     ["role", "what it allows", "needed by the backend?"],
-    ["Key Vault Secrets User", "read secret values (get, list)", "yes — this is all it needs"],
+    [LEAST_PRIVILEGE_ROLE, "read secret values (get, list)", "yes — this is all it needs"],
     ["Key Vault Secrets Officer", "read, write and delete secrets", "no"],
     ["Key Vault Contributor", "manage the vault resource; NO secret access on RBAC vaults", "no"],
     ["Key Vault Administrator", "everything on the vault's data plane", "no"],
@@ -76,9 +80,6 @@ class Permissions:
     def _forbidden(self) -> list[Finding]:
         return [f for f in self._probe().findings if f.code in FORBIDDEN_CODES]
 
-    def _reads(self) -> bool:
-        return any(f.code in AUTHORIZED_CODES for f in self._probe().findings)
-
     def _plan(self, role: str, *, perform: bool) -> GrantPlan:
         return plan_grant(
             self.settings,
@@ -103,7 +104,7 @@ class Permissions:
             ["looked up as", self.conn.operator],
         ]
         note = (
-            "RBAC vaults are governed by Azure role assignments (Key Vault Secrets User reads); "
+            f"RBAC vaults are governed by Azure role assignments ({LEAST_PRIVILEGE_ROLE} reads); "
             "access-policy vaults by the vault's own access policies (secret get, list). "
             "The grant below follows the model found here."
         )
@@ -124,14 +125,15 @@ class Permissions:
     @never_raises("Diagnosis")
     def diagnose(self) -> StepResult:
         """What the probe means: nothing to grant, which grant is missing, or fix sign-in first."""
-        forbidden = self._forbidden()
-        if forbidden:
+        need = grant_need(self._probe())
+        if need is GrantNeed.MISSING:
+            forbidden = self._forbidden()
             info = self._vault()
             model = info.permission_model.value if info.found else forbidden[0].data.get("model")
             what = (
                 "an access policy with secret get, list"
                 if model == "access_policy"
-                else "the role Key Vault Secrets User at the vault's scope"
+                else f"the role {LEAST_PRIVILEGE_ROLE} at the vault's scope"
             )
             note = (
                 f"The backend's service principal (object id {self.object_id or 'unknown'}) "
@@ -139,9 +141,8 @@ class Permissions:
                 f"It needs {what} — nothing more."
             )
             return StepResult("Diagnosis", forbidden, [Section("", note, "note")])
-        if self._reads():
-            detail = "the backend's identity reads the expected secrets already"
-            return StepResult("Diagnosis", [NO_GRANT_NEEDED("permissions", detail)])
+        if need is GrantNeed.NONE:
+            return StepResult("Diagnosis", [no_grant_needed("permissions")])
         errors = [f for f in self._probe().findings if f.severity is Severity.ERROR]
         note = "The probe failed before permissions matter: fix these first (01_prerequisites)."
         return StepResult("Diagnosis", errors, [Section("", note, "note")])
@@ -149,7 +150,7 @@ class Permissions:
     @never_raises("The grant, in every form")
     def grant_commands(self) -> StepResult:
         """The least-privilege grant as az CLI, PowerShell, Bicep and Terraform."""
-        plan = self._plan("Key Vault Secrets User", perform=False)
+        plan = self._plan(LEAST_PRIVILEGE_ROLE, perform=False)
         labels = {
             "az": "Azure CLI",
             "powershell": "Azure PowerShell",
@@ -168,7 +169,7 @@ class Permissions:
         )
 
     @never_raises("Grant")
-    def grant(self, perform: bool = True, role: str = "Key Vault Secrets User") -> StepResult:
+    def grant(self, perform: bool = True, role: str = LEAST_PRIVILEGE_ROLE) -> StepResult:
         """The grant workflow (:func:`helpers.roles.plan_grant`) as the connection's operator."""
         self.plan = self._plan(role, perform=perform)
         self.granted = self.plan.granted
@@ -185,8 +186,8 @@ class Permissions:
         sections.append(
             Section(
                 "",
-                "The seed document assigns Key Vault Contributor AND Key Vault Secrets User. "
-                "The backend only reads secret values: Key Vault Secrets User is enough, and "
+                f"The seed document assigns Key Vault Contributor AND {LEAST_PRIVILEGE_ROLE}. "
+                f"The backend only reads secret values: {LEAST_PRIVILEGE_ROLE} is enough, and "
                 "Key Vault Contributor (management plane) adds no read access — only risk.",
                 "note",
             )

@@ -6,7 +6,7 @@
   that says why there is none.
 * :class:`CredentialPool` — one credential per identity, shared across probes.
 * :func:`operator_credential` — who makes grants: an explicit choice (``signed-in``,
-  ``az-cli``, ``interactive``) or a named environment prefix (``OPERATOR`` reads
+  ``az-cli``, ``interactive``, ``sandbox-admin``) or a named environment prefix (``OPERATOR`` reads
   ``OPERATOR_TENANT_ID``, ``OPERATOR_CLIENT_ID``, ``OPERATOR_CLIENT_SECRET``). Never
   "whatever AZURE_* holds" by default: that is the backend's identity.
 * :func:`identify` — the claims (tid, appid, oid) of any credential's token.
@@ -23,6 +23,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from azure.identity import (
@@ -36,11 +37,13 @@ from azure.identity import (
 
 from helpers.backend_config.identity import identity_of, kind_of
 from helpers.common.envscope import scoped_environ
+from helpers.common.facts import SANDBOX_STATE_VAR
 from helpers.common.redact import fingerprint
 from helpers.findings import Finding
 from helpers.findings.codes.auth import CREDENTIAL_SETTINGS_MISSING, CREDENTIAL_UNAVAILABLE
 from helpers.findings.codes.role import OPERATOR_UNKNOWN
 from helpers.findings.codes.set import SECRET_ENV_NOT_SET
+from helpers.sandbox import SandboxClient, SandboxNotRunning, default_state_dir
 from helpers.settings import Credential, Settings
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "ENV_LOCK",
     "NETWORK_VARS",
     "OPERATOR_CHOICES",
+    "OPERATOR_LABELS",
     "VAULT_SCOPE",
     "CredentialPlan",
     "CredentialPool",
@@ -90,8 +94,14 @@ AZURE_VARS = (
 )
 # One caller at a time may change os.environ (the SDKs read proxy and CA settings from it).
 ENV_LOCK = threading.RLock()
-# Operator sign-ins that need no secret of ours; "sandbox-admin" is resolved by the CLI.
-OPERATOR_CHOICES = ("signed-in", "az-cli", "interactive")
+# The operators a name chooses (no secret of ours needed), and how messages call each.
+OPERATOR_LABELS = {
+    "signed-in": "your own Azure sign-in",
+    "az-cli": "your az CLI login",
+    "interactive": "an interactive browser sign-in",
+    "sandbox-admin": "the sandbox's admin principal",
+}
+OPERATOR_CHOICES = tuple(OPERATOR_LABELS)
 OPERATOR_HOW = (
     "name the operator: --operator signed-in (your own sign-in: az login, managed identity; "
     "never AZURE_*), --operator az-cli, --operator interactive, --operator sandbox-admin (the "
@@ -262,21 +272,35 @@ def operator_credential(
     *,
     env_prefix: str | None = None,
     environ: Mapping[str, str] | None = None,
+    control: SandboxClient | None = None,
+    state_dir: str | os.PathLike[str] | None = None,
 ) -> Operator | Finding:
     """The operator named by ``choice`` (:data:`OPERATOR_CHOICES`) or ``env_prefix``.
 
-    With neither, the answer is AKV-ROLE-015 naming what to pass: the backend's environment
-    credential (AZURE_*) is never taken as the operator by default.
+    ``sandbox-admin`` is the sandbox's admin principal, asked of ``control`` or of the sandbox
+    running with ``state_dir`` (default: AKV_SANDBOX_STATE, else the default state dir).
+    With neither a choice nor a prefix, the answer is AKV-ROLE-015 naming what to pass: the
+    backend's environment credential (AZURE_*) is never taken as the operator by default.
     """
+    env = os.environ if environ is None else environ
     if env_prefix:
-        return operator_from_environ(os.environ if environ is None else environ, env_prefix)
+        return operator_from_environ(env, env_prefix)
     which = str(choice or "").strip().lower()
+    label = OPERATOR_LABELS.get(which, "")
     if which == "signed-in":
-        credential = DefaultAzureCredential(exclude_environment_credential=True)
-        return Operator(credential, "your own Azure sign-in")
+        return Operator(DefaultAzureCredential(exclude_environment_credential=True), label)
     if which == "az-cli":
-        return Operator(AzureCliCredential(), "your az CLI login")
+        return Operator(AzureCliCredential(), label)
     if which == "interactive":
-        return Operator(InteractiveBrowserCredential(), "an interactive browser sign-in")
+        return Operator(InteractiveBrowserCredential(), label)
+    if which == "sandbox-admin":
+        try:
+            if control is None:
+                where = state_dir or env.get(SANDBOX_STATE_VAR) or default_state_dir()
+                control = SandboxClient.from_state_dir(Path(where))
+            admin = control.env("admin")
+        except (SandboxNotRunning, RuntimeError, OSError) as err:
+            return OPERATOR_UNKNOWN("operator", f"--operator sandbox-admin: {err}")
+        return operator_from_environ(admin, "AZURE", label=label)
     detail = f"unknown operator {choice!r}" if which else "no operator named"
     return OPERATOR_UNKNOWN("operator", f"{detail}; {OPERATOR_HOW}")

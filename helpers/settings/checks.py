@@ -13,6 +13,7 @@ from packaging.version import InvalidVersion, Version
 
 from helpers.common.redact import fingerprint
 from helpers.findings import Finding
+from helpers.findings.codes.cfg import NO_RETRY_BOUND
 from helpers.findings.codes.set import (
     ENV_NAME_INVALID,
     GUID_INVALID,
@@ -38,6 +39,8 @@ from helpers.settings.schema import (
     DOMAIN_RE,
     ENV_NAME_RE,
     GUID_RE,
+    RETRY_TOTAL_DEFAULT,
+    RETRY_TOTAL_MAX,
     SECRET_NAME_CHARS_RE,
     VAULT_NAME_RE,
     VAULT_SUFFIXES,
@@ -53,6 +56,7 @@ __all__ = [
     "check_env_var_name",
     "check_guid",
     "check_prefix",
+    "check_retry_total",
     "check_secret_env",
     "check_sep",
     "check_tenant",
@@ -358,6 +362,36 @@ def parse_version(value: object, subject: str) -> tuple[Any, list[Finding]]:
         return Version(text.lstrip("vV")), []
     except InvalidVersion:
         return None, [VERSION_INVALID(subject, f"{subject} {shown(text)} is not a version.")]
+
+
+def check_retry_total(
+    value: object, subject: str = "retry_total", *, report_unset: bool = True
+) -> tuple[int | None, list[Finding]]:
+    """The ONE retry_total rule (settings validation, backend_kwargs lint and render).
+
+    None (not set) leaves azure-core's own retries: reported unless ``report_unset`` is False
+    (a Settings may leave it unbounded on purpose). Anything but a non-negative integer is
+    a WRONG_TYPE and becomes the default; more than the bound is reported and kept.
+    """
+    if value is None:
+        if not report_unset:
+            return None, []
+        return None, [
+            NO_RETRY_BOUND(subject, f"{subject} is not set: azure-core retries 10 times.")
+        ]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return RETRY_TOTAL_DEFAULT, [
+            WRONG_TYPE(
+                subject,
+                f"{subject} must be a non-negative integer or null, not {shown(value)}; "
+                f"{RETRY_TOTAL_DEFAULT} is used.",
+            )
+        ]
+    if value > RETRY_TOTAL_MAX:
+        return value, [
+            NO_RETRY_BOUND(subject, f"{subject} is {value} retries (at most {RETRY_TOTAL_MAX}).")
+        ]
+    return value, []
 
 
 def check_secret_env(s: Settings, environ: Mapping[str, str]) -> list[Finding]:

@@ -36,6 +36,7 @@ from helpers.findings.codes.set import (
     WRONG_TYPE,
 )
 from helpers.settings.schema import (
+    CLOUDS,
     DOMAIN_RE,
     ENV_NAME_RE,
     GUID_RE,
@@ -43,7 +44,6 @@ from helpers.settings.schema import (
     RETRY_TOTAL_MAX,
     SECRET_NAME_CHARS_RE,
     VAULT_NAME_RE,
-    VAULT_SUFFIXES,
     Credential,
     Settings,
     bad_name_chars,
@@ -99,7 +99,7 @@ def check_vault_url(value: object, subject: str = "vault_url") -> tuple[str, lis
         guess = text.strip("/")
         if VAULT_NAME_RE.match(guess) and "--" not in guess:
             guess = f"https://{guess.lower()}.vault.azure.net/"
-        elif any(guess.lower().endswith("." + s) for s in VAULT_SUFFIXES):
+        elif any(guess.lower().endswith("." + s) for s in CLOUDS):
             guess = f"https://{guess.lower()}/"
         else:
             guess = "https://<vault-name>.vault.azure.net/"
@@ -134,7 +134,7 @@ def check_vault_url(value: object, subject: str = "vault_url") -> tuple[str, lis
     if not host:
         findings.append(VAULT_HOST_UNKNOWN(subject, f"{subject} {shown(text)} has no host."))
         return keep_value(text), findings
-    suffix = next((s for s in VAULT_SUFFIXES if host == s or host.endswith("." + s)), None)
+    suffix = next((s for s in CLOUDS if host == s or host.endswith("." + s)), None)
     if suffix is None:
         hint = ""
         if host.endswith(".managedhsm.azure.net"):

@@ -312,11 +312,19 @@ def test_missing_tenant_and_client_report_AKV_RENDER_002_each():
     assert rendered.env["AZURE_TENANT_ID"] == "<tenant id>"
 
 
-@pytest.mark.parametrize("retry", [None, 50, -1, "3"])
-def test_unbounded_or_odd_retry_total_reports_AKV_CFG_015(retry):
+@pytest.mark.parametrize("retry", [None, 50])
+def test_unbounded_retry_total_reports_AKV_CFG_015(retry):
     rendered = render(seed(retry_total=retry), Target.ENV)
     assert codes(rendered) == ["AKV-CFG-015"]
-    assert kwargs_of(rendered).get("retry_total") in (None, 50, 3)
+    assert kwargs_of(rendered).get("retry_total") == retry
+
+
+@pytest.mark.parametrize("retry", [-1, "3"])
+def test_odd_retry_total_reports_AKV_SET_020_as_validation_does_and_renders_3(retry):
+    # settings.checks.check_retry_total is the one rule: not a count is a WRONG_TYPE.
+    rendered = render(seed(retry_total=retry), Target.ENV)
+    assert codes(rendered) == ["AKV-SET-020"]
+    assert kwargs_of(rendered).get("retry_total") == 3
 
 
 def test_unreadable_version_reports_AKV_SET_021():

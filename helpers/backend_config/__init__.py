@@ -3,12 +3,14 @@
 Modules, each importing only those above it in this list:
 
 - :mod:`.identity` — credential kind ⇄ backend_kwargs ⇄ ``AZURE_*`` environment;
+- :mod:`.names` — the secret naming rule;
 - :mod:`.kwargs` — parsing backend_kwargs JSON and diagnosing broken JSON;
+- :mod:`.dags` — parse-time lookups in DAG files;
 - :mod:`.read` — documents and the Settings a live configuration gives;
 - :mod:`.lint` — backend_kwargs, environment and airflow.cfg linting;
 - :mod:`.documents` — ADF export, Helm values, compose, :func:`lint_file`;
-- :mod:`.dags` — parse-time lookups in DAG files;
-- :mod:`.names` — the secret naming rule; :mod:`.render` — configuration per target.
+- :mod:`.render` — configuration per target;
+- :mod:`.scratch_airflow` — a throwaway Airflow home to run the real backend in.
 
 The provider / Airflow / Python table is :mod:`helpers.settings.compat` (settings validation
 needs it too, and settings sits below this package).

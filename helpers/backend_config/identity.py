@@ -5,10 +5,14 @@ The provider builds its credential from backend_kwargs: ``tenant_id`` + ``client
 ``workload_identity_tenant_id`` (both) go to DefaultAzureCredential; anything else leaves
 DefaultAzureCredential to read the ``AZURE_*`` environment. Each direction is one function:
 
-- :func:`kind_from_kwargs` / :func:`kind_from_env` — which kind a configuration selects;
-- :func:`kwargs_for` / :func:`env_for` — what a :class:`Settings` renders to;
+- :func:`kind_from_kwargs` / :func:`kind_from_env` — which kind a configuration selects
+  (the readers in :mod:`.read`);
+- :func:`kind_of` / :func:`identity_of` — the kind and the managed/workload identity a
+  :class:`Settings` gives (render, the probe, the vault credentials);
+- :func:`kwargs_for` / :func:`env_for` — what a :class:`Settings` renders to (render);
 - :func:`env_from_kwargs` / :func:`kwargs_from_env` — the same identity expressed the other
-  way (used by the settings readers, lint, render and the probe).
+  way; no module needs them yet: they are the public round trip the tests pin the tables
+  above against (tests/test_one_home_config.py).
 """
 
 from __future__ import annotations

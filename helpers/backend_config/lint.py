@@ -183,7 +183,8 @@ def _kwargs_findings(
             )
         )
     if "retry_total" not in kwargs:
-        findings.append(NO_RETRY_BOUND(sub("retry_total"), "retry_total is not set."))
+        # A value present is checked by settings validation above (the same check_retry_total).
+        findings += st.check_retry_total(None, sub("retry_total"))[1]
     return findings
 
 

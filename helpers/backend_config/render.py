@@ -20,19 +20,18 @@ import copy
 import dataclasses
 import html
 import json
-import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
-from helpers.backend_config.identity import env_for, kwargs_for
+from helpers.backend_config.identity import env_for, identity_of, kind_of, kwargs_for
 from helpers.backend_config.names import prefix_findings, sep_of
 from helpers.common.facts import BACKEND_CLASS as BACKEND
 from helpers.findings import Finding, render_html
-from helpers.findings.codes.cfg import NO_RETRY_BOUND, SECRET_IN_KWARGS
+from helpers.findings.codes.cfg import SECRET_IN_KWARGS
 from helpers.findings.codes.render import (
     AIRFLOW_VERSION_ASSUMED,
     ALL_LOOKUPS_DISABLED,
@@ -43,14 +42,16 @@ from helpers.findings.codes.render import (
     SOVEREIGN_AUTHORITY,
     WORKLOAD_IDENTITY_OUTSIDE_KUBERNETES,
 )
-from helpers.findings.codes.set import TARGET_UNKNOWN, VAULT_URL_MISSING, VERSION_INVALID
+from helpers.findings.codes.set import TARGET_UNKNOWN, VAULT_URL_MISSING
 from helpers.settings import (
     Credential,
     Settings,
     Target,
+    check_retry_total,
+    cloud_of,
     env_name_or_none,
-    parse_credential,
     parse_target,
+    parse_version,
 )
 from helpers.settings.compat import (
     PROVIDER,
@@ -71,8 +72,6 @@ __all__ = [
     "secret_placeholder",
 ]
 
-DEFAULT_RETRY_TOTAL = 3
-MAX_RETRY_TOTAL = 10  # azure-core's own default; more only stretches a throttled stall
 VAULT_PLACEHOLDER = "https://<vault-name>.vault.azure.net/"
 HELM_SECRET_NAME = "airflow-azure-client-secret"
 HELM_SECRET_KEY = "client-secret"
@@ -80,13 +79,6 @@ HELM_SECRET_KEY = "client-secret"
 ASSUMED_AIRFLOW = {Target.ADF: "2.6.3", Target.FABRIC: "2.10.5"}
 CREDENTIAL_KWARGS_SINCE = Version("8.0.0")  # tenant_id / client_id / client_secret kwargs
 IDENTITY_KWARGS_SINCE = Version("8.2.0")  # managed_identity_client_id / workload_identity_...
-AUTHORITY_HOSTS = {
-    "vault.azure.cn": "https://login.chinacloudapi.cn",
-    "vault.usgovcloudapi.net": "https://login.microsoftonline.us",
-}
-
-
-# -- catalogue ---------------------------------------------------------------------------
 
 
 # -- result ------------------------------------------------------------------------------
@@ -169,7 +161,7 @@ class _Plan:
         self.findings: list[Finding] = []
         self.feature_minimum: Version | None = None  # oldest provider the kwargs need
         # Settings validation reports an unknown credential; rendering falls back to the default.
-        self.credential = parse_credential(settings.credential) or Credential.CLIENT_SECRET
+        self.credential = kind_of(settings)
         self.sep = sep_of(settings)
         self.secret_env = self._secret_env()
         self.airflow_version = self._airflow_version()
@@ -204,14 +196,10 @@ class _Plan:
             )
         return self._version("airflow_version", text)
 
-    def _version(self, subject: str, text: str | None) -> Version | None:
-        if not text:
-            return None
-        try:
-            return Version(str(text).strip())
-        except InvalidVersion:
-            self.findings.append(VERSION_INVALID(subject, f"{subject} {text!r} is not a version."))
-            return None
+    def _version(self, subject: str, text: object) -> Version | None:
+        version, found = parse_version(text, subject)
+        self.findings += found
+        return version
 
     def _value(self, name: str, placeholder: str) -> str:
         value = str(getattr(self.settings, name) or "").strip()
@@ -246,17 +234,8 @@ class _Plan:
         return kwargs
 
     def _retry_total(self) -> int | None:
-        retry = self.settings.retry_total
-        if retry is None:
-            self.findings.append(NO_RETRY_BOUND("retry_total", "not set: azure-core retries 10x"))
-            return None
-        if isinstance(retry, bool) or not isinstance(retry, int) or retry < 0:
-            self.findings.append(
-                NO_RETRY_BOUND("retry_total", f"{retry!r} is not a count; rendered 3")
-            )
-            return DEFAULT_RETRY_TOTAL
-        if retry > MAX_RETRY_TOTAL:
-            self.findings.append(NO_RETRY_BOUND("retry_total", f"{retry} retries (at most 10)"))
+        retry, found = check_retry_total(self.settings.retry_total)
+        self.findings += found
         return retry
 
     def _credential(self, vault_url: str) -> dict[str, Any]:
@@ -265,10 +244,10 @@ class _Plan:
         if kind is Credential.CLIENT_SECRET:
             tenant = self._value("tenant_id", "<tenant id>")
             client = self._value("client_id", "<client id>")
-            authority = _authority_host(vault_url)
-            if authority:
-                self.azure_env["AZURE_AUTHORITY_HOST"] = authority
-                self.findings.append(SOVEREIGN_AUTHORITY("vault_url", authority))
+            cloud = cloud_of(vault_url)
+            if cloud is not None and cloud.sovereign:
+                self.azure_env["AZURE_AUTHORITY_HOST"] = cloud.authority_host
+                self.findings.append(SOVEREIGN_AUTHORITY("vault_url", cloud.authority_host))
             resolved = dataclasses.replace(s, credential=kind, tenant_id=tenant, client_id=client)
             placeholder = secret_placeholder(self.secret_env)
             if self.include_secret:
@@ -282,8 +261,7 @@ class _Plan:
                 return kwargs_for(resolved, secret=f"${{{self.secret_env}}}")
             self.azure_env.update(env_for(resolved, secret=placeholder))
             return {}
-        identity = str(s.managed_identity_client_id or s.client_id or "").strip()
-        tenant = str(s.workload_identity_tenant_id or s.tenant_id or "").strip()
+        identity, tenant = identity_of(s)
         if kind is Credential.WORKLOAD_IDENTITY:
             if self.target is not Target.HELM:
                 self.findings.append(
@@ -519,11 +497,6 @@ _RENDERERS = {
 
 
 # -- helpers -----------------------------------------------------------------------------
-def _authority_host(vault_url: str) -> str | None:
-    host = re.sub(r"^[a-z]+://", "", vault_url.lower()).split("/")[0].split(":")[0]
-    return next((a for suffix, a in AUTHORITY_HOSTS.items() if host.endswith(suffix)), None)
-
-
 def _cfg_escape(value: str) -> str:
     """airflow.cfg goes through configparser interpolation: a literal '%' must be '%%'."""
     return value.replace("%", "%%")

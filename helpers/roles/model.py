@@ -15,13 +15,13 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
 
 from azure.core.credentials import TokenCredential
 
 from helpers.common.redact import scrub_text
 from helpers.findings import Finding
 from helpers.findings.codes.role import VAULT_NOT_FOUND
+from helpers.settings import CLOUDS, vault_name_from_url
 from helpers.settings import GUID_RE as _GUID
 
 __all__ = [
@@ -55,7 +55,7 @@ BUILTIN_ROLES = {
     "Key Vault Data Access Administrator": "8b54135c-b56d-4d72-a534-26097cfdc8d8",
 }
 _NAME_BY_ID = {guid: name for name, guid in BUILTIN_ROLES.items()}
-VAULT_DOMAINS = ("vault.azure.net", "vault.azure.cn", "vault.usgovcloudapi.net")
+VAULT_DOMAINS = tuple(CLOUDS)  # the settings' cloud table is the one list of suffixes
 _VAULT_ID = re.compile(
     r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
     r"/providers/Microsoft\.KeyVault/vaults/(?P<name>[^/]+)/?\Z",
@@ -111,18 +111,6 @@ def role_name(role: str) -> str:
         if name.lower() == text.lower():
             return name
     return text
-
-
-def vault_name_from_url(vault_url: str) -> str | None:
-    """``https://my-kv.vault.azure.net/`` -> ``my-kv`` (None when it is not a vault URL)."""
-    try:
-        host = (urlsplit(str(vault_url or "").strip()).hostname or "").lower()
-    except ValueError:
-        return None
-    name, _, domain = host.partition(".")
-    if name and domain in VAULT_DOMAINS:
-        return name
-    return None
 
 
 def parse_vault_resource_id(resource_id: str) -> tuple[str, str, str] | None:

@@ -50,7 +50,7 @@ from helpers.probe import AUTHORIZED_CODES, diagnose, probe
 from helpers.runbook.config import ids_by_kind
 from helpers.runbook.connect import Connection, scratch_dir
 from helpers.runbook.results import ANSI_RE, Section, StepResult, never_raises, redact
-from helpers.settings import Settings, shown_env_name
+from helpers.settings import Settings, shown_env_name, vault_name_from_url
 
 __all__ = [
     "SAMPLE_DAG",
@@ -122,7 +122,7 @@ class Retrieval:
     def store_samples(self) -> StepResult:
         """Sandbox: store each missing sample as its operator. Real Azure: show the command."""
         if not self.conn.is_sandbox:
-            vault = self.settings.vault_url.split("//")[-1].split(".")[0] or "<vault>"
+            vault = vault_name_from_url(self.settings.vault_url) or "<vault>"
             commands = "\n".join(
                 f"az keyvault secret set --vault-name {vault} --name {name} --value '<value>'"
                 for kind, key in self._targets()

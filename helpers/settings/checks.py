@@ -13,6 +13,7 @@ from packaging.version import InvalidVersion, Version
 
 from helpers.common.redact import fingerprint
 from helpers.findings import Finding
+from helpers.findings.codes.cfg import NO_RETRY_BOUND
 from helpers.findings.codes.set import (
     ENV_NAME_INVALID,
     GUID_INVALID,
@@ -35,12 +36,14 @@ from helpers.findings.codes.set import (
     WRONG_TYPE,
 )
 from helpers.settings.schema import (
+    CLOUDS,
     DOMAIN_RE,
     ENV_NAME_RE,
     GUID_RE,
+    RETRY_TOTAL_DEFAULT,
+    RETRY_TOTAL_MAX,
     SECRET_NAME_CHARS_RE,
     VAULT_NAME_RE,
-    VAULT_SUFFIXES,
     Credential,
     Settings,
     bad_name_chars,
@@ -53,6 +56,7 @@ __all__ = [
     "check_env_var_name",
     "check_guid",
     "check_prefix",
+    "check_retry_total",
     "check_secret_env",
     "check_sep",
     "check_tenant",
@@ -95,7 +99,7 @@ def check_vault_url(value: object, subject: str = "vault_url") -> tuple[str, lis
         guess = text.strip("/")
         if VAULT_NAME_RE.match(guess) and "--" not in guess:
             guess = f"https://{guess.lower()}.vault.azure.net/"
-        elif any(guess.lower().endswith("." + s) for s in VAULT_SUFFIXES):
+        elif any(guess.lower().endswith("." + s) for s in CLOUDS):
             guess = f"https://{guess.lower()}/"
         else:
             guess = "https://<vault-name>.vault.azure.net/"
@@ -130,7 +134,7 @@ def check_vault_url(value: object, subject: str = "vault_url") -> tuple[str, lis
     if not host:
         findings.append(VAULT_HOST_UNKNOWN(subject, f"{subject} {shown(text)} has no host."))
         return keep_value(text), findings
-    suffix = next((s for s in VAULT_SUFFIXES if host == s or host.endswith("." + s)), None)
+    suffix = next((s for s in CLOUDS if host == s or host.endswith("." + s)), None)
     if suffix is None:
         hint = ""
         if host.endswith(".managedhsm.azure.net"):
@@ -358,6 +362,36 @@ def parse_version(value: object, subject: str) -> tuple[Any, list[Finding]]:
         return Version(text.lstrip("vV")), []
     except InvalidVersion:
         return None, [VERSION_INVALID(subject, f"{subject} {shown(text)} is not a version.")]
+
+
+def check_retry_total(
+    value: object, subject: str = "retry_total", *, report_unset: bool = True
+) -> tuple[int | None, list[Finding]]:
+    """The ONE retry_total rule (settings validation, backend_kwargs lint and render).
+
+    None (not set) leaves azure-core's own retries: reported unless ``report_unset`` is False
+    (a Settings may leave it unbounded on purpose). Anything but a non-negative integer is
+    a WRONG_TYPE and becomes the default; more than the bound is reported and kept.
+    """
+    if value is None:
+        if not report_unset:
+            return None, []
+        return None, [
+            NO_RETRY_BOUND(subject, f"{subject} is not set: azure-core retries 10 times.")
+        ]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return RETRY_TOTAL_DEFAULT, [
+            WRONG_TYPE(
+                subject,
+                f"{subject} must be a non-negative integer or null, not {shown(value)}; "
+                f"{RETRY_TOTAL_DEFAULT} is used.",
+            )
+        ]
+    if value > RETRY_TOTAL_MAX:
+        return value, [
+            NO_RETRY_BOUND(subject, f"{subject} is {value} retries (at most {RETRY_TOTAL_MAX}).")
+        ]
+    return value, []
 
 
 def check_secret_env(s: Settings, environ: Mapping[str, str]) -> list[Finding]:

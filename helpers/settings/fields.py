@@ -15,7 +15,8 @@ from helpers.settings.schema import FIELD_SPECS, FieldSpec
 
 __all__ = ["FieldCheck", "field_check", "field_spec"]
 
-FieldCheck = Callable[[object], tuple[Any, list[Finding]]]
+# check(value, subject=<the field's name>, **options) -> (normalised value, findings)
+FieldCheck = Callable[..., tuple[Any, list[Finding]]]
 
 
 def field_spec(name: str) -> FieldSpec:
@@ -24,7 +25,8 @@ def field_spec(name: str) -> FieldSpec:
 
 
 def field_check(name: str) -> FieldCheck:
-    """The single-value check of field ``name``, reporting under the field's own name.
+    """The single-value check of field ``name``, reporting under the field's own name (or
+    the ``subject`` given); keyword ``options`` go to the check (e.g. a prefix's ``sep``).
 
     LookupError when the table names no check for it, or one checks.py does not define.
     """
@@ -32,4 +34,8 @@ def field_check(name: str) -> FieldCheck:
     check = getattr(checks, check_name, None) if check_name else None
     if check_name not in checks.__all__ or not callable(check):
         raise LookupError(f"the field table names no check in helpers.settings.checks for {name}")
-    return lambda value: check(value, subject=name)
+
+    def run(value: object, subject: str = name, **options: Any) -> tuple[Any, list[Finding]]:
+        return check(value, subject=subject, **options)
+
+    return run

@@ -35,18 +35,14 @@ from helpers.findings.codes.set import (
     WRONG_TYPE,
 )
 from helpers.settings.checks import (
-    check_env_var_name,
-    check_guid,
-    check_prefix,
-    check_sep,
-    check_tenant,
-    check_vault_url,
     parse_version,
     trim,
 )
 from helpers.settings.compat import lint_versions
+from helpers.settings.fields import field_check
 from helpers.settings.schema import (
     FIELD_KINDS,
+    FIELD_SPECS,
     FIELDS,
     PROVIDER_DEFAULT_PREFIXES,
     PROVIDER_KWARGS,
@@ -222,32 +218,33 @@ def normalise(
         findings.append(WRONG_TYPE(sub("name"), f"name must be a string, not {shown(s.name)}."))
         changes["name"] = "default"
 
-    changes["vault_url"], found = check_vault_url(s.vault_url, sub("vault_url"))
-    findings += found
-    changes["tenant_id"], found = check_tenant(s.tenant_id, sub("tenant_id"))
-    findings += found
-    changes["workload_identity_tenant_id"], found = check_tenant(
-        s.workload_identity_tenant_id, sub("workload_identity_tenant_id")
-    )
-    findings += found
-    changes["client_id"], found = check_guid(s.client_id, sub("client_id"))
-    findings += found
-    changes["managed_identity_client_id"], found = check_guid(
-        s.managed_identity_client_id, sub("managed_identity_client_id")
-    )
-    findings += found
-
-    secret_env = s.client_secret_env
-    # A secret-looking value is reported whatever the mode; an empty name only when a
-    # variable must be named (not when the secret sits in backend_kwargs).
-    needs_name = credential is Credential.CLIENT_SECRET and (secret_env or require_identity)
-    if looks_like_secret(secret_env) or needs_name:
-        changes["client_secret_env"], found = check_env_var_name(
-            secret_env, sub("client_secret_env")
-        )
+    # Every single-value check the field table names, in the table's order (sep first:
+    # the prefix checks need it). The table is the one place a field's check is chosen.
+    sep = s.sep
+    checked_fields = [n for n, spec in FIELD_SPECS.items() if spec.check]
+    for name in sorted(checked_fields, key=lambda n: n != "sep"):
+        value = getattr(s, name)
+        check = field_check(name)
+        if name == "client_secret_env":
+            # A secret-looking value is reported whatever the mode; an empty name only when
+            # a variable must be named (not when the secret sits in backend_kwargs).
+            needs = credential is Credential.CLIENT_SECRET and (value or require_identity)
+            if not (looks_like_secret(value) or needs):
+                if isinstance(value, str):
+                    changes[name] = value.strip()
+                continue
+        options: dict[str, Any] = {}
+        if FIELD_KINDS[name] == "prefix":
+            options["sep"] = sep
+        elif name == "retry_total":
+            options["report_unset"] = False  # a Settings may leave it unbounded on purpose
+        checked, found = check(value, sub(name), **options)
         findings += found
-    elif isinstance(secret_env, str):
-        changes["client_secret_env"] = secret_env.strip()
+        if FIELD_KINDS[name] == "version":  # kept as text; the check only parses it
+            checked = value.strip() if isinstance(value, str) and not found else value
+        if name == "sep":
+            sep = checked
+        changes[name] = checked
 
     if credential is Credential.CLIENT_SECRET and require_identity:
         for name, env in (("tenant_id", "AZURE_TENANT_ID"), ("client_id", "AZURE_CLIENT_ID")):
@@ -261,19 +258,6 @@ def normalise(
                         f"(in Airflow usually as {env}).",
                     )
                 )
-
-    sep, found = check_sep(s.sep, sub("sep"))
-    findings += found
-    changes["sep"] = sep
-    for name in fields_of("prefix"):
-        changes[name], found = check_prefix(getattr(s, name), sub(name), sep)
-        findings += found
-
-    for name in fields_of("version"):
-        _, found = parse_version(getattr(s, name), sub(name))
-        findings += found
-        value = getattr(s, name)
-        changes[name] = value.strip() if isinstance(value, str) and not found else value
 
     for name in ("variables", "connections"):
         value = getattr(s, name)
@@ -295,15 +279,6 @@ def normalise(
                 ids.append(trim(item, f"{sub(name)}[{i}]", findings))
         changes[name] = ids
 
-    rt = s.retry_total
-    if rt is not None and (isinstance(rt, bool) or not isinstance(rt, int) or rt < 0):
-        findings.append(
-            WRONG_TYPE(
-                sub("retry_total"),
-                f"retry_total must be a non-negative integer or null, not {shown(rt)}.",
-            )
-        )
-        changes["retry_total"] = 3
     for name in ("use_cache", "client_secret_set"):
         value = getattr(s, name)
         if value is not None and not isinstance(value, bool):

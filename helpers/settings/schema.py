@@ -11,10 +11,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from helpers.common.redact import fingerprint
 
 __all__ = [
+    "CLOUDS",
     "CREDENTIAL_ALIASES",
     "DOMAIN_RE",
     "ENV_NAME_RE",
@@ -25,17 +27,21 @@ __all__ = [
     "NIL_GUID",
     "PROVIDER_DEFAULT_PREFIXES",
     "PROVIDER_KWARGS",
+    "RETRY_TOTAL_DEFAULT",
+    "RETRY_TOTAL_MAX",
     "SECRET_NAME_CHARS_RE",
     "TARGET_ALIASES",
     "TARGET_LABELS",
     "VAULT_NAME_RE",
     "VAULT_SUFFIXES",
+    "Cloud",
     "Credential",
     "FieldSpec",
     "Settings",
     "Target",
     "accepted_names",
     "bad_name_chars",
+    "cloud_of",
     "fields_of",
     "parse_enum",
     "env_name_or_none",
@@ -46,6 +52,8 @@ __all__ = [
     "shown",
     "shown_env_name",
     "suggest",
+    "vault_host_parts",
+    "vault_name_from_url",
 ]
 
 
@@ -243,7 +251,7 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     "connections": FieldSpec(
         "ids", label="Connections", help="Connection ids your DAGs use, comma-separated"
     ),
-    "retry_total": FieldSpec("count"),
+    "retry_total": FieldSpec("count", check="check_retry_total"),
     "workload_identity_tenant_id": FieldSpec("text", check="check_tenant"),
     "python_version": FieldSpec("version", check="parse_version"),
     "use_cache": FieldSpec("flag"),
@@ -259,12 +267,29 @@ def fields_of(kind: str) -> tuple[str, ...]:
     return tuple(name for name in FIELDS if FIELD_KINDS[name] == kind)
 
 
-# Key Vault DNS suffixes per cloud (public, China, US Government).
-VAULT_SUFFIXES: dict[str, str] = {
-    "vault.azure.net": "AzureCloud",
-    "vault.azure.cn": "AzureChinaCloud",
-    "vault.usgovcloudapi.net": "AzureUSGovernment",
+@dataclass(frozen=True)
+class Cloud:
+    """One Azure cloud as a vault URL reveals it: its name and its Entra authority host."""
+
+    name: str
+    authority_host: str
+    sovereign: bool = False  # azure-identity defaults to the public cloud's authority
+
+
+# The ONE cloud table: Key Vault DNS suffix -> its cloud (public, China, US Government).
+# The vault URL check, the role commands and the renderer's AZURE_AUTHORITY_HOST read it.
+CLOUDS: dict[str, Cloud] = {
+    "vault.azure.net": Cloud("AzureCloud", "https://login.microsoftonline.com"),
+    "vault.azure.cn": Cloud("AzureChinaCloud", "https://login.chinacloudapi.cn", sovereign=True),
+    "vault.usgovcloudapi.net": Cloud(
+        "AzureUSGovernment", "https://login.microsoftonline.us", sovereign=True
+    ),
 }
+# Suffix -> cloud name (a view of CLOUDS).
+VAULT_SUFFIXES: dict[str, str] = {suffix: cloud.name for suffix, cloud in CLOUDS.items()}
+# retry_total: rendered when a value is unusable; more than the bound only stretches a stall.
+RETRY_TOTAL_DEFAULT = 3
+RETRY_TOTAL_MAX = 10  # azure-core's own default
 # What the provider does with a key it does not know: passes it to SecretClient.
 PROVIDER_KWARGS = (
     "connections_prefix",
@@ -367,4 +392,28 @@ def suggest(key: str, known: Iterable[str]) -> str | None:
     return match[0] if match else None
 
 
-# -- single-value checks (shared with config_lint) ------------------------------------------
+# -- vault URLs ---------------------------------------------------------------------------
+def vault_host_parts(vault_url: object) -> tuple[str, str] | None:
+    """(vault name, DNS suffix) of a vault URL (scheme optional), lower-cased; None when its
+    host is not ``<name>.<a suffix of CLOUDS>``."""
+    text = str(vault_url or "").strip()
+    if "://" not in text:
+        text = "//" + text
+    try:
+        host = (urlsplit(text).hostname or "").lower()
+    except ValueError:
+        return None
+    name, _, suffix = host.partition(".")
+    return (name, suffix) if name and suffix in CLOUDS else None
+
+
+def vault_name_from_url(vault_url: object) -> str | None:
+    """``https://my-kv.vault.azure.net/`` -> ``my-kv`` (None when it is not a vault URL)."""
+    parts = vault_host_parts(vault_url)
+    return parts[0] if parts else None
+
+
+def cloud_of(vault_url: object) -> Cloud | None:
+    """The cloud a vault URL lives in (None when it is not a vault URL)."""
+    parts = vault_host_parts(vault_url)
+    return CLOUDS[parts[1]] if parts else None

@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from helpers import settings as st
 from helpers.backend_config.dags import lint_dags
 from helpers.backend_config.kwargs import _is_reference, secrets_in
@@ -32,6 +30,7 @@ from helpers.backend_config.read import (
     yaml_document,
 )
 from helpers.common.redact import fingerprint
+from helpers.common.textio import InputError, load_yaml, read_text
 from helpers.findings import Finding, scrub_findings
 from helpers.findings.codes.cfg import (
     BACKEND_NOT_SET,
@@ -176,8 +175,8 @@ def _helm_env_list(items: Any, where: str, view: _View, findings: list[Finding])
         return
     if isinstance(items, str):
         try:
-            items = yaml.safe_load(items)
-        except yaml.YAMLError:
+            items = load_yaml(items)
+        except InputError:
             view.more_env = True  # templated; cannot tell what it sets
             return
     if not isinstance(items, list):
@@ -348,14 +347,13 @@ def lint_file(path: Path | str) -> list[Finding]:
         p = Path(path)
         if p.is_dir() or p.suffix == ".py":
             return lint_dags(p)
-        raw = p.read_bytes()
     except (OSError, TypeError, ValueError) as err:
         reason = getattr(err, "strerror", None) or type(err).__name__
         return [CONFIG_UNPARSABLE(str(path), f"cannot read {path}: {reason}.")]
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        return [CONFIG_UNPARSABLE(str(p), f"{p.name} is not UTF-8 text (byte {err.start}).")]
+        text = read_text(p)
+    except InputError as err:
+        return [CONFIG_UNPARSABLE(str(p), f"cannot read {path}: {err}.")]
     name, suffix = p.name.lower(), p.suffix.lower()
     stripped = text.lstrip()
     if name == "airflow.cfg" or suffix in (".cfg", ".ini"):

@@ -20,8 +20,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from helpers.backend_config.identity import (
     CLIENT_SECRET_ENV,
     ENV_OF_KWARG,
@@ -30,6 +28,7 @@ from helpers.backend_config.identity import (
     secret_in_kwargs,
 )
 from helpers.backend_config.kwargs import _TYPO_QUOTES, _line_col, _loads, read_backend_kwargs
+from helpers.common.textio import InputError, load_yaml
 from helpers.findings import Finding, scrub_findings
 from helpers.findings.codes.cfg import CONFIG_UNPARSABLE
 from helpers.findings.codes.set import (
@@ -123,14 +122,11 @@ def yaml_document(text: object, label: str) -> tuple[Any, list[Finding]]:
     if not isinstance(text, str):
         return None, [CONFIG_UNPARSABLE(label, f"{label} must be text, not {shown(text)}.")]
     try:
-        return yaml.safe_load(text), []
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or type(err).__name__
-        return None, [CONFIG_UNPARSABLE(label, f"{label} is not valid YAML{where}: {problem}.")]
-    except RecursionError:
-        return None, [CONFIG_UNPARSABLE(label, f"{label} is nested too deeply.")]
+        return load_yaml(text), []
+    except InputError as err:
+        return None, [
+            CONFIG_UNPARSABLE(label, f"{label} is not valid YAML{err.where}: {err.reason}.")
+        ]
 
 
 def parse_env_file(text: str) -> dict[str, str]:

@@ -33,10 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from helpers.backend_config import lint_backend_kwargs
 from helpers.common.facts import DEFAULT_ENV_TIMEOUT, MAX_ENV_TIMEOUT
+from helpers.common.textio import InputError, load_yaml, read_text
 from helpers.findings import Finding, has_errors
 from helpers.findings.codes.inv import (
     DUPLICATE_ENVIRONMENT,
@@ -45,10 +44,13 @@ from helpers.findings.codes.inv import (
     INVENTORY_SHAPE,
     INVENTORY_UNKNOWN_KEY,
     INVENTORY_UNREADABLE,
+    INVENTORY_VERSION,
     KWARGS_OVERRIDE_FIELD,
     TIMEOUT_INVALID,
 )
+from helpers.findings.codes.set import WRONG_TYPE
 from helpers.settings import Settings, settings_from_mapping, shown, suggest
+from helpers.settings.load import as_bool
 
 __all__ = [
     "EnvironmentSpec",
@@ -59,6 +61,7 @@ __all__ = [
 ]
 
 TOP_LEVEL_KEYS = ("version", "defaults", "environments")
+SUPPORTED_VERSION = 1
 # Keys an environment may carry besides the Settings fields.
 BATCH_KEYS = ("timeout", "subscription_id", "backend_kwargs", "through_backend")
 # backend_kwargs keys that decide what the backend reads (and so what the check reads).
@@ -106,21 +109,16 @@ def load_inventory(path: str | Path) -> Inventory:
 
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        reason = getattr(err, "strerror", None) or type(err).__name__
-        return Inventory(source, findings=[INVENTORY_UNREADABLE(source, f"cannot read: {reason}")])
+        text = read_text(path)
+    except InputError as err:
+        return Inventory(source, findings=[INVENTORY_UNREADABLE(source, f"cannot read: {err}")])
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or type(err).__name__
+        data = load_yaml(text)
+    except InputError as err:
         return Inventory(
-            source, findings=[INVENTORY_UNREADABLE(source, f"invalid YAML{where}: {problem}")]
+            source,
+            findings=[INVENTORY_UNREADABLE(source, f"invalid YAML{err.where}: {err.reason}")],
         )
-    except RecursionError:
-        return Inventory(source, findings=[INVENTORY_UNREADABLE(source, "nested too deeply")])
     return inventory_from_mapping(data, source=source)
 
 
@@ -136,6 +134,13 @@ def inventory_from_mapping(data: Any, *, source: str = "inventory") -> Inventory
             guess = suggest(str(key), TOP_LEVEL_KEYS)
             hint = f"; did you mean {guess!r}?" if guess else ""
             inv.findings.append(INVENTORY_UNKNOWN_KEY(str(key), f"unknown key {key!r}{hint}"))
+    version = data.get("version", SUPPORTED_VERSION)
+    if isinstance(version, bool) or version != SUPPORTED_VERSION:
+        inv.findings.append(
+            INVENTORY_VERSION(
+                "version", f"version {shown(version)} is not {SUPPORTED_VERSION} (unquoted)"
+            )
+        )
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, Mapping):
         inv.findings.append(INVENTORY_SHAPE("defaults", "defaults must be a mapping"))
@@ -192,14 +197,14 @@ def environment_from_mapping(data: Mapping[str, Any], *, where: str = "") -> Env
     timeout, problem = _timeout(batch.get("timeout", DEFAULT_TIMEOUT))
     if problem:
         findings.append(TIMEOUT_INVALID("timeout", problem))
-    through = batch.get("through_backend", True)
+    through = _through_backend(batch.get("through_backend", True), findings)
     return EnvironmentSpec(
         name=name,
         settings=settings,
         findings=findings,
         timeout=timeout,
         subscription_id=str(batch.get("subscription_id") or ""),
-        through_backend=through if isinstance(through, bool) else True,
+        through_backend=through,
         backend_kwargs=kwargs_text,
     )
 
@@ -224,6 +229,25 @@ def _apply_backend_kwargs(text: str, values: dict[str, Any]) -> list[Finding]:
             )
         values[key] = parsed[key]
     return findings
+
+
+def _through_backend(value: Any, findings: list[Finding]) -> bool:
+    """Only YAML's true and false: a quoted "no" is text, and text is not a switch."""
+    if isinstance(value, bool):
+        return value
+    try:
+        meant = as_bool(str(value) if isinstance(value, int) else value)
+    except ValueError:
+        meant = None
+    hint = f"; write {str(meant).lower()} unquoted" if meant is not None else ""
+    findings.append(
+        WRONG_TYPE(
+            "through_backend",
+            f"through_backend must be true or false, not {shown(value)}{hint}",
+            key="through_backend",
+        )
+    )
+    return True if meant is None else meant
 
 
 def _timeout(value: Any) -> tuple[float, str]:

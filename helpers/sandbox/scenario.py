@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
+from helpers.common.textio import InputError, load_yaml, read_text
 
 from .arm.models import find_role
 
@@ -41,6 +41,7 @@ VAULT_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]\Z")
 SECRET_NAME = re.compile(r"[0-9a-zA-Z-]{1,127}\Z")
 PERMISSIONS = {"get", "list", "set", "delete", "backup", "restore", "recover", "purge", "all"}
 GENERATE = "generate"
+MAX_SCENARIO_BYTES = 1024 * 1024
 
 
 class ScenarioError(ValueError):
@@ -73,11 +74,13 @@ def default_scenario_path() -> Path:
 def load_scenario(path: str | Path | None = None) -> Scenario:
     source = Path(path) if path else default_scenario_path()
     try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ScenarioError(str(source), [f"cannot read the file: {err.strerror}"]) from None
-    except yaml.YAMLError as err:
-        raise ScenarioError(str(source), [f"not valid YAML: {err}"]) from None
+        text = read_text(source, limit=MAX_SCENARIO_BYTES)
+    except InputError as err:
+        raise ScenarioError(str(source), [f"cannot read the file: {err}"]) from None
+    try:
+        data = load_yaml(text)
+    except InputError as err:
+        raise ScenarioError(str(source), [f"not valid YAML{err.where}: {err.reason}"]) from None
     problems = validate(data)
     if problems:
         raise ScenarioError(str(source), problems)

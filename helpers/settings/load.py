@@ -13,14 +13,12 @@ The readers of a live configuration (environment, airflow.cfg, backend_kwargs) a
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from helpers.common.redact import fingerprint
+from helpers.common.textio import InputError, load_json, load_yaml, read_text
 from helpers.findings import Finding, scrub_findings
 from helpers.findings.codes.set import (
     CREDENTIAL_UNKNOWN,
@@ -363,30 +361,19 @@ def load_settings(path: str | Path) -> tuple[Settings, list[Finding]]:
         return Settings(), [SETTINGS_FILE_UNREADABLE(str(path), f"not a path: {shown(path)}.")]
     subject = str(p)
     try:
-        text = p.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, ValueError) as err:
+        text = read_text(p)
+    except InputError as err:
         return Settings(), [SETTINGS_FILE_UNREADABLE(subject, f"cannot read {p}: {err}")]
     try:
         if p.suffix.lower() == ".json":
-            data = json.loads(text) if text.strip() else {}
+            data = load_json(text) if text.strip() else {}
         else:
-            data = yaml.safe_load(text)
-    except json.JSONDecodeError as err:
+            data = load_yaml(text)
+    except InputError as err:
+        kind = "JSON" if p.suffix.lower() == ".json" else "YAML"
         return Settings(), [
-            SETTINGS_FILE_UNREADABLE(
-                subject,
-                f"{p.name}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}",
-            )
+            SETTINGS_FILE_UNREADABLE(subject, f"{p.name}: invalid {kind}{err.where}: {err.reason}")
         ]
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or type(err).__name__
-        return Settings(), [
-            SETTINGS_FILE_UNREADABLE(subject, f"{p.name}: invalid YAML{where}: {problem}")
-        ]
-    except RecursionError:
-        return Settings(), [SETTINGS_FILE_UNREADABLE(subject, f"{p.name} is nested too deeply.")]
     if data is None:
         data = {}
     if not isinstance(data, Mapping):

@@ -13,6 +13,7 @@ __all__ = [
     "KWARGS_OVERRIDE_FIELD",
     "INVENTORY_EMPTY",
     "ENV_NOT_IN_INVENTORY",
+    "INVENTORY_VERSION",
 ]
 
 INVENTORY_UNREADABLE = define(
@@ -99,4 +100,13 @@ ENV_NOT_IN_INVENTORY = define(
     """The check notebook (or the self-check DAG) was asked for an environment the inventory
     does not list, so nothing was checked for it.""",
     """Use one of the names the finding lists, or add the environment to the inventory.""",
+)
+
+INVENTORY_VERSION = define(
+    "AKV-INV-010",
+    Severity.ERROR,
+    "The inventory's version is not one this runbook reads",
+    """`version` names the inventory format; only `1` exists. Any other value (a typo, a
+    string, a future format) means the file may not say what this runbook would read.""",
+    """Set `version: 1` (unquoted), or remove the key.""",
 )

@@ -5,9 +5,11 @@ a huge or binary file, a duplicate key, an alias bomb or a quoted boolean ends a
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -312,3 +314,59 @@ def test_load_json_returns_a_value_or_an_input_error(text: str):
         load_json(text)
     except InputError as err:
         assert str(err)
+
+
+@pytest.mark.timeout(120)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.one_of(YAMLISH, st.text(max_size=200)))
+def test_every_yaml_reader_turns_any_text_into_findings(text: str):
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("s.yaml", "values.yaml"):
+            Path(tmp, name).write_text(text, encoding="utf-8")
+        _, found = load_settings(Path(tmp, "s.yaml"))
+        assert all(isinstance(f.code, str) for f in found)
+        inv = load_inventory(Path(tmp, "s.yaml"))
+        assert inv.usable or inv.findings
+        lint_file(Path(tmp, "values.yaml"))
+        lint_helm_values(text)
+        lint_compose(text)
+        try:
+            load_scenario(Path(tmp, "s.yaml"))
+        except ScenarioError as err:
+            assert err.problems
+
+
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20), st.just("no")
+)
+VALUES = st.recursive(SCALARS, lambda kids: st.lists(kids, max_size=3), max_leaves=6)
+KEYS = st.sampled_from(
+    [
+        "name",
+        "vault_url",
+        "tenant_id",
+        "client_id",
+        "timeout",
+        "through_backend",
+        "variables",
+        "backend_kwargs",
+        "use_cache",
+        "retry_total",
+        "airflow_version",
+        "sep",
+        "version",
+        "x",
+    ]
+)
+
+
+@pytest.mark.timeout(120)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(env=st.dictionaries(KEYS, VALUES, max_size=8), top=st.dictionaries(KEYS, VALUES, max_size=2))
+def test_any_typed_inventory_is_findings_never_an_exception(env: dict, top: dict):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "inv.yaml")
+        path.write_text(yaml.safe_dump({**top, "environments": [env]}), encoding="utf-8")
+        inv = load_inventory(path)
+        for spec in inv.environments:
+            assert isinstance(spec.through_backend, bool)

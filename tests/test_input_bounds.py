@@ -370,3 +370,11 @@ def test_any_typed_inventory_is_findings_never_an_exception(env: dict, top: dict
         inv = load_inventory(path)
         for spec in inv.environments:
             assert isinstance(spec.through_backend, bool)
+
+
+@pytest.mark.timeout(10)
+def test_a_fifo_among_dag_files_is_unreadable_without_hanging(tmp_path: Path):
+    os.mkfifo(tmp_path / "stuck.py")
+    (tmp_path / "fine.py").write_text("x = 1\n", encoding="utf-8")
+    findings = lint_file(tmp_path)
+    assert any("stuck.py: cannot read: not a regular file" in f.detail for f in findings)

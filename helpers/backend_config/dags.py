@@ -10,6 +10,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.common.textio import InputError, read_bytes
 from helpers.findings import Finding
 from helpers.findings.codes.dag import (
     DAG_DEFAULT_HIDES_ERRORS,
@@ -173,7 +174,7 @@ def lint_dags(folder: Path | str, *, use_cache: bool | None = None) -> list[Find
     for path in files:
         rel = path.relative_to(base).as_posix()
         try:
-            source = path.read_bytes()
+            source = read_bytes(path)
             tree = ast.parse(source, filename=rel)
         except SyntaxError as err:
             findings.append(
@@ -184,6 +185,9 @@ def lint_dags(folder: Path | str, *, use_cache: bool | None = None) -> list[Find
                     + f": {err.msg}.",
                 )
             )
+            continue
+        except InputError as err:
+            findings.append(DAG_UNREADABLE(rel, f"{rel}: cannot read: {err}."))
             continue
         except (OSError, ValueError, RecursionError, MemoryError) as err:
             findings.append(DAG_UNREADABLE(rel, f"{rel}: cannot parse ({type(err).__name__})."))

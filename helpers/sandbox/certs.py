@@ -23,6 +23,7 @@ __all__ = [
     "CertPaths",
     "EMULATED_HOSTS",
     "ensure_certificates",
+    "make_private_dir",
 ]
 
 EMULATED_HOSTS = (
@@ -138,10 +139,19 @@ def _mint_leaf(
     return key, cert
 
 
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` readable by this user only; a directory that already exists is left as
+    it is (it may be /tmp or a home directory: never change permissions we did not set)."""
+    if not path.exists():
+        path.mkdir(parents=True)
+        os.chmod(path, 0o700)
+    elif not path.is_dir():
+        raise NotADirectoryError(f"state dir {path} is not a directory")
+
+
 def ensure_certificates(state_dir: Path) -> CertPaths:
     """Load the sandbox CA from ``state_dir`` or mint a new one; always (re)write the leaf."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(state_dir, 0o700)
+    make_private_dir(state_dir)
     paths = CertPaths(
         ca_cert=state_dir / "ca.pem",
         ca_key=state_dir / "ca-key.pem",
@@ -152,9 +162,16 @@ def ensure_certificates(state_dir: Path) -> CertPaths:
     now = dt.datetime.now(dt.UTC)
     ca_key = ca_cert = None
     if paths.ca_cert.exists() and paths.ca_key.exists():
-        ca_cert = x509.load_pem_x509_certificate(paths.ca_cert.read_bytes())
-        loaded = serialization.load_pem_private_key(paths.ca_key.read_bytes(), password=None)
-        if isinstance(loaded, ec.EllipticCurvePrivateKey) and ca_cert.not_valid_after_utc > now:
+        try:
+            ca_cert = x509.load_pem_x509_certificate(paths.ca_cert.read_bytes())
+            loaded = serialization.load_pem_private_key(paths.ca_key.read_bytes(), password=None)
+        except (OSError, ValueError, TypeError):  # damaged files: mint a new CA, as when expired
+            ca_cert, loaded = None, None
+        if (
+            ca_cert is not None
+            and isinstance(loaded, ec.EllipticCurvePrivateKey)
+            and ca_cert.not_valid_after_utc > now
+        ):
             ca_key = loaded
     if ca_key is None or ca_cert is None:
         ca_key, ca_cert = _mint_ca(now)

@@ -77,12 +77,15 @@ class SandboxClient:
         try:
             info = json.loads(state_file(state_dir).read_text())
             token = (state_dir / "control-token").read_text().strip()
-        except (OSError, ValueError):
+            port = int(info["port"])
+            if not 0 < port < 65536:
+                raise ValueError(port)
+        except (OSError, ValueError, KeyError, TypeError):
             raise SandboxNotRunning(
                 f"no sandbox is running with state dir {state_dir} "
                 "(start one with: akv-runbook sandbox start)"
             ) from None
-        return cls(int(info["port"]), token)
+        return cls(port, token)
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
@@ -94,7 +97,10 @@ class SandboxClient:
             with self._opener.open(req, timeout=10) as resp:
                 return json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as err:
-            detail = json.loads(err.read() or b"{}").get("error", {}).get("message", "")
+            try:
+                detail = json.loads(err.read() or b"{}").get("error", {}).get("message", "")
+            except (ValueError, AttributeError):
+                detail = "(not a sandbox answer)"
             raise RuntimeError(f"sandbox control {method} {path}: {err.code} {detail}") from None
         except urllib.error.URLError as err:
             raise SandboxNotRunning(f"sandbox not reachable at {self.base}: {err.reason}") from None

@@ -21,6 +21,7 @@ from typing import Any
 
 from .arm.models import ResourceManager
 from .arm.rbac import Authorization
+from .certs import make_private_dir
 from .entra.models import Directory
 from .faults import Faults
 from .keyvault.models import KeyVaultBackend
@@ -52,14 +53,19 @@ class SandboxState:
         self.arm = ResourceManager(self.directory, self.keyvault)
         self.faults = Faults()
         self.dirty = False
-        state_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(state_dir, 0o700)
+        make_private_dir(state_dir)
         self._load_keys()
-        self.generated: dict[str, str] = self._read_json("generated.json") or {}
+        generated = self._read_json("generated.json")
+        self.generated: dict[str, str] = (
+            {str(k): str(v) for k, v in generated.items()} if isinstance(generated, dict) else {}
+        )
         saved = None if ephemeral else self._read_json("state.json")
-        if saved and saved.get("scenario") == scenario.source:
+        if not (isinstance(saved, dict) and saved.get("scenario") == scenario.source):
+            self.reset()
+            return
+        try:
             self._apply(saved)
-        else:
+        except (KeyError, TypeError, ValueError, AttributeError):  # a state.json of another shape
             self.reset()
 
     # -- files ---------------------------------------------------------------------------
@@ -69,19 +75,23 @@ class SandboxState:
             return None
         try:
             return json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
+        except (OSError, ValueError):  # unreadable, not UTF-8 or not JSON: as if absent
             return None
 
     def _load_keys(self) -> None:
         key_path = self.state_dir / "token-key.pem"
-        if key_path.exists():
+        try:
             self.directory.load_key_pem(key_path.read_bytes())
-        else:
+        except (OSError, ValueError, TypeError):  # absent or damaged: tokens get a new key
             write_private(key_path, self.directory.key_pem())
         token_path = self.state_dir / "control-token"
-        if not token_path.exists():
-            write_private(token_path, secrets.token_urlsafe(32))
-        self.control_token = token_path.read_text().strip()
+        try:
+            self.control_token = token_path.read_text(encoding="ascii").strip()
+        except (OSError, ValueError):
+            self.control_token = ""
+        if not self.control_token:
+            self.control_token = secrets.token_urlsafe(32)
+            write_private(token_path, self.control_token)
         self.keyvault.backup_key = self.directory.key_pem()[-64:]
 
     # -- state ---------------------------------------------------------------------------

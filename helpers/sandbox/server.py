@@ -135,14 +135,16 @@ async def read_request(reader: asyncio.StreamReader, sock: Any = None) -> Reques
     return Request(method.upper(), target, headers, body)
 
 
+_DIGITS = {10: frozenset("0123456789"), 16: frozenset("0123456789abcdefABCDEF")}
+
+
 def _int(raw: str | bytes, base: int = 10) -> int:
-    try:
-        value = int(raw, base)
-    except ValueError:
-        raise ProtocolError(400, "malformed Content-Length or chunk size") from None
-    if value < 0:
-        raise ProtocolError(400, "negative Content-Length")
-    return value
+    """Content-Length (decimal) or a chunk size (hex): digits only, as RFC 9112 says; Python's
+    int() would also take "1_0", " 10", "+10" or "-1"."""
+    text = (raw.decode("latin-1") if isinstance(raw, bytes) else raw).strip(" \t")
+    if not text or not set(text) <= _DIGITS[base] or len(text) > 18:
+        raise ProtocolError(400, "malformed Content-Length or chunk size")
+    return int(text, base)
 
 
 class Router:

@@ -96,6 +96,9 @@ def test_no_client_secret_or_secret_value_in_sandbox_logs_at_any_level(akv_sandb
     [
         b"POST /_sandbox/reset HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
         b"POST /_sandbox/reset HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+        b"POST /_sandbox/reset HTTP/1.1\r\nContent-Length: 1_0\r\n\r\n0123456789",
+        b"POST /_sandbox/reset HTTP/1.1\r\nContent-Length: +2\r\n\r\n{}",
+        b"POST /_sandbox/reset HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0x2\r\n{}\r\n",
         b"POST /_sandbox/reset HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         b"NONSENSE\r\n\r\n",
     ],

@@ -463,3 +463,9 @@ def test_backend_kwargs_with_the_secret_set_the_credential_without_keeping_the_v
     assert findings == []
     assert s.credential is Credential.CLIENT_SECRET
     assert SECRET not in repr(s)
+
+
+def test_a_vault_url_with_an_empty_label_is_not_silently_fixed():
+    value, findings = check_vault_url("https://kv1..vault.azure.net/")
+    assert [f.code for f in findings] == ["AKV-SET-004"]  # the real backend fails on it
+    assert value == "https://kv1..vault.azure.net/"

@@ -147,7 +147,7 @@ def check_vault_url(value: object, subject: str = "vault_url") -> tuple[str, lis
             )
         )
         return keep_value(text), findings
-    name = host[: -len(suffix)].rstrip(".")
+    name = host[: -len(suffix)].removesuffix(".")  # one dot only: "kv1..vault" is no vault
     if not VAULT_NAME_RE.match(name) or "--" in name:
         findings.append(
             VAULT_NAME_INVALID(

@@ -307,3 +307,20 @@ def test_a_mistyped_variable_name_is_shown_as_a_fingerprint():
         runbook.check_azure_env(settings, {}),
     ):
         assert "Pa55-w0rd.Secret" not in str(result) + result._repr_html_()
+
+
+def test_swapped_client_id_and_secret_never_echo_the_secret_in_the_01_outputs():
+    """The common slip: AZURE_CLIENT_ID holds the secret and AZURE_CLIENT_SECRET the id."""
+    from helpers import runbook
+
+    secret = "Xq8~wEr5tY7uI9oP1aS3dF5gH7jK9lZ2xC4vB6nM"
+    client_id = "3c9e1f7a-2d4b-4a6c-8e0f-5b7d9f1a3c42"
+    environ = {"AZURE_CLIENT_ID": secret, "AZURE_CLIENT_SECRET": client_id}
+    settings, found = runbook.settings_from_params(
+        vault_url="https://kv1.vault.azure.net/", tenant_id="contoso.com", client_id=secret
+    )
+    outputs = [runbook.check_settings(settings, found), runbook.check_azure_env(settings, environ)]
+    for result in outputs:
+        text = str(result) + result._repr_html_() + json.dumps(result.to_dict())
+        assert secret not in text
+        assert "secret-like value" in text

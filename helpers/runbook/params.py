@@ -21,7 +21,13 @@ from helpers.runbook.results import (
     remember_secret_env,
     unexpected,
 )
-from helpers.settings import Settings, check_secret_env, settings_from_mapping, shown_env_name
+from helpers.settings import (
+    Settings,
+    check_secret_env,
+    settings_from_mapping,
+    shown,
+    shown_env_name,
+)
 
 __all__ = ["NOTEBOOK_ONLY", "check_form", "check_settings", "settings_from_params"]
 
@@ -58,18 +64,22 @@ def settings_from_params(**params: Any) -> tuple[Settings, list[Finding]]:
     return settings, findings
 
 
+def _cell(value: object) -> str:
+    return shown(value, 200, quote=False) if value else "(not set)"
+
+
 def _settings_table(settings: Settings) -> list[list[str]]:
     return [
         ["setting", "value"],
-        ["vault_url", settings.vault_url or "(not set)"],
-        ["tenant_id", settings.tenant_id or "(not set)"],
-        ["client_id", settings.client_id or "(not set)"],
+        ["vault_url", _cell(settings.vault_url)],
+        ["tenant_id", _cell(settings.tenant_id)],
+        ["client_id", _cell(settings.client_id)],
         [
             "client_secret_env",
             f"{shown_env_name(settings.client_secret_env)} (the NAME of the variable)",
         ],
-        ["variables", ", ".join(settings.variables) or "(none)"],
-        ["connections", ", ".join(settings.connections) or "(none)"],
+        ["variables", ", ".join(map(_cell, settings.variables)) or "(none)"],
+        ["connections", ", ".join(map(_cell, settings.connections)) or "(none)"],
         ["target", str(getattr(settings.target, "value", settings.target))],
     ]
 

@@ -12,7 +12,7 @@ from helpers.findings import Finding
 from helpers.findings.codes.run import ENV_DIFFERS, PACKAGE_INSTALLED, PACKAGE_MISSING
 from helpers.probe import probe
 from helpers.runbook.results import Section, StepResult, never_raises
-from helpers.settings import Settings, check_secret_env, lint_versions, shown_env_name
+from helpers.settings import Settings, check_secret_env, lint_versions, shown, shown_env_name
 
 __all__ = ["PACKAGES", "check_azure_env", "check_packages", "check_sign_in"]
 
@@ -63,6 +63,10 @@ _USED_BY = {
 }
 
 
+def _cell(value: str) -> str:
+    return shown(value, 200, quote=False)
+
+
 @never_raises("AZURE_* variables")
 def check_azure_env(settings: Settings, environ: Mapping[str, str] | None = None) -> StepResult:
     """The AZURE_* variables Airflow's backend signs in with, next to the settings."""
@@ -83,15 +87,18 @@ def check_azure_env(settings: Settings, environ: Mapping[str, str] | None = None
     for name, expected in wanted.items():
         value = env.get(name)
         secret = name in ("AZURE_CLIENT_SECRET", secret_env)
-        shown = "(not set)" if not value else "set (value hidden)" if secret else value
+        cell = "(not set)" if not value else "set (value hidden)" if secret else _cell(value)
         label = shown_env_name(name)
         rows.append(
-            [label, shown, _USED_BY.get(name, "holds the client secret (client_secret_env)")]
+            [label, cell, _USED_BY.get(name, "holds the client secret (client_secret_env)")]
         )
         if value and expected and value.strip().rstrip("/") != str(expected).strip().rstrip("/"):
             note = " (the runbook uses vault_url)" if name == "AZURE_KEYVAULT_URL" else ""
             findings.append(
-                ENV_DIFFERS(name, f"{name}={value} but the setting is {expected}{note}")
+                ENV_DIFFERS(
+                    name,
+                    f"{name}={_cell(value)} but the setting is {_cell(str(expected))}{note}",
+                )
             )
     if secret_env != "AZURE_CLIENT_SECRET" and env.get(secret_env):
         rows.append(

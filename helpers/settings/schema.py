@@ -368,14 +368,16 @@ def shown_env_name(value: object) -> str:
     return name if name is not None else fingerprint(str(value or ""))
 
 
-def shown(value: object, limit: int = 80) -> str:
-    """A value as it may appear in a finding: quoted, shortened; a fingerprint if secret-like."""
+def shown(value: object, limit: int = 80, *, quote: bool = True) -> str:
+    """The one way a value a person typed is shown anywhere (findings, tables, reports):
+    shortened, quoted unless ``quote=False``, and only a fingerprint if it looks like a
+    secret — a secret pasted into the wrong field is never echoed."""
     if not isinstance(value, str):
         return f"a {type(value).__name__}"
     if looks_like_secret(value):
         return f"<secret-like value, {fingerprint(value)}>"
     text = value if len(value) <= limit else value[:limit] + "…"
-    return repr(text)
+    return repr(text) if quote else text
 
 
 def is_placeholder(value: str) -> bool:

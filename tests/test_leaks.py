@@ -324,3 +324,31 @@ def test_swapped_client_id_and_secret_never_echo_the_secret_in_the_01_outputs():
         text = str(result) + result._repr_html_() + json.dumps(result.to_dict())
         assert secret not in text
         assert "secret-like value" in text
+
+
+def test_secrets_in_an_inventorys_name_unknown_key_and_subscription_never_reach_a_report(
+    tmp_path,
+):
+    from helpers.batch import check_inventory, load_inventory
+
+    canaries = [f"Xq8~wEr5tY7uI9oP1aS3dF5gH7jK9lZ2xC4vB6n{c}" for c in "ABC"]
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(
+        "version: 1\nenvironments:\n"
+        f'  - name: "{canaries[0]}"\n'
+        "    vault_url: https://kv1.vault.azure.net/\n"
+        "    tenant_id: 5f0c6e2a-3b1d-4c8e-9a7f-0d2b4e6f8a10\n"
+        "    client_id: 3c9e1f7a-2d4b-4a6c-8e0f-5b7d9f1a3c42\n"
+        f'    subscription_id: "{canaries[1]}"\n'
+        f'    "{canaries[2]}": 1\n',
+        encoding="utf-8",
+    )
+    spec = load_inventory(inventory).environments[0]
+    assert spec.subscription_id == ""  # a pasted secret is never carried on to ARM
+    assert "AKV-SET-008" in [f.code for f in spec.findings]
+    result = check_inventory(load_inventory(inventory), env_timeout=5)
+    written = result.write(tmp_path / "report")
+    text = "".join(path.read_text(encoding="utf-8") for path in written.values())
+    text += result.to_junit() + json.dumps(result.to_dict())
+    for canary in canaries:
+        assert canary not in text

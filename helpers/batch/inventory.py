@@ -49,7 +49,7 @@ from helpers.findings.codes.inv import (
     TIMEOUT_INVALID,
 )
 from helpers.findings.codes.set import WRONG_TYPE
-from helpers.settings import Settings, settings_from_mapping, shown, suggest
+from helpers.settings import Settings, check_guid, settings_from_mapping, shown, suggest
 from helpers.settings.load import as_bool
 
 __all__ = [
@@ -133,7 +133,11 @@ def inventory_from_mapping(data: Any, *, source: str = "inventory") -> Inventory
         if key not in TOP_LEVEL_KEYS:
             guess = suggest(str(key), TOP_LEVEL_KEYS)
             hint = f"; did you mean {guess!r}?" if guess else ""
-            inv.findings.append(INVENTORY_UNKNOWN_KEY(str(key), f"unknown key {key!r}{hint}"))
+            inv.findings.append(
+                INVENTORY_UNKNOWN_KEY(
+                    shown(str(key), quote=False), f"unknown key {shown(str(key))}{hint}"
+                )
+            )
     version = data.get("version", SUPPORTED_VERSION)
     if isinstance(version, bool) or version != SUPPORTED_VERSION:
         inv.findings.append(
@@ -198,12 +202,16 @@ def environment_from_mapping(data: Mapping[str, Any], *, where: str = "") -> Env
     if problem:
         findings.append(TIMEOUT_INVALID("timeout", problem))
     through = _through_backend(batch.get("through_backend", True), findings)
+    subscription_id, found = check_guid(batch.get("subscription_id"), "subscription_id")
+    findings += found
+    if found:  # never carried on: it may be a pasted secret, and ARM would refuse it anyway
+        subscription_id = ""
     return EnvironmentSpec(
         name=name,
         settings=settings,
         findings=findings,
         timeout=timeout,
-        subscription_id=str(batch.get("subscription_id") or ""),
+        subscription_id=subscription_id,
         through_backend=through,
         backend_kwargs=kwargs_text,
     )

@@ -320,7 +320,11 @@ def settings_from_mapping(data: Mapping[str, Any] | None) -> tuple[Settings, lis
     secrets: list[str] = []
     for key, value in data.items():
         if not isinstance(key, str):
-            findings.append(UNKNOWN_KEY(str(key), f"setting names are strings, not {shown(key)}."))
+            findings.append(
+                UNKNOWN_KEY(
+                    shown(str(key), quote=False), f"setting names are strings, not {shown(key)}."
+                )
+            )
             continue
         if key == "client_secret":
             if isinstance(value, str):
@@ -337,7 +341,7 @@ def settings_from_mapping(data: Mapping[str, Any] | None) -> tuple[Settings, lis
             guess = suggest(key, FIELDS)
             findings.append(
                 UNKNOWN_KEY(
-                    key,
+                    shown(key, quote=False),  # the key itself may be a pasted secret
                     f"unknown setting {shown(key)}"
                     + (f"; did you mean {guess!r}?" if guess else "."),
                     suggestion=guess,

@@ -1,6 +1,7 @@
 """`akv-runbook`: each command parses its arguments, makes one API call, renders, exits.
 
-Exit codes: 0 success, 1 the thing checked is not right (or not running), 2 usage error.
+Exit codes: 0 success, 1 the thing checked is not right (or not running), 2 usage error or
+an input file (settings, inventory, secrets list) or report path that cannot be used.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from helpers import sandbox as sb
 from helpers.batch.fleet import run_fleet_demo
 from helpers.batch.notebook_runs import run_demo_notebooks
-from helpers.cli.commands import _positive_int, add_engine_commands
+from helpers.cli.commands import _positive_float, _positive_int, add_engine_commands
 from helpers.cli.progress import batch_progress, stderr_is_tty
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
 from helpers.common.paths import NOTEBOOKS_DIR, PROJECT_ROOT
@@ -60,7 +61,8 @@ Checking a real (or sandbox) environment:
   akv-runbook grant [--perform]          # least-privilege grant, in every form
   akv-runbook findings AKV-PERM-001      # explain a finding
 
-Exit codes: 0 no error finding, 1 at least one error finding, 2 usage error.
+Exit codes: 0 no error finding, 1 at least one error finding, 2 usage error or an input
+file that cannot be used (--settings, --inventory, --secrets-file, --report-dir, --junit).
 """
 
 
@@ -351,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     notebooks.add_argument("names", nargs="*", metavar="NAME", help="default: every notebook")
     notebooks.add_argument("--write-only", action="store_true", help="write, do not execute")
-    notebooks.add_argument("--timeout", type=float, default=600, help="seconds per cell")
+    notebooks.add_argument("--timeout", type=_positive_float, default=600, help="seconds per cell")
     notebooks.add_argument(
         "--dir", type=Path, default=NOTEBOOKS_DIR, help="default: the project's notebooks/"
     )

@@ -4,6 +4,10 @@ traceback; report paths are checked before the run; ``--json`` prints only JSON.
 from __future__ import annotations
 
 import json
+import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -198,13 +202,46 @@ def test_a_good_secrets_file_still_maps(tmp_path: Path, capsys):
 
 
 # -- 5. --json is only JSON on stdout ------------------------------------------------------------
+# In a fresh process: Airflow configures its logging (to stdout) when first imported, which in
+# this test session happened long ago; the CLI's own process is where the lines used to leak.
+CLI = "import sys; from helpers.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def run_cli_process(*argv: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    return subprocess.run(
+        [sys.executable, "-c", CLI, *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
 def test_check_json_through_the_backend_prints_only_json(akv_sandbox, capsys):
     code, out, _ = run(capsys, "check", "--variable", "sample_variable", "--json")
     assert json.loads(out)["exit_code"] == code == 0
+    proc = run_cli_process("check", "--variable", "sample_variable", "--json")
+    assert json.loads(proc.stdout)["exit_code"] == proc.returncode == 0, proc.stdout[:300]
 
 
 def test_check_inventory_json_prints_only_json_with_broken_environments(capsys):
     with Fleet(size=12) as fleet:
         code, out, _ = run(capsys, "check", "--inventory", str(fleet.inventory_path), "--json")
-    payload = json.loads(out)
-    assert code == 1 and payload["exit_code"] == 1
+        proc = run_cli_process("check", "--inventory", str(fleet.inventory_path), "--json")
+    assert code == 1 and json.loads(out)["exit_code"] == 1
+    assert json.loads(proc.stdout)["exit_code"] == proc.returncode == 1, proc.stdout[:300]
+    assert "empty cryptography key" not in proc.stderr  # and the SDK noise is quieted
+
+
+def test_json_stdout_keeps_stray_output_off_stdout(capsys):
+    from helpers.cli.output import json_stdout, print_json
+
+    with json_stdout():
+        print("a stray line")
+        logging.getLogger("azure.identity").warning("a warning from the SDK")
+        print_json('{"ok": true}')
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"ok": True}
+    assert "a stray line" in captured.err

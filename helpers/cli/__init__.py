@@ -18,6 +18,7 @@ from helpers import sandbox as sb
 from helpers.batch.fleet import run_fleet_demo
 from helpers.batch.notebook_runs import run_demo_notebooks
 from helpers.cli.commands import _positive_float, _positive_int, add_engine_commands
+from helpers.cli.output import json_stdout, print_json
 from helpers.cli.progress import batch_progress, stderr_is_tty
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
 from helpers.common.paths import NOTEBOOKS_DIR, PROJECT_ROOT
@@ -110,7 +111,7 @@ def cmd_sandbox_env(args: argparse.Namespace) -> int:
         return 1
     env = {**sb.proxy_environment(client.port, state_dir / "ca-bundle.pem"), **env}
     if args.json:
-        print(json.dumps(env, indent=2))
+        print_json(json.dumps(env, indent=2))
     else:
         for key, value in env.items():
             print(f"export {key}={shlex.quote(value)}")
@@ -122,13 +123,13 @@ def cmd_sandbox_status(args: argparse.Namespace) -> int:
         status = sb.SandboxClient.from_state_dir(_state_dir(args)).status()
     except (sb.SandboxNotRunning, RuntimeError) as err:
         if args.json:
-            print(json.dumps({"running": False, "reason": str(err)}))
+            print_json(json.dumps({"running": False, "reason": str(err)}))
         else:
             print(f"not running: {err}")
         return 1
     status["running"] = True
     if args.json:
-        print(json.dumps(status, indent=2))
+        print_json(json.dumps(status, indent=2))
         return 0
     print(
         f"running on 127.0.0.1:{status['port']} (pid {status['pid']}), "
@@ -199,13 +200,13 @@ def cmd_findings(args: argparse.Namespace) -> int:
             )
             return 2
         if args.json:
-            print(json.dumps(spec(subject="").to_dict() | {"subject": None}, indent=2))
+            print_json(json.dumps(spec(subject="").to_dict() | {"subject": None}, indent=2))
         else:
             print(f"{spec.code} ({spec.severity.value}): {spec.title}\n")
             print(f"{spec.explanation}\n\nFix: {spec.fix}\n\nDocs: {spec.docs_link}")
         return 0
     if args.json:
-        print(json.dumps([spec().to_dict() for spec in specs.values()], indent=2))
+        print_json(json.dumps([spec().to_dict() for spec in specs.values()], indent=2))
         return 0
     for spec in specs.values():
         print(f"{spec.code:<16} {spec.severity.value:<8} {spec.title}")
@@ -368,6 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "json", False):  # only the JSON document on stdout; logs to stderr
+        with json_stdout():
+            return args.func(args)
     return args.func(args)
 
 

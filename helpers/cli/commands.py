@@ -29,6 +29,7 @@ from helpers.backend_config.names import describe_mapping, map_names, name_findi
 from helpers.backend_config.render import render
 from helpers.batch import check_inventory, load_inventory
 from helpers.batch.audit import check_inventory_notebooks
+from helpers.cli.output import print_json
 from helpers.cli.progress import batch_progress, stderr_is_tty, wait_progress
 from helpers.common.logs import quiet_sdk_logs
 from helpers.findings import Finding, exit_code, render_text, to_json, to_junit, unique
@@ -152,7 +153,7 @@ def resolve_settings(args: argparse.Namespace) -> tuple[Settings, list[Finding]]
 
 def _emit(findings: list[Finding], args: argparse.Namespace, title: str, **extra: Any) -> int:
     if getattr(args, "json", False):
-        print(to_json(findings, **extra))
+        print_json(to_json(findings, **extra))
     else:
         print(render_text(findings, title=title, colour=sys.stdout.isatty()))
     return exit_code(findings)
@@ -165,7 +166,7 @@ def _unusable_settings(findings: list[Finding], args: argparse.Namespace) -> int
     if not broken:
         return None
     if getattr(args, "json", False):
-        print(json.dumps(json.loads(to_json(broken)) | {"exit_code": 2}, indent=2))
+        print_json(json.dumps(json.loads(to_json(broken)) | {"exit_code": 2}, indent=2))
     else:
         print(render_text(broken, title=f"settings {args.settings}", colour=sys.stdout.isatty()))
     return 2
@@ -262,7 +263,8 @@ def cmd_check_inventory(args: argparse.Namespace) -> int:
     progress = sys.stderr.isatty() and not args.no_progress and not args.json
     if not inventory.usable:
         if args.json:
-            print(json.dumps(json.loads(to_json(inventory.findings)) | {"exit_code": 2}, indent=2))
+            payload = json.loads(to_json(inventory.findings)) | {"exit_code": 2}
+            print_json(json.dumps(payload, indent=2))
         else:
             print(render_text(inventory.findings, title=f"inventory {args.inventory}"))
         return 2
@@ -305,7 +307,7 @@ def cmd_check_inventory(args: argparse.Namespace) -> int:
     for message in unwritten:
         print(f"akv-runbook: {message}", file=sys.stderr)
     if args.json:
-        print(json.dumps(batch.to_dict(), indent=2))
+        print_json(json.dumps(batch.to_dict(), indent=2))
     else:
         print(batch.table())
         if report_dir is not None and not unwritten:
@@ -325,7 +327,7 @@ def cmd_config_render(args: argparse.Namespace) -> int:
     rendered = render(settings, args.target, include_client_secret=args.include_client_secret)
     findings = findings + rendered.findings
     if args.json:
-        print(json.dumps(rendered.to_dict() | {"exit_code": exit_code(findings)}, indent=2))
+        print_json(json.dumps(rendered.to_dict() | {"exit_code": exit_code(findings)}, indent=2))
         return exit_code(findings)
     print(str(rendered))
     if findings:
@@ -362,7 +364,7 @@ def cmd_names(args: argparse.Namespace) -> int:
     findings = findings + name_findings(args.kind, args.ids, settings)
     if args.json:
         mappings = [dataclasses.asdict(m) for m in map_names(args.kind, args.ids, settings)]
-        print(to_json(findings, mappings=mappings))
+        print_json(to_json(findings, mappings=mappings))
         return exit_code(findings)
     print(describe_mapping(args.kind, args.ids, settings))
     if findings:
@@ -386,7 +388,7 @@ def cmd_names_reverse(args: argparse.Namespace) -> int:
         findings = findings + more
     mapping = reverse(names, settings)
     if args.json:
-        print(json.dumps(mapping.to_dict() | {"exit_code": exit_code(findings)}, indent=2))
+        print_json(json.dumps(mapping.to_dict() | {"exit_code": exit_code(findings)}, indent=2))
     else:
         print(mapping.describe())
         if findings:
@@ -464,7 +466,7 @@ def cmd_grant(args: argparse.Namespace) -> int:
             if bar is not None:
                 bar.close()
     if args.json:
-        print(
+        print_json(
             to_json(
                 findings,
                 commands=plan.commands,

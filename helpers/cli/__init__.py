@@ -1,6 +1,7 @@
 """`akv-runbook`: each command parses its arguments, makes one API call, renders, exits.
 
-Exit codes: 0 success, 1 the thing checked is not right (or not running), 2 usage error.
+Exit codes: 0 success, 1 the thing checked is not right (or not running), 2 usage error or
+an input file (settings, inventory, secrets list) or report path that cannot be used.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 from helpers import sandbox as sb
 from helpers.batch.fleet import run_fleet_demo
 from helpers.batch.notebook_runs import run_demo_notebooks
-from helpers.cli.commands import _positive_int, add_engine_commands
+from helpers.cli.commands import _positive_float, _positive_int, add_engine_commands
+from helpers.cli.output import json_stdout, print_json
 from helpers.cli.progress import batch_progress, stderr_is_tty
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
 from helpers.common.paths import NOTEBOOKS_DIR, PROJECT_ROOT
@@ -60,7 +62,8 @@ Checking a real (or sandbox) environment:
   akv-runbook grant [--perform]          # least-privilege grant, in every form
   akv-runbook findings AKV-PERM-001      # explain a finding
 
-Exit codes: 0 no error finding, 1 at least one error finding, 2 usage error.
+Exit codes: 0 no error finding, 1 at least one error finding, 2 usage error or an input
+file that cannot be used (--settings, --inventory, --secrets-file, --report-dir, --junit).
 """
 
 
@@ -108,7 +111,7 @@ def cmd_sandbox_env(args: argparse.Namespace) -> int:
         return 1
     env = {**sb.proxy_environment(client.port, state_dir / "ca-bundle.pem"), **env}
     if args.json:
-        print(json.dumps(env, indent=2))
+        print_json(json.dumps(env, indent=2))
     else:
         for key, value in env.items():
             print(f"export {key}={shlex.quote(value)}")
@@ -120,13 +123,13 @@ def cmd_sandbox_status(args: argparse.Namespace) -> int:
         status = sb.SandboxClient.from_state_dir(_state_dir(args)).status()
     except (sb.SandboxNotRunning, RuntimeError) as err:
         if args.json:
-            print(json.dumps({"running": False, "reason": str(err)}))
+            print_json(json.dumps({"running": False, "reason": str(err)}))
         else:
             print(f"not running: {err}")
         return 1
     status["running"] = True
     if args.json:
-        print(json.dumps(status, indent=2))
+        print_json(json.dumps(status, indent=2))
         return 0
     print(
         f"running on 127.0.0.1:{status['port']} (pid {status['pid']}), "
@@ -197,13 +200,13 @@ def cmd_findings(args: argparse.Namespace) -> int:
             )
             return 2
         if args.json:
-            print(json.dumps(spec(subject="").to_dict() | {"subject": None}, indent=2))
+            print_json(json.dumps(spec(subject="").to_dict() | {"subject": None}, indent=2))
         else:
             print(f"{spec.code} ({spec.severity.value}): {spec.title}\n")
             print(f"{spec.explanation}\n\nFix: {spec.fix}\n\nDocs: {spec.docs_link}")
         return 0
     if args.json:
-        print(json.dumps([spec().to_dict() for spec in specs.values()], indent=2))
+        print_json(json.dumps([spec().to_dict() for spec in specs.values()], indent=2))
         return 0
     for spec in specs.values():
         print(f"{spec.code:<16} {spec.severity.value:<8} {spec.title}")
@@ -351,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     notebooks.add_argument("names", nargs="*", metavar="NAME", help="default: every notebook")
     notebooks.add_argument("--write-only", action="store_true", help="write, do not execute")
-    notebooks.add_argument("--timeout", type=float, default=600, help="seconds per cell")
+    notebooks.add_argument("--timeout", type=_positive_float, default=600, help="seconds per cell")
     notebooks.add_argument(
         "--dir", type=Path, default=NOTEBOOKS_DIR, help="default: the project's notebooks/"
     )
@@ -366,6 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "json", False):  # only the JSON document on stdout; logs to stderr
+        with json_stdout():
+            return args.func(args)
     return args.func(args)
 
 

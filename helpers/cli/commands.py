@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,9 +29,11 @@ from helpers.backend_config.names import describe_mapping, map_names, name_findi
 from helpers.backend_config.render import render
 from helpers.batch import check_inventory, load_inventory
 from helpers.batch.audit import check_inventory_notebooks
+from helpers.cli.output import print_json
 from helpers.cli.progress import batch_progress, stderr_is_tty, wait_progress
 from helpers.common.logs import quiet_sdk_logs
 from helpers.findings import Finding, exit_code, render_text, to_json, to_junit, unique
+from helpers.findings.codes.set import SETTINGS_FILE_UNREADABLE
 from helpers.probe import diagnose, probe, wait_for_access
 from helpers.probe import probe as live_probe
 from helpers.roles import LEAST_PRIVILEGE_ROLE, PermissionModel, plan_grant
@@ -60,8 +64,16 @@ __all__ = [
     "cmd_grant",
     "cmd_names",
     "cmd_names_reverse",
+    "output_path_error",
     "resolve_settings",
 ]
+
+# A list of secret names is small; anything past this is the wrong file (or /dev/zero).
+SECRETS_FILE_LIMIT = 8 * 1024 * 1024
+# The only settings that shape a secret name.
+NAMING_FIELDS = ("variables_prefix", "connections_prefix", "config_prefix", "sep")
+# What --report-dir gets written (BatchResult.write).
+REPORT_FILES = ("report.html", "report.json", "junit.xml")
 
 # flag dest -> Settings field, for flags that override the settings source
 OVERRIDES = {
@@ -141,10 +153,63 @@ def resolve_settings(args: argparse.Namespace) -> tuple[Settings, list[Finding]]
 
 def _emit(findings: list[Finding], args: argparse.Namespace, title: str, **extra: Any) -> int:
     if getattr(args, "json", False):
-        print(to_json(findings, **extra))
+        print_json(to_json(findings, **extra))
     else:
         print(render_text(findings, title=title, colour=sys.stdout.isatty()))
     return exit_code(findings)
+
+
+def _unusable_settings(findings: list[Finding], args: argparse.Namespace) -> int | None:
+    """Exit 2 with the finding printed when the --settings file itself cannot be used (the
+    same as an unusable inventory); None when the settings can be worked with."""
+    broken = [f for f in findings if f.code == SETTINGS_FILE_UNREADABLE.code]
+    if not broken:
+        return None
+    if getattr(args, "json", False):
+        print_json(json.dumps(json.loads(to_json(broken)) | {"exit_code": 2}, indent=2))
+    else:
+        print(render_text(broken, title=f"settings {args.settings}", colour=sys.stdout.isatty()))
+    return 2
+
+
+def _usage_error(message: str) -> int:
+    print(f"akv-runbook: {message}", file=sys.stderr)
+    return 2
+
+
+def output_path_error(flag: str, path: Path, *, directory: bool) -> str | None:
+    """Why ``path`` cannot be written (one line naming ``flag``), or None when it can.
+
+    Checked before a run starts so that a bad path never costs the run's results. A report
+    directory is created here (it would be at the end anyway); a file's folder must exist.
+    """
+    shown = f"{flag} {path}"
+    try:
+        if directory:
+            if path.exists() and not path.is_dir():
+                return f"{shown}: is a file, not a directory"
+            ancestor = next(p for p in (path, *path.parents) if p.exists())
+            if not ancestor.is_dir():
+                return f"{shown}: {ancestor} is a file, not a directory"
+            for name in REPORT_FILES:
+                if (path / name).is_dir():
+                    return f"{shown}: {path / name} is a directory"
+            path.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=path, prefix=".akv-runbook-"):
+                pass
+            return None
+        if path.is_dir():
+            return f"{shown}: is a directory, not a file"
+        folder = path.parent
+        if not folder.is_dir():
+            return f"{shown}: the folder {folder} does not exist or is not a directory"
+        if not os.access(folder, os.W_OK | os.X_OK) or (
+            path.exists() and not os.access(path, os.W_OK)
+        ):
+            return f"{shown}: not writable"
+    except (OSError, ValueError) as err:
+        return f"{shown}: cannot write there: {getattr(err, 'strerror', None) or err}"
+    return None
 
 
 # -- check -------------------------------------------------------------------------------
@@ -155,14 +220,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.notebooks:
         print("--notebooks needs --inventory FILE", file=sys.stderr)
         return 2
+    if args.junit and (error := output_path_error("--junit", Path(args.junit), directory=False)):
+        return _usage_error(error)
     settings, findings = resolve_settings(args)
+    if (code := _unusable_settings(findings, args)) is not None:
+        return code
     title = f"{settings.name}: {settings.vault_url or '(no vault URL)'}"
     result = None
     if exit_code(findings) == 0:
         result = probe(settings, through_backend=not args.no_backend, timeout=args.timeout)
         findings = findings + result.findings
+    unwritten = None  # checked before the run; this is a race with something else
     if args.junit:
-        Path(args.junit).write_text(to_junit({settings.name: findings}), encoding="utf-8")
+        try:
+            Path(args.junit).write_text(to_junit({settings.name: findings}), encoding="utf-8")
+        except OSError as err:
+            unwritten = f"--junit {args.junit}: cannot write: {err.strerror or err}"
     extra: dict[str, Any] = {"environment": settings.name, "vault_url": settings.vault_url}
     if result is not None:
         extra.update(
@@ -175,7 +248,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         timings = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.latencies.items())
         if timings:
             print(f"latency: {timings}")
-    return code
+    return code if unwritten is None else _usage_error(unwritten)
 
 
 def cmd_check_inventory(args: argparse.Namespace) -> int:
@@ -190,12 +263,19 @@ def cmd_check_inventory(args: argparse.Namespace) -> int:
     progress = sys.stderr.isatty() and not args.no_progress and not args.json
     if not inventory.usable:
         if args.json:
-            print(json.dumps(json.loads(to_json(inventory.findings)) | {"exit_code": 2}, indent=2))
+            payload = json.loads(to_json(inventory.findings)) | {"exit_code": 2}
+            print_json(json.dumps(payload, indent=2))
         else:
             print(render_text(inventory.findings, title=f"inventory {args.inventory}"))
         return 2
-    if args.notebooks:
+    report_dir: Path | None = None
+    if args.report_dir or args.notebooks:
         report_dir = Path(args.report_dir) if args.report_dir else _timestamped(Path("reports"))
+        if error := output_path_error("--report-dir", report_dir, directory=True):
+            return _usage_error(error)
+    if args.junit and (error := output_path_error("--junit", Path(args.junit), directory=False)):
+        return _usage_error(error)
+    if args.notebooks and report_dir is not None:
         with batch_progress(len(inventory.environments), enabled=progress) as report:
             batch = check_inventory_notebooks(
                 inventory,
@@ -213,18 +293,26 @@ def cmd_check_inventory(args: argparse.Namespace) -> int:
                 env_timeout=args.env_timeout,
                 request_timeout=args.timeout,
             )
-        report_dir = Path(args.report_dir) if args.report_dir else None
-    if report_dir is not None:
-        batch.write(report_dir)
-    if args.junit:
-        Path(args.junit).write_text(batch.to_junit(), encoding="utf-8")
+    unwritten = []  # checked before the run; this is a race with something else
+    try:
+        if report_dir is not None:
+            batch.write(report_dir)
+    except OSError as err:
+        unwritten.append(f"--report-dir {report_dir}: cannot write: {err.strerror or err}")
+    try:
+        if args.junit:
+            Path(args.junit).write_text(batch.to_junit(), encoding="utf-8")
+    except OSError as err:
+        unwritten.append(f"--junit {args.junit}: cannot write: {err.strerror or err}")
+    for message in unwritten:
+        print(f"akv-runbook: {message}", file=sys.stderr)
     if args.json:
-        print(json.dumps(batch.to_dict(), indent=2))
+        print_json(json.dumps(batch.to_dict(), indent=2))
     else:
         print(batch.table())
-        if report_dir is not None:
+        if report_dir is not None and not unwritten:
             print(f"report: {report_dir}/report.html (also report.json, junit.xml)")
-    return batch.exit_code
+    return 2 if unwritten else batch.exit_code
 
 
 def _timestamped(root: Path) -> Path:
@@ -234,10 +322,12 @@ def _timestamped(root: Path) -> Path:
 # -- config ------------------------------------------------------------------------------
 def cmd_config_render(args: argparse.Namespace) -> int:
     settings, findings = resolve_settings(args)
+    if (code := _unusable_settings(findings, args)) is not None:
+        return code
     rendered = render(settings, args.target, include_client_secret=args.include_client_secret)
     findings = findings + rendered.findings
     if args.json:
-        print(json.dumps(rendered.to_dict() | {"exit_code": exit_code(findings)}, indent=2))
+        print_json(json.dumps(rendered.to_dict() | {"exit_code": exit_code(findings)}, indent=2))
         return exit_code(findings)
     print(str(rendered))
     if findings:
@@ -266,14 +356,15 @@ def cmd_config_lint(args: argparse.Namespace) -> int:
 # -- names -------------------------------------------------------------------------------
 def cmd_names(args: argparse.Namespace) -> int:
     settings, findings = resolve_settings(args)
+    if (code := _unusable_settings(findings, args)) is not None:
+        return code
     # Only the prefixes and the separator shape a name; a missing vault URL or identity
     # is check's business, not a reason for this command to fail.
-    naming = ("variables_prefix", "connections_prefix", "config_prefix", "sep")
-    findings = [f for f in findings if f.subject.rsplit(".", 1)[-1] in naming]
+    findings = [f for f in findings if f.subject.rsplit(".", 1)[-1] in NAMING_FIELDS]
     findings = findings + name_findings(args.kind, args.ids, settings)
     if args.json:
         mappings = [dataclasses.asdict(m) for m in map_names(args.kind, args.ids, settings)]
-        print(to_json(findings, mappings=mappings))
+        print_json(to_json(findings, mappings=mappings))
         return exit_code(findings)
     print(describe_mapping(args.kind, args.ids, settings))
     if findings:
@@ -282,20 +373,46 @@ def cmd_names(args: argparse.Namespace) -> int:
 
 
 def cmd_names_reverse(args: argparse.Namespace) -> int:
-    settings, findings = resolve_settings(args)
     if args.secrets_file:
-        names = Path(args.secrets_file).read_text(encoding="utf-8").split()
+        names_or_error = _read_secrets_file(args.secrets_file)
+        if isinstance(names_or_error, str):
+            return _usage_error(names_or_error)
+    settings, findings = resolve_settings(args)
+    if (code := _unusable_settings(findings, args)) is not None:
+        return code
+    if args.secrets_file:  # only the naming settings matter, as for `names variable`
+        names = names_or_error
+        findings = [f for f in findings if f.subject.rsplit(".", 1)[-1] in NAMING_FIELDS]
     else:
         names, more = _list_secret_names(settings)
         findings = findings + more
     mapping = reverse(names, settings)
     if args.json:
-        print(json.dumps(mapping.to_dict() | {"exit_code": exit_code(findings)}, indent=2))
+        print_json(json.dumps(mapping.to_dict() | {"exit_code": exit_code(findings)}, indent=2))
     else:
         print(mapping.describe())
         if findings:
             print(render_text(findings, colour=sys.stdout.isatty()))
     return exit_code(findings)
+
+
+def _read_secrets_file(path: str) -> list[str] | str:
+    """The names in ``path`` (whitespace-separated), or why it cannot be used (one line)."""
+    shown = f"--secrets-file {path}"
+    try:
+        with open(path, "rb") as file:
+            raw = file.read(SECRETS_FILE_LIMIT + 1)
+    except OSError as err:
+        return f"{shown}: cannot read: {err.strerror or type(err).__name__}"
+    except ValueError as err:  # e.g. an embedded NUL in the path
+        return f"{shown}: not a file path ({err})"
+    if len(raw) > SECRETS_FILE_LIMIT:
+        mib = SECRETS_FILE_LIMIT // (1024 * 1024)
+        return f"{shown}: larger than {mib} MiB, not a list of names"
+    try:
+        return raw.decode("utf-8-sig").split()
+    except UnicodeDecodeError as err:
+        return f"{shown}: not UTF-8 text (byte {err.start})"
 
 
 def _list_secret_names(settings: Settings) -> tuple[list[str], list[Finding]]:
@@ -318,6 +435,8 @@ def _grant_operator(args: argparse.Namespace) -> Operator | Finding:
 def cmd_grant(args: argparse.Namespace) -> int:
     quiet_sdk_logs()
     settings, findings = resolve_settings(args)
+    if (code := _unusable_settings(findings, args)) is not None:
+        return code
     subscription = args.subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID", "")
     backend = live_probe(settings, through_backend=False, check_roles=False)
     plan = plan_grant(
@@ -347,7 +466,7 @@ def cmd_grant(args: argparse.Namespace) -> int:
             if bar is not None:
                 bar.close()
     if args.json:
-        print(
+        print_json(
             to_json(
                 findings,
                 commands=plan.commands,
@@ -370,9 +489,18 @@ def _positive_int(text: str) -> int:
 
 
 def _positive_float(text: str) -> float:
+    """Seconds: finite and above 0 (``inf``, ``nan``, ``1e400``, 0 and negatives refused)."""
     value = float(text)
-    if not value > 0:
+    if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """Seconds: finite and 0 or more."""
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds (0 or more)")
     return value
 
 
@@ -391,7 +519,7 @@ def add_engine_commands(sub: Any) -> None:
         "fast path), or with --notebooks by executing the check notebook once per "
         "environment (the audit path: an executed notebook per environment as evidence)."
         "\n\nexit 0: no error finding; 1: at least one (in any environment); 2: usage "
-        "error or an unusable inventory.",
+        "error, or a settings file, inventory or report path that cannot be used.",
         epilog="examples:\n  akv-runbook check                       # from this environment\n"
         "  akv-runbook check --settings prod.yaml --junit report.xml\n"
         "  akv-runbook check --vault-url https://kv.vault.azure.net/ --variable sample_var\n"
@@ -548,7 +676,7 @@ def add_engine_commands(sub: Any) -> None:
     )
     grant.add_argument("--perform", action="store_true", help="make the grant through ARM")
     grant.add_argument(
-        "--wait", type=float, default=60.0, help="seconds to wait for the grant to take effect"
+        "--wait", type=_seconds, default=60.0, help="seconds to wait for the grant to take effect"
     )
     grant.add_argument("--json", action="store_true", help="print JSON")
     grant.set_defaults(func=cmd_grant)

@@ -289,11 +289,12 @@ CONFIG_UNPARSABLE = define(
 
 FILE_KIND_UNKNOWN = define(
     "AKV-CFG-021",
-    Severity.WARNING,
+    Severity.ERROR,
     "Kind of configuration file not recognised",
     """
     lint_file recognises airflow.cfg, .env files, ADF/Fabric JSON exports, Helm values,
-    docker compose files and DAG folders by name and content.
+    docker compose files and DAG folders by name and content. A file of none of these kinds
+    was not linted, so nothing about it is known to be right.
     """,
     "Name the file by its kind (airflow.cfg, values.yaml, docker-compose.yaml, .env, *.json).",
 )

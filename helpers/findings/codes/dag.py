@@ -59,9 +59,12 @@ DAG_LOOKUP_CACHED = define(
 
 DAG_UNREADABLE = define(
     "AKV-DAG-004",
-    Severity.WARNING,
+    Severity.ERROR,
     "DAG file or folder cannot be read",
-    "The path does not exist, cannot be read or is not valid Python, so it was not linted.",
+    """
+    The path does not exist, cannot be read or is not valid Python, so it was not linted
+    (and Airflow cannot import a file that does not parse either).
+    """,
     "Fix the path or the syntax error in the detail.",
 )
 

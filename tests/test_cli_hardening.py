@@ -245,3 +245,20 @@ def test_json_stdout_keeps_stray_output_off_stdout(capsys):
     captured = capsys.readouterr()
     assert json.loads(captured.out) == {"ok": True}
     assert "a stray line" in captured.err
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http", "65536"])
+def test_sandbox_start_refuses_a_port_outside_0_65535(port, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sandbox", "start", "--port", port])
+    assert exit_info.value.code == 2
+    assert "port" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["sandbox", "start"], ["lab", "--no-browser"]])
+def test_a_state_dir_that_is_a_file_is_a_usage_error(command, tmp_path, capsys):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    for state_dir in (a_file, a_file / "below"):
+        assert main([*command, "--state-dir", str(state_dir)]) == 2
+        assert "is not a directory" in capsys.readouterr().err

@@ -71,7 +71,29 @@ def _state_dir(args: argparse.Namespace) -> Path:
     return Path(args.state_dir) if args.state_dir else sb.default_state_dir()
 
 
+def _state_dir_problem(args: argparse.Namespace) -> str | None:
+    """Why the state dir cannot be used (a usage error), or None."""
+    path = _state_dir(args)
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return f"akv-runbook: --state-dir {path}: {existing} is not a directory"
+    return None
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535 (0 = any free), not {value}")
+    return value
+
+
 def cmd_sandbox_start(args: argparse.Namespace) -> int:
+    if problem := _state_dir_problem(args):
+        print(problem, file=sys.stderr)
+        return 2
     try:
         scenario = sb.load_scenario(args.scenario)
     except sb.ScenarioError as err:
@@ -165,6 +187,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_lab(args: argparse.Namespace) -> int:
     """JupyterLab whose kernels inherit the sandbox environment."""
     root = PROJECT_ROOT
+    if problem := _state_dir_problem(args):
+        print(problem, file=sys.stderr)
+        return 2
     pin_widget_state_autosave_off()
     with sb.Sandbox(state_dir=_state_dir(args)) as sandbox:
         # Kernels inherit this environment; runbook.connect() reuses this sandbox.
@@ -256,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     start.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=sb.DEFAULT_PORT,
         help=f"proxy port on 127.0.0.1 (default {sb.DEFAULT_PORT}; 0 = any free)",
     )

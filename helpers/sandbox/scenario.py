@@ -9,6 +9,7 @@ scenario into the plain dicts the service models load.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import secrets
 import string
@@ -22,6 +23,7 @@ from helpers.common.textio import InputError, load_yaml, read_text
 from .arm.models import find_role
 
 __all__ = [
+    "KEYS",
     "GENERATE",
     "GUID",
     "PERMISSIONS",
@@ -101,10 +103,68 @@ def _expect_list(data: dict, key: str, problems: list[str], *, required: bool = 
     return value
 
 
+# Every key a scenario may use, per level: a typo such as `firewal: closed` is a problem, not
+# a silently ignored line (the sandbox would then run with the firewall open).
+KEYS: dict[str, frozenset[str]] = {
+    "": frozenset(
+        {"name", "description", "tenants", "subscriptions", "apps", "vaults"}
+        | {"role_assignments", "default_principal", "default_vault"}
+    ),
+    "tenants": frozenset({"id", "domain", "name"}),
+    "subscriptions": frozenset({"id", "tenant", "name", "resource_groups"}),
+    "subscriptions.resource_groups": frozenset({"name", "location"}),
+    "apps": frozenset({"name", "tenant", "client_id", "object_id", "secrets"}),
+    "apps.secrets": frozenset({"value", "expires"}),
+    "vaults": frozenset(
+        {"name", "subscription", "resource_group", "location", "permission_model", "firewall"}
+        | {"ip_rules", "legacy_access_denied", "purge_protection", "soft_delete_retention_days"}
+        | {"secrets", "access_policies"}
+    ),
+    "vaults.secrets.*": frozenset({"value", "content_type", "tags", "enabled"}),
+    "vaults.access_policies": frozenset({"principal", "secrets"}),
+    "role_assignments": frozenset({"principal", "role", "scope"}),
+}
+
+
+def _unknown_keys(data: dict[str, Any]) -> list[str]:
+    """Keys no level of a scenario knows, with the closest known key as a hint."""
+    problems = []
+
+    def check(obj: Any, level: str, where: str) -> None:
+        if not isinstance(obj, dict):
+            return
+        for key in obj:
+            if str(key) not in KEYS[level]:
+                close = difflib.get_close_matches(str(key), KEYS[level], n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                problems.append(f"{where}{'.' if where else ''}{key}: unknown key{hint}")
+
+    check(data, "", "")
+    for level in ("tenants", "subscriptions", "apps", "vaults", "role_assignments"):
+        for i, item in enumerate(
+            data.get(level) or [] if isinstance(data.get(level), list) else []
+        ):
+            check(item, level, f"{level}[{i}]")
+            if not isinstance(item, dict):
+                continue
+            nested = {
+                "subscriptions": "resource_groups",
+                "apps": "secrets",
+                "vaults": "access_policies",
+            }
+            inner = item.get(nested.get(level, ""))
+            for j, sub in enumerate(inner if isinstance(inner, list) else []):
+                check(sub, f"{level}.{nested[level]}", f"{level}[{i}].{nested[level]}[{j}]")
+            if level == "vaults" and isinstance(item.get("secrets"), dict):
+                for name, spec in item["secrets"].items():
+                    check(spec, "vaults.secrets.*", f"vaults[{i}].secrets.{name}")
+    return problems
+
+
 def validate(data: Any) -> list[str]:  # noqa: C901 - one flat pass keeps every message in view
     if not isinstance(data, dict):
         return ["the document must be a mapping (tenants, subscriptions, apps, vaults, ...)"]
-    problems: list[str] = []
+    problems: list[str] = _unknown_keys(data)
     tenants = _expect_list(data, "tenants", problems)
     tenant_keys: set[str] = set()
     for i, t in enumerate(tenants):

@@ -470,3 +470,21 @@ def test_numeric_secret_names_are_accepted_as_text(tmp_path):
     state = build_state(load_scenario(write(tmp_path, data)), {})
 
     assert "2024" in state["keyvault"]["vaults"][0]["secrets"]
+
+
+def test_a_typo_in_any_level_of_a_scenario_is_a_problem_with_a_hint(tmp_path):
+    from helpers.sandbox import ScenarioError, load_scenario
+    from helpers.sandbox.scenario import default_scenario_path
+
+    data = yaml.safe_load(default_scenario_path().read_text())
+    data["vaults"][0]["firewal"] = "closed"  # would otherwise run with the firewall open
+    data["apps"][0]["secrets"] = [{"value": "x" * 40, "expire": "2020-01-01"}]
+    data["tenantz"] = []
+    path = tmp_path / "typo.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    text = str(err.value)
+    assert "vaults[0].firewal: unknown key (did you mean 'firewall'?)" in text
+    assert "apps[0].secrets[0].expire: unknown key (did you mean 'expires'?)" in text
+    assert "tenantz: unknown key (did you mean 'tenants'?)" in text

@@ -95,11 +95,13 @@ def least_privilege(
     vault through ARM at all (so it holds no management role on it).
     """
     model = PermissionModel.parse(model)
-    if not visible:
-        return LEAST_PRIVILEGE(
+    if not visible:  # no management role, but data roles (Secrets Officer…) are unseen too
+        return ROLES_NOT_CHECKED(
             subject,
-            f"this identity cannot see {scope} through ARM: no management role covers it "
-            "(the backend needs none)",
+            f"this identity cannot see {scope} through ARM, so it cannot list its own roles: "
+            "it holds no management role there, but a data role broader than Key Vault "
+            "Secrets User would not show either — check the vault's Access control (IAM) page "
+            "or run `akv-runbook grant` as an operator",
         )
     extra = [r for r in (held or []) if r != LEAST_PRIVILEGE_ROLE]
     policy_extra = [p for p in policy if p not in POLICY_PERMISSIONS]

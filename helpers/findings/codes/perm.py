@@ -83,11 +83,10 @@ BEYOND_LEAST_PRIVILEGE = define(
 LEAST_PRIVILEGE = define(
     "AKV-PERM-005",
     Severity.OK,
-    "No management-plane roles beyond what the backend needs",
+    "No roles beyond what the backend needs",
     """
-    Through ARM this identity either cannot see the vault at all (so it holds no Owner,
-    Contributor, Key Vault Contributor / Administrator / Officer / Reader role covering it)
-    or holds only Key Vault Secrets User: least privilege for the backend.
+    Through ARM this identity holds only Key Vault Secrets User on the vault (or, on an
+    access-policy vault, secret get and list): least privilege for the backend.
     """,
     "Nothing to do.",
 )
@@ -98,11 +97,15 @@ ROLES_NOT_CHECKED = define(
     "Roles not checked",
     """
     The runbook could not check the roles and permission model through Azure Resource
-    Manager: no subscription id is known, or ARM did not answer.
+    Manager: no subscription id is known, ARM did not answer, or the identity cannot see the
+    vault through ARM — then it holds no management role there, but a data role broader than
+    Key Vault Secrets User (Secrets Officer, Administrator) would not show either, so least
+    privilege is not proven.
     """,
     """
-    Set AZURE_SUBSCRIPTION_ID to the vault's subscription to include this check, or review
-    the vault's "Access control (IAM)" page by hand.
+    Set AZURE_SUBSCRIPTION_ID to the vault's subscription to include this check, review the
+    vault's "Access control (IAM)" page by hand, or check as an operator who can see it
+    (notebook 02, or `akv-runbook grant`).
     """,
 )
 

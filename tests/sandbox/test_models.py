@@ -182,3 +182,31 @@ def test_token_endpoint_checks_the_grant_before_the_client(world):
         scope="https://vault.azure.net/.default",
     )
     assert world.directory.verify_signature(token.access_token)["aud"] == "https://vault.azure.net"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"value": "v", "attributes": {"enabled": "false"}},  # was stored as enabled
+        {"value": "v", "attributes": [1]},
+        {"value": "v", "attributes": {"exp": "tomorrow"}},
+        {"value": "v", "tags": {"team": 1}},
+        {"value": "v", "tags": {"k" * 513: "v"}},
+        {"value": "v", "contentType": "x" * 1_000_000},
+        {"value": "v", "contentType": 5},
+    ],
+)
+def test_keyvault_rejects_what_the_service_rejects_in_a_secret_body(world, body):
+    vault = world.keyvault.vaults[VAULT]
+    admin = Caller(_claims(world, "admin"))
+    with pytest.raises(kv_exc.BadParameter):
+        world.keyvault.set_secret(vault=vault, name="typed", body=body, caller=admin)
+    assert "typed" not in vault.secrets
+
+
+def test_a_disabled_secret_set_with_a_real_boolean_stays_disabled(world):
+    vault = world.keyvault.vaults[VAULT]
+    admin = Caller(_claims(world, "admin"))
+    body = {"value": "v", "attributes": {"enabled": False}, "tags": {"team": "a"}}
+    _, version = world.keyvault.set_secret(vault=vault, name="off", body=body, caller=admin)
+    assert version.enabled is False and version.tags == {"team": "a"}

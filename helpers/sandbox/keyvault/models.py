@@ -325,15 +325,15 @@ class KeyVaultBackend:
         key = name.lower()
         if key in vault.deleted:
             raise exc.ObjectIsDeletedButRecoverable(vault.deleted[key].name)
-        attrs = body.get("attributes") or {}
+        attrs = _attributes(body.get("attributes"))
         tags = _tags(body.get("tags"))
         now = int(time.time())
         version = SecretVersion(
             version=uuid.uuid4().hex,
             value=value,
-            content_type=body.get("contentType"),
+            content_type=_content_type(body.get("contentType")),
             tags=tags,
-            enabled=bool(attrs.get("enabled", True)),
+            enabled=attrs.get("enabled", True),
             nbf=attrs.get("nbf"),
             exp=attrs.get("exp"),
             created=now,
@@ -387,12 +387,12 @@ class KeyVaultBackend:
         found = self._version(secret, version)
         if "value" in body:
             raise exc.BadParameter("The secret value cannot be changed by an update.")
-        attrs = body.get("attributes") or {}
+        attrs = _attributes(body.get("attributes"))
         for attr in ("enabled", "nbf", "exp"):
             if attr in attrs:
                 setattr(found, attr, attrs[attr])
         if "contentType" in body:
-            found.content_type = body["contentType"]
+            found.content_type = _content_type(body["contentType"])
         if "tags" in body:
             found.tags = _tags(body["tags"])
         found.updated = int(time.time())
@@ -518,12 +518,45 @@ class KeyVaultBackend:
                     yield version.value
 
 
+MAX_TAG_NAME, MAX_TAG_VALUE, MAX_CONTENT_TYPE = 512, 256, 255  # the service's own limits
+
+
 def _tags(tags: Any) -> dict[str, str] | None:
     if tags is None:
         return None
     if not isinstance(tags, dict) or len(tags) > MAX_TAGS:
         raise exc.BadParameter(f"Tags must be an object with at most {MAX_TAGS} entries.")
-    return {str(k): str(v) for k, v in tags.items()}
+    for key, value in tags.items():
+        if not isinstance(value, str) or len(key) > MAX_TAG_NAME or len(value) > MAX_TAG_VALUE:
+            raise exc.BadParameter(
+                f"Tag names are at most {MAX_TAG_NAME} characters and tag values strings of at "
+                f"most {MAX_TAG_VALUE} characters."
+            )
+    return dict(tags)
+
+
+def _content_type(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or len(value) > MAX_CONTENT_TYPE):
+        raise exc.BadParameter(
+            f"The parameter 'contentType' must be a string of at most {MAX_CONTENT_TYPE} "
+            "characters."
+        )
+    return value
+
+
+def _attributes(raw: Any) -> dict[str, Any]:
+    """A secret's attributes as the service checks them: enabled a boolean, nbf/exp epochs."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise exc.BadParameter("The parameter 'attributes' must be an object.")
+    if "enabled" in raw and not isinstance(raw["enabled"], bool):
+        raise exc.BadParameter("The attribute 'enabled' must be a boolean.")
+    for name in ("nbf", "exp"):
+        value = raw.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise exc.BadParameter(f"The attribute '{name}' must be a number of seconds.")
+    return raw
 
 
 def _secret(raw: dict[str, Any]) -> Secret:

@@ -17,7 +17,7 @@ from pathlib import Path
 from helpers import sandbox as sb
 from helpers.batch.fleet import run_fleet_demo
 from helpers.batch.notebook_runs import run_demo_notebooks
-from helpers.cli.commands import _positive_float, _positive_int, add_engine_commands
+from helpers.cli.commands import _port, _positive_float, _positive_int, add_engine_commands
 from helpers.cli.output import json_stdout, print_json
 from helpers.cli.progress import batch_progress, stderr_is_tty
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
@@ -78,16 +78,6 @@ def _state_dir_problem(args: argparse.Namespace) -> str | None:
     if existing is not None and not existing.is_dir():
         return f"akv-runbook: --state-dir {path}: {existing} is not a directory"
     return None
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0-65535 (0 = any free), not {value}")
-    return value
 
 
 def cmd_sandbox_start(args: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ from helpers.batch.audit import check_inventory_notebooks
 from helpers.cli.output import print_json
 from helpers.cli.progress import batch_progress, stderr_is_tty, wait_progress
 from helpers.common.logs import quiet_sdk_logs
+from helpers.common.textio import InputError, read_text
 from helpers.findings import Finding, exit_code, render_text, to_json, to_junit, unique
 from helpers.findings.codes.set import SETTINGS_FILE_UNREADABLE
 from helpers.probe import diagnose, probe, wait_for_access
@@ -398,21 +399,10 @@ def cmd_names_reverse(args: argparse.Namespace) -> int:
 
 def _read_secrets_file(path: str) -> list[str] | str:
     """The names in ``path`` (whitespace-separated), or why it cannot be used (one line)."""
-    shown = f"--secrets-file {path}"
     try:
-        with open(path, "rb") as file:
-            raw = file.read(SECRETS_FILE_LIMIT + 1)
-    except OSError as err:
-        return f"{shown}: cannot read: {err.strerror or type(err).__name__}"
-    except ValueError as err:  # e.g. an embedded NUL in the path
-        return f"{shown}: not a file path ({err})"
-    if len(raw) > SECRETS_FILE_LIMIT:
-        mib = SECRETS_FILE_LIMIT // (1024 * 1024)
-        return f"{shown}: larger than {mib} MiB, not a list of names"
-    try:
-        return raw.decode("utf-8-sig").split()
-    except UnicodeDecodeError as err:
-        return f"{shown}: not UTF-8 text (byte {err.start})"
+        return read_text(path, limit=SECRETS_FILE_LIMIT).split()
+    except InputError as err:
+        return f"--secrets-file {path}: {err}"
 
 
 def _list_secret_names(settings: Settings) -> tuple[list[str], list[Finding]]:
@@ -485,6 +475,16 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535 (0 = any free), not {value}")
     return value
 
 

@@ -19,13 +19,13 @@ from helpers.runbook.results import (
     StepResult,
     never_raises,
     remember_secret_env,
+    table_cell,
     unexpected,
 )
 from helpers.settings import (
     Settings,
     check_secret_env,
     settings_from_mapping,
-    shown,
     shown_env_name,
 )
 
@@ -64,22 +64,18 @@ def settings_from_params(**params: Any) -> tuple[Settings, list[Finding]]:
     return settings, findings
 
 
-def _cell(value: object) -> str:
-    return shown(value, 200, quote=False) if value else "(not set)"
-
-
 def _settings_table(settings: Settings) -> list[list[str]]:
     return [
         ["setting", "value"],
-        ["vault_url", _cell(settings.vault_url)],
-        ["tenant_id", _cell(settings.tenant_id)],
-        ["client_id", _cell(settings.client_id)],
+        ["vault_url", table_cell(settings.vault_url)],
+        ["tenant_id", table_cell(settings.tenant_id)],
+        ["client_id", table_cell(settings.client_id)],
         [
             "client_secret_env",
             f"{shown_env_name(settings.client_secret_env)} (the NAME of the variable)",
         ],
-        ["variables", ", ".join(map(_cell, settings.variables)) or "(none)"],
-        ["connections", ", ".join(map(_cell, settings.connections)) or "(none)"],
+        ["variables", ", ".join(map(table_cell, settings.variables)) or "(none)"],
+        ["connections", ", ".join(map(table_cell, settings.connections)) or "(none)"],
         ["target", str(getattr(settings.target, "value", settings.target))],
     ]
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from helpers.findings import Finding
 from helpers.findings.codes.run import ENV_DIFFERS, PACKAGE_INSTALLED, PACKAGE_MISSING
 from helpers.probe import probe
-from helpers.runbook.results import Section, StepResult, never_raises
-from helpers.settings import Settings, check_secret_env, lint_versions, shown, shown_env_name
+from helpers.runbook.results import Section, StepResult, never_raises, table_cell
+from helpers.settings import Settings, check_secret_env, lint_versions, shown_env_name
 
 __all__ = ["PACKAGES", "check_azure_env", "check_packages", "check_sign_in"]
 
@@ -63,10 +63,6 @@ _USED_BY = {
 }
 
 
-def _cell(value: str) -> str:
-    return shown(value, 200, quote=False)
-
-
 @never_raises("AZURE_* variables")
 def check_azure_env(settings: Settings, environ: Mapping[str, str] | None = None) -> StepResult:
     """The AZURE_* variables Airflow's backend signs in with, next to the settings."""
@@ -87,7 +83,7 @@ def check_azure_env(settings: Settings, environ: Mapping[str, str] | None = None
     for name, expected in wanted.items():
         value = env.get(name)
         secret = name in ("AZURE_CLIENT_SECRET", secret_env)
-        cell = "(not set)" if not value else "set (value hidden)" if secret else _cell(value)
+        cell = "(not set)" if not value else "set (value hidden)" if secret else table_cell(value)
         label = shown_env_name(name)
         rows.append(
             [label, cell, _USED_BY.get(name, "holds the client secret (client_secret_env)")]
@@ -97,7 +93,8 @@ def check_azure_env(settings: Settings, environ: Mapping[str, str] | None = None
             findings.append(
                 ENV_DIFFERS(
                     name,
-                    f"{name}={_cell(value)} but the setting is {_cell(str(expected))}{note}",
+                    f"{name}={table_cell(value)} but the setting is "
+                    f"{table_cell(str(expected))}{note}",
                 )
             )
     if secret_env != "AZURE_CLIENT_SECRET" and env.get(secret_env):

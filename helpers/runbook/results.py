@@ -35,6 +35,7 @@ from helpers.findings import (
 )
 from helpers.findings.codes.svc import UNEXPECTED
 from helpers.findings.results import MIMETYPE
+from helpers.settings import shown
 
 if TYPE_CHECKING:
     from helpers.sandbox import Sandbox
@@ -50,6 +51,7 @@ __all__ = [
     "redact",
     "remember_secret_env",
     "show",
+    "table_cell",
     "unexpected",
 ]
 
@@ -63,6 +65,12 @@ ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 
 def _align_left(table_html: str) -> str:
     return re.sub(r"<(td|th)>", rf'<\1 style="{_CELL_STYLE}">', table_html)
+
+
+def table_cell(value: object) -> str:
+    """A value a person typed, as a table cell: unquoted, a fingerprint if it looks like a
+    secret (settings.shown decides), ``(not set)`` when empty."""
+    return shown(value, 200, quote=False) if value else "(not set)"
 
 
 @dataclass

@@ -51,7 +51,6 @@ from helpers.roles.model import (
     arm_error,
     find_vault,
     is_guid,
-    mgmt_kwargs,
     parse_vault_resource_id,
     role_id,
     role_name,
@@ -64,7 +63,7 @@ from helpers.roles.privilege import (
     role_verdict,
 )
 from helpers.settings import Settings
-from helpers.vault.credentials import Operator, identify
+from helpers.vault.credentials import Operator, identify, transport_kwargs
 from helpers.vault.diagnose import diagnose
 
 __all__ = [
@@ -319,7 +318,9 @@ def _grant_role(
         from azure.mgmt.authorization import AuthorizationManagementClient
         from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
 
-        client = AuthorizationManagementClient(credential, sub, **mgmt_kwargs(retries, timeout))
+        client = AuthorizationManagementClient(
+            credential, sub, **transport_kwargs(retries, timeout)
+        )
         guid = role_id(role)
         if guid is None:
             wanted = str(role).replace("'", "''")
@@ -378,7 +379,7 @@ def _grant_policy(
             VaultAccessPolicyProperties,
         )
 
-        client = KeyVaultManagementClient(credential, sub, **mgmt_kwargs(retries, timeout))
+        client = KeyVaultManagementClient(credential, sub, **transport_kwargs(retries, timeout))
         tenant = client.vaults.get(group, vault).properties.tenant_id
         client.vaults.update_access_policy(
             group,

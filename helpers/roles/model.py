@@ -23,6 +23,7 @@ from helpers.findings import Finding
 from helpers.findings.codes.role import VAULT_NOT_FOUND
 from helpers.settings import CLOUDS, vault_name_from_url
 from helpers.settings import GUID_RE as _GUID
+from helpers.vault.credentials import transport_kwargs
 
 __all__ = [
     "ARM_API_TIMEOUT",
@@ -33,7 +34,6 @@ __all__ = [
     "arm_error",
     "find_vault",
     "is_guid",
-    "mgmt_kwargs",
     "parse_vault_resource_id",
     "role_id",
     "role_name",
@@ -140,15 +140,6 @@ def arm_error(err: BaseException) -> tuple[str, str]:
     return code, scrub_text((message or str(err)).strip())
 
 
-def mgmt_kwargs(retries: int, timeout: float) -> dict[str, Any]:
-    return {
-        "retry_total": retries,
-        "retry_backoff_factor": 0.2,
-        "connection_timeout": timeout,
-        "read_timeout": timeout,
-    }
-
-
 # -- ARM: find the vault, list roles -----------------------------------------------------------
 @dataclass
 class VaultInfo:
@@ -209,7 +200,7 @@ def find_vault(
         from azure.mgmt.keyvault import KeyVaultManagementClient
 
         client = KeyVaultManagementClient(
-            credential, info.subscription_id, **mgmt_kwargs(retries, timeout)
+            credential, info.subscription_id, **transport_kwargs(retries, timeout)
         )
         match = next(
             (v for v in client.vaults.list_by_subscription() if (v.name or "").lower() == name),
@@ -258,7 +249,7 @@ def roles_held(
         from azure.mgmt.authorization import AuthorizationManagementClient
 
         client = AuthorizationManagementClient(
-            credential, subscription_id, **mgmt_kwargs(retries, timeout)
+            credential, subscription_id, **transport_kwargs(retries, timeout)
         )
         found = client.role_assignments.list_for_scope(
             vault_resource_id, filter=f"principalId eq '{object_id}'"

@@ -105,7 +105,7 @@ def test_short_secrets_are_not_searched_in_encoded_forms(tmp_path):
 
 
 def test_nothing_found_in_clean_files(tmp_path):
-    (tmp_path / "a").write_text("len=23 sha256=" + fingerprint(SECRET))
+    (tmp_path / "a").write_text(fingerprint(SECRET))
     assert scan_for_secrets([tmp_path], [SECRET]) == []
 
 

@@ -413,7 +413,7 @@ def test_run_dag_false_is_skipped():
 
 SUCCESS_LOG = (
     "2026-01-01T00:00:01.000000Z [info     ] Read sample-variable from Key Vault: len=44 "
-    "sha256=763aed3b68da [x] loc=akv_sample.py:29\n"
+    "hmac=763aed3b68da [x] loc=akv_sample.py:29\n"
     "2026-01-01T00:00:02.000000Z [info     ] DagRun Finished: dag_id=akv_sample, "
     "run_duration=7.8, state=success, external_trigger=False [airflow.models.dagrun.DagRun]\n"
 )
@@ -423,7 +423,7 @@ def test_dag_outcome_success_shows_only_the_fingerprint_and_the_state():
     result = runbook.dag_outcome(0, SUCCESS_LOG, 35.2)
     assert codes(result) == ["AKV-RUN-008"]
     assert result.sections[0].body == (
-        "task get_variable: Read sample-variable from Key Vault: len=44 sha256=763aed3b68da\n"
+        "task get_variable: Read sample-variable from Key Vault: len=44 hmac=763aed3b68da\n"
         "DagRun akv_sample finished: state=success"
     )
 

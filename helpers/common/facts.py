@@ -5,6 +5,7 @@ __all__ = [
     "DEFAULT_ENV_TIMEOUT",
     "MAX_ENV_TIMEOUT",
     "OLD_BACKEND_CLASS",
+    "RUNBOOK_STATE_VAR",
     "SANDBOX_PORT_VAR",
     "SANDBOX_STATE_VAR",
 ]
@@ -15,3 +16,4 @@ DEFAULT_ENV_TIMEOUT = 60.0  # seconds for the whole check of one environment
 MAX_ENV_TIMEOUT = 3600.0
 SANDBOX_PORT_VAR = "AKV_SANDBOX_PORT"  # a running sandbox that notebooks reuse
 SANDBOX_STATE_VAR = "AKV_SANDBOX_STATE_DIR"
+RUNBOOK_STATE_VAR = "AKV_RUNBOOK_STATE_DIR"  # this installation's state: the fingerprint key

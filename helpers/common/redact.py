@@ -1,21 +1,88 @@
-"""Showing a secret without showing it: lengths and short fingerprints only."""
+"""Showing a secret without showing it: lengths and keyed fingerprints only."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
+import os
 import re
+import secrets
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
-__all__ = ["SECRETISH", "fingerprint", "scrub_data", "scrub_text"]
+from helpers.common.paths import state_home
+
+__all__ = ["SECRETISH", "fingerprint", "fingerprint_key_file", "scrub_data", "scrub_text"]
+
+_KEY_BYTES = 32
+_keys: dict[Path, bytes] = {}
 
 
 def fingerprint(value: str | bytes | None) -> str:
-    """``len=44 sha256=1a2b3c4d5e6f`` — enough to compare two values, never enough to leak one."""
+    """``len=44 hmac=1a2b3c4d5e6f`` — enough to compare two values, never enough to leak one.
+
+    The hash is keyed (HMAC-SHA256) with this installation's random key, so a dictionary of
+    likely passwords cannot reverse it; two runs on the same installation still agree.
+    """
     if value is None:
         return "absent"
     raw = value.encode("utf-8") if isinstance(value, str) else value
-    return f"len={len(raw)} sha256={hashlib.sha256(raw).hexdigest()[:12]}"
+    digest = hmac.new(_key(), raw, hashlib.sha256).hexdigest()[:12]
+    return f"len={len(raw)} hmac={digest}"
+
+
+def fingerprint_key_file() -> Path:
+    """Where this installation's fingerprint key lives (mode 0600, made on first use)."""
+    return state_home() / "fingerprint.key"
+
+
+def _key() -> bytes:
+    path = fingerprint_key_file()
+    if path not in _keys:
+        _keys[path] = _read_key(path) or _new_key(path)
+    return _keys[path]
+
+
+def _read_key(path: Path) -> bytes | None:
+    """The key, if the file holds one that nobody else can read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(f.fileno()).st_mode
+        key = f.read(_KEY_BYTES + 1)
+    return key if len(key) == _KEY_BYTES and not mode & 0o077 else None
+
+
+def _new_key(path: Path) -> bytes:
+    """A fresh key, saved atomically (a concurrent process either wins or reads ours).
+
+    A damaged or readable-by-others key is replaced. Where nothing can be saved (a read-only
+    home), the key lives for this process only: fingerprints still hide values, but two runs
+    no longer agree."""
+    key = secrets.token_bytes(_KEY_BYTES)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            theirs = _read_key(path)
+            if theirs:
+                return theirs
+            os.replace(tmp, path)
+    except OSError:
+        return key
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return key
 
 
 # Secret-shaped text in messages from SDKs, Airflow and services: bearer tokens, key=value

@@ -156,8 +156,9 @@ This runbook replaces every manual step with a **checked** one. Each check repor
 
 **Secrets never go into a notebook.** Parameters name the *environment variable* that holds
 the client secret (`client_secret_env`); the form's password field moves the value into this
-kernel's environment and clears itself; outputs show at most a length and a short hash
-(`len=44 sha256=763aed3b68da`)."""
+kernel's environment and clears itself; outputs show at most a length and a short keyed hash
+(`len=44 hmac=1a2b3c4d5e6f`: keyed with this installation's random key, so it cannot be
+reversed with a list of likely passwords, yet two runs here agree)."""
     ),
     *preamble("00_start_here"),
     md(

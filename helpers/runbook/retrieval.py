@@ -275,7 +275,7 @@ def dag_outcome(returncode: int, output: str, seconds: float) -> StepResult:
     """Read ``airflow dags test``'s output: did the task read the variable, did the run
     succeed? Only the DAG's own fingerprint line and the run's state are shown."""
     output = ANSI_RE.sub("", output)
-    read = re.search(r"Read sample-variable from Key Vault: (len=\d+ sha256=[0-9a-f]+)", output)
+    read = re.search(r"Read sample-variable from Key Vault: (len=\d+(?: hmac=[0-9a-f]+)?)", output)
     state = re.search(r"DagRun Finished: .*?\bstate=(\w+)", output)
     lines = []
     if read:
@@ -328,7 +328,7 @@ SEED_DAG_CHANGES = [
     ["retries=1, retry_delay=5 min", "retries=0", "a failed read shows at once in dags test"],
     [
         "logger.info(variable_value)",
-        "logs len=… sha256=… only",
+        "logs len=… hmac=… only",
         "Airflow masks secrets in task logs only, not everywhere a value ends up",
     ],
     [

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.common.facts import SANDBOX_STATE_VAR
+from helpers.common.paths import state_home
 
 from .certs import ensure_certificates
 from .scenario import Scenario, load_scenario
@@ -44,8 +45,7 @@ class SandboxNotRunning(RuntimeError):
 def default_state_dir() -> Path:
     if os.environ.get(SANDBOX_STATE_VAR):
         return Path(os.environ[SANDBOX_STATE_VAR])
-    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return base / "akv-runbook" / "sandbox"
+    return state_home() / "sandbox"
 
 
 def proxy_environment(port: int, bundle: Path) -> dict[str, str]:

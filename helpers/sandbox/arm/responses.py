@@ -190,7 +190,7 @@ class ArmResponses:
                         "actions": list(role.actions),
                         "notActions": list(role.not_actions),
                         "dataActions": list(role.data_actions),
-                        "notDataActions": [],
+                        "notDataActions": list(role.not_data_actions),
                     }
                 ],
             },

@@ -300,6 +300,20 @@ class Router:
             self.state.dirty = True
         return response
 
+    def handle_control(self, request: Request) -> Response:
+        """A control API request (reset, seed, faults...) answered in its own error shape."""
+        try:
+            return self.control.dispatch(request)
+        except ServiceError as err:
+            return err.to_response()
+        except (ValueError, TypeError) as err:
+            return Response.json(
+                {"error": {"code": "SandboxControlError", "message": str(err)}}, 400
+            )
+        except Exception:  # a sandbox bug: still an answer, and a traceback that tests see
+            log.exception("control %s %s failed", request.method, request.path)
+            return internal_error("control")
+
     @staticmethod
     def _fault_response(service: str, fault: Fault) -> Response:
         throttle = fault.kind == "throttle"
@@ -489,17 +503,7 @@ class SandboxServer:
             request = None
 
     def _control(self, request: Request) -> Response:
-        try:
-            return self.router.control.dispatch(request)
-        except ServiceError as err:
-            return err.to_response()
-        except (ValueError, TypeError) as err:
-            return Response.json(
-                {"error": {"code": "SandboxControlError", "message": str(err)}}, 400
-            )
-        except Exception:  # a sandbox bug: still an answer, and a traceback that tests see
-            log.exception("control %s %s failed", request.method, request.path)
-            return internal_error("control")
+        return self.router.handle_control(request)
 
 
 def internal_error(service: str) -> Response:

@@ -18,7 +18,9 @@ VAULT_READ = "Microsoft.KeyVault/vaults/read"
         ("*/read", VAULT_READ, True),
         ("*", VAULT_READ, True),
         ("Microsoft.KeyVault/*", VAULT_READ, True),
-        ("Microsoft.KeyVault/vaults/*/read", VAULT_READ, False),  # both slashes are literal
+        ("Microsoft.KeyVault/vaults/*/read", VAULT_READ, True),  # a "*" segment may be empty
+        ("Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaultsread", False),
+        ("Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/write", False),
         ("Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/secrets/read", True),
         ("Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/a/b/c/read", True),
         ("Microsoft.KeyVault/vaults/*", VAULT_READ, True),
@@ -33,9 +35,10 @@ def test_action_wildcards_match_as_azure_rbac_does(pattern, action, expected):
     assert action_matches((pattern,), action) is expected
 
 
-def test_reader_grants_vault_read_and_the_secrets_officer_alone_does_not():
-    assert role_allows(ROLE_BY_NAME["reader"], VAULT_READ, data=False)
-    assert not role_allows(ROLE_BY_NAME["key vault secrets officer"], VAULT_READ, data=False)
+def test_reader_and_the_key_vault_data_roles_with_vaults_star_read_all_grant_vault_read():
+    for role in ("reader", "key vault reader", "key vault secrets officer"):
+        assert role_allows(ROLE_BY_NAME[role], VAULT_READ, data=False), role
+    assert not role_allows(ROLE_BY_NAME["key vault secrets user"], VAULT_READ, data=False)
 
 
 def test_not_actions_are_subtracted_on_both_planes():

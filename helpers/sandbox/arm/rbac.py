@@ -115,7 +115,9 @@ def find_role(ident: str) -> RoleDefinition | None:
 
 @cache
 def _pattern(glob: str) -> re.Pattern[str]:
-    return re.compile(re.escape(glob).replace(r"\*", ".*") + r"\Z", re.IGNORECASE | re.DOTALL)
+    parts = [re.escape(segment) for segment in glob.split("/*/")]
+    body = "(?:/.*)?/".join(parts).replace(r"\*", ".*")
+    return re.compile(body + r"\Z", re.IGNORECASE | re.DOTALL)
 
 
 def action_matches(patterns: tuple[str, ...] | list[str], action: str) -> bool:
@@ -124,10 +126,12 @@ def action_matches(patterns: tuple[str, ...] | list[str], action: str) -> bool:
     "The wildcard (*) extends a permission to everything that matches the action string you
     provide" (https://learn.microsoft.com/azure/role-based-access-control/role-definitions,
     section Actions): ``*`` stands for any run of characters, ``/`` included, and action
-    strings compare case-insensitively. So ``*/read`` (Reader) covers
-    ``Microsoft.KeyVault/vaults/read``, while ``Microsoft.KeyVault/vaults/*/read`` covers
-    ``vaults/secrets/read`` but not ``vaults/read``: both slashes around the ``*`` are
-    literal. The one place the sandbox matches actions, for both planes.
+    strings compare case-insensitively. A ``*`` that is a whole segment also covers no
+    segment at all: Key Vault Reader "reads metadata of key vaults" (built-in roles,
+    https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security#key-vault-reader)
+    with ``Microsoft.KeyVault/vaults/*/read`` as its only vault read action, so that pattern
+    covers ``Microsoft.KeyVault/vaults/read`` as well as ``vaults/secrets/read``.
+    The one place the sandbox matches actions, for both planes.
     """
     return any(_pattern(p).match(action) for p in patterns)
 

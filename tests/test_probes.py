@@ -368,9 +368,10 @@ def test_contributor_role_is_reported_beyond_least_privilege_AKV_PERM_004(akv_sa
     assert codes(result).count("AKV-SECRET-001") == 3
 
 
-def test_an_invisible_vault_never_passes_least_privilege_secrets_officer_included(akv_sandbox):
-    """Secrets Officer is a data role: the backend still cannot see the vault through ARM,
-    so its roles cannot be listed — that must not read as least privilege."""
+def test_secrets_officer_alone_never_passes_least_privilege(akv_sandbox):
+    """Secrets Officer's Microsoft.KeyVault/vaults/*/read covers vaults/read, as in Azure
+    (helpers.sandbox.arm.rbac.action_matches), so the backend sees the vault and its own
+    roles: beyond least privilege (AKV-PERM-004), never a pass."""
     admin_auth_client(akv_sandbox).role_assignments.create(
         vault_scope(),
         str(uuid.uuid4()),
@@ -380,7 +381,7 @@ def test_an_invisible_vault_never_passes_least_privilege_secrets_officer_include
     result = probe(backend_settings())
 
     assert "AKV-PERM-005" not in codes(result)
-    assert "cannot list its own roles" in only(result, "AKV-PERM-006").detail
+    assert "AKV-PERM-004" in codes(result)
 
 
 def test_probe_without_subscription_skips_roles_AKV_PERM_006(akv_sandbox):

@@ -1,7 +1,10 @@
 """A per-sandbox certificate authority and the leaf certificate for the emulated hosts.
 
 The CA is minted on first start inside the state directory (private keys mode 0600) and
-reused on restart, so a CA bundle exported into a shell stays valid. Nothing here is ever
+reused on restart, so a CA bundle exported into a shell stays valid. It is valid for
+``CA_DAYS`` and name-constrained to the emulated hosts; a start re-mints it when it would not
+outlive the next leaf (``LEAF_DAYS``, re-minted at every start), so a long-lived state dir
+keeps working and the bundle file, rewritten in place, follows. Nothing here is ever
 committed: the state directory is outside the package.
 """
 
@@ -20,8 +23,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 __all__ = [
+    "CA_DAYS",
     "CertPaths",
     "EMULATED_HOSTS",
+    "LEAF_DAYS",
+    "PERMITTED_DNS",
+    "PERMITTED_IP",
     "ensure_certificates",
     "make_private_dir",
 ]
@@ -32,6 +39,14 @@ EMULATED_HOSTS = (
     "vault.azure.net",
     "*.vault.azure.net",
 )
+# The CA may sign for these names only (RFC 5280 name constraints, enforced by OpenSSL and so
+# by every Python client): "vault.azure.net" also permits every name under it. A stolen
+# ca-key.pem therefore cannot mint a certificate that a shell trusting the bundle would
+# accept for any other site.
+PERMITTED_DNS = ("login.microsoftonline.com", "management.azure.com", "vault.azure.net")
+PERMITTED_IP = "127.0.0.1/32"
+CA_DAYS = 30
+LEAF_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -74,8 +89,18 @@ def _mint_ca(now: dt.datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certifi
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=3650))
+        .not_valid_after(now + dt.timedelta(days=CA_DAYS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.NameConstraints(
+                permitted_subtrees=[
+                    *(x509.DNSName(h) for h in PERMITTED_DNS),
+                    x509.IPAddress(ipaddress.ip_network(PERMITTED_IP)),
+                ],
+                excluded_subtrees=None,
+            ),
+            critical=True,
+        )
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
@@ -111,7 +136,7 @@ def _mint_leaf(
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=365))
+        .not_valid_after(now + dt.timedelta(days=LEAF_DAYS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -137,6 +162,20 @@ def _mint_leaf(
         .sign(ca_key, hashes.SHA256())
     )
     return key, cert
+
+
+def _still_good(ca_cert: x509.Certificate, now: dt.datetime) -> bool:
+    """Reuse a CA only while it outlives the next leaf, and only one minted with the name
+    constraints and the short validity (an older, 10-year unconstrained CA is replaced)."""
+    if ca_cert.not_valid_after_utc < now + dt.timedelta(days=LEAF_DAYS + 1):
+        return False
+    if ca_cert.not_valid_after_utc - ca_cert.not_valid_before_utc > dt.timedelta(days=CA_DAYS + 1):
+        return False
+    try:
+        ca_cert.extensions.get_extension_for_class(x509.NameConstraints)
+    except x509.ExtensionNotFound:
+        return False
+    return True
 
 
 def make_private_dir(path: Path) -> None:
@@ -170,7 +209,7 @@ def ensure_certificates(state_dir: Path) -> CertPaths:
         if (
             ca_cert is not None
             and isinstance(loaded, ec.EllipticCurvePrivateKey)
-            and ca_cert.not_valid_after_utc > now
+            and _still_good(ca_cert, now)
         ):
             ca_key = loaded
     if ca_key is None or ca_cert is None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from .faults import ControlError, Fault
 from .http import Request, Response
+from .keyvault.models import MAX_VALUE_BYTES
 from .scenario import SECRET_NAME
 from .state import SandboxState
 
@@ -100,8 +101,13 @@ class ControlResponses:
         if bad:
             raise ControlError(400, f"invalid secret names {bad} (1-127 of 0-9 a-z A-Z -)")
         for name, value in values.items():
+            if not isinstance(value, str) or len(value.encode("utf-8")) > MAX_VALUE_BYTES:
+                raise ControlError(
+                    400, f"secrets.{name}: a string of at most {MAX_VALUE_BYTES} bytes"
+                )
+        for name, value in values.items():
             vault.deleted.pop(str(name).lower(), None)
-            self.state.keyvault.set_secret(vault, str(name), {"value": str(value)})
+            self.state.keyvault.set_secret(vault, str(name), {"value": value})
         self.state.dirty = True
         return {"vault": vault.name, "seeded": sorted(values)}
 

@@ -41,14 +41,19 @@ REASONS = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     409: "Conflict",
     411: "Length Required",
     413: "Payload Too Large",
+    414: "URI Too Long",
+    415: "Unsupported Media Type",
     429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
     500: "Internal Server Error",
     502: "Bad Gateway",
     503: "Service Unavailable",
     504: "Gateway Timeout",
+    505: "HTTP Version Not Supported",
 }
 
 MAX_BODY = 4 * 1024 * 1024
@@ -92,9 +97,14 @@ class Request:
         return {k.lower(): v[0] for k, v in parse_qs(urlsplit(self.target).query).items()}
 
     def json(self) -> Any:
+        """The decoded body (None when empty). ValueError when it is not JSON, is not UTF-8
+        or nests too deeply for the decoder (json.loads raises RecursionError on those)."""
         if not self.body:
             return None
-        return json.loads(self.body)
+        try:
+            return json.loads(self.body)
+        except RecursionError:
+            raise ValueError("the JSON body nests too deeply") from None
 
     def json_body(self) -> Any:
         """The decoded body: None when empty, NOT_JSON when it is not JSON."""

@@ -21,6 +21,7 @@ from typing import Any
 from helpers.common.textio import InputError, load_yaml, read_text
 
 from .arm.models import find_role
+from .keyvault.models import MAX_VALUE_BYTES
 
 __all__ = [
     "KEYS",
@@ -307,6 +308,12 @@ def validate(data: Any) -> list[str]:  # noqa: C901 - one flat pass keeps every 
                 )
             if not isinstance(value, str | dict):
                 problems.append(f"{where}.secrets.{sname}: a string, or a mapping with value")
+            text = value.get("value", "") if isinstance(value, dict) else value
+            if len(str(text).encode("utf-8")) > MAX_VALUE_BYTES:
+                problems.append(
+                    f"{where}.secrets.{sname}: the value is over Key Vault's limit of "
+                    f"{MAX_VALUE_BYTES} bytes"
+                )
         for j, p in enumerate(v.get("access_policies") or []):
             pw = f"{where}.access_policies[{j}]"
             if not isinstance(p, dict):

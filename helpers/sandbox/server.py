@@ -27,6 +27,7 @@ from .arm import exceptions as arm_exc
 from .arm import urls as arm_urls
 from .arm.responses import ArmResponses
 from .certs import CertPaths
+from .connections import BODY_TIMEOUT, HEAD_TIMEOUT, IDLE_TIMEOUT, ConnectionLimiter
 from .control import ControlResponses
 from .entra import exceptions as entra_exc
 from .entra import urls as entra_urls
@@ -47,6 +48,7 @@ __all__ = [
     "TCP_QUICKACK",
     "VAULT_SUFFIX",
     "install_uvloop",
+    "internal_error",
     "plain",
     "read_request",
     "state_file",
@@ -87,52 +89,122 @@ def _ack_now(sock: Any) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, TCP_QUICKACK, 1)
 
 
-async def read_request(reader: asyncio.StreamReader, sock: Any = None) -> Request | None:
-    """One HTTP/1.1 request, or None at a clean end of stream.
+# A DNS name (labels of 1-63 letters, digits and hyphens; at most 253 characters) or an IP.
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}\Z|[0-9a-f:.]{2,45}\Z"
+)
+_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_VERSIONS = ("HTTP/1.1", "HTTP/1.0")
+
+
+async def read_request(
+    reader: asyncio.StreamReader,
+    sock: Any = None,
+    *,
+    idle_timeout: float | None = None,
+    head_timeout: float | None = None,
+    body_timeout: float | None = None,
+    on_head: Callable[[], None] | None = None,
+) -> Request | None:
+    """One HTTP/1.1 request, or None at a clean end of stream or after ``idle_timeout``
+    seconds without a byte.
 
     ``sock`` (optional) is the connection's socket, used to ACK a request head at once
-    when a body is still to come.
+    when a body is still to come. Once a request has started, its head must arrive within
+    ``head_timeout`` and its body within ``body_timeout`` (else 408). ``on_head`` is called
+    when a complete head has been read.
     """
+    loop = asyncio.get_running_loop()
+    started = False
     try:
-        head = await reader.readuntil(b"\r\n\r\n")
+        async with asyncio.timeout(idle_timeout) as deadline:
+            first = await reader.read(1)
+            if not first:
+                return None
+            started = True
+            if head_timeout is not None:
+                deadline.reschedule(loop.time() + head_timeout)
+            head = first + await reader.readuntil(b"\r\n\r\n")
+            method, target, headers = _parse_head(head)
+            if on_head is not None:
+                on_head()
+            if body_timeout is not None:
+                deadline.reschedule(loop.time() + body_timeout)
+            body = await _read_body(reader, headers, sock)
+    except TimeoutError:
+        if not started:
+            return None
+        raise ProtocolError(408, "request not received in time") from None
     except asyncio.IncompleteReadError as err:
-        if err.partial.strip():
-            raise ProtocolError(400, "incomplete request head") from None
-        return None
+        if not started and not err.partial.strip():
+            return None
+        raise ProtocolError(400, "incomplete request") from None
     except asyncio.LimitOverrunError:
-        raise ProtocolError(431, "request head too large") from None
+        raise ProtocolError(431, "request head or chunk line too large") from None
+    return Request(method, target, headers, body)
+
+
+def _parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
+    """Request line and header fields, as strictly as RFC 9112 asks of a server: a bad
+    request line, a field without a colon, whitespace before the colon or a folded line is
+    a 400, never guessed at."""
     request_line, _, rest = head.decode("latin-1").partition("\r\n")
-    try:
-        method, target, _version = request_line.split(" ", 2)
-    except ValueError:
-        raise ProtocolError(400, "malformed request line") from None
+    parts = request_line.split(" ")
+    if len(parts) != 3 or not parts[0] or not set(parts[0]) <= _TCHAR or not parts[1]:
+        raise ProtocolError(400, "malformed request line")
+    method, target, version = parts
+    if version not in _VERSIONS:
+        raise ProtocolError(400, "malformed request line (HTTP/1.1 or HTTP/1.0 only)")
+    if any(ord(c) < 0x21 or ord(c) > 0x7E for c in target):
+        raise ProtocolError(400, "malformed request target")
     headers: dict[str, str] = {}
     for line in rest.split("\r\n"):
-        if line:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-    body = b""
+        if not line:
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or not name or not set(name) <= _TCHAR:
+            raise ProtocolError(400, "malformed header field")
+        key = name.lower()
+        value = value.strip(" \t")
+        if "\x00" in value or "\r" in value or "\n" in value:
+            raise ProtocolError(400, "malformed header field")
+        repeated = key in headers and key in ("content-length", "transfer-encoding", "host")
+        if repeated and (headers[key] != value or key != "content-length"):
+            raise ProtocolError(400, f"conflicting {name} fields")
+        headers[key] = value
+    if "transfer-encoding" in headers:
+        if headers["transfer-encoding"].lower() != "chunked":
+            raise ProtocolError(400, "only Transfer-Encoding: chunked is supported")
+        if "content-length" in headers:
+            raise ProtocolError(400, "both Content-Length and Transfer-Encoding")
+    return method.upper(), target, headers
+
+
+async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str], sock: Any) -> bytes:
     if headers.get("transfer-encoding", "").lower() == "chunked":
         _ack_now(sock)
-        chunks = []
+        chunks: list[bytes] = []
+        total = 0
         while True:
-            size = _int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            size = _int((await reader.readuntil(b"\r\n"))[:-2].split(b";")[0], 16)
             if size == 0:
-                await reader.readuntil(b"\r\n")
-                break
-            chunks.append(await reader.readexactly(size))
-            await reader.readexactly(2)
-            if sum(map(len, chunks)) > MAX_BODY:
+                if await reader.readuntil(b"\r\n") != b"\r\n":
+                    raise ProtocolError(400, "chunked trailers are not supported")
+                return b"".join(chunks)
+            total += size
+            if total > MAX_BODY:
                 raise ProtocolError(413, "request body too large")
-        body = b"".join(chunks)
-    elif "content-length" in headers:
+            chunks.append(await reader.readexactly(size))
+            if await reader.readexactly(2) != b"\r\n":
+                raise ProtocolError(400, "chunk data not followed by CRLF")
+    if "content-length" in headers:
         length = _int(headers["content-length"])
         if length > MAX_BODY:
             raise ProtocolError(413, "request body too large")
         if length:
             _ack_now(sock)
-            body = await reader.readexactly(length)
-    return Request(method.upper(), target, headers, body)
+            return await reader.readexactly(length)
+    return b""
 
 
 _DIGITS = {10: frozenset("0123456789"), 16: frozenset("0123456789abcdefABCDEF")}
@@ -221,9 +293,26 @@ class Router:
                 response = getattr(self.entra, handler)(request, **params)
         except ServiceError as err:
             return err.to_response()
+        except Exception:  # a sandbox bug: still an answer, and a traceback that tests see
+            log.exception("%s %s %s failed", service, request.method, request.path)
+            return internal_error(service)
         if request.method not in READ_METHODS and response.status < 400:
             self.state.dirty = True
         return response
+
+    def handle_control(self, request: Request) -> Response:
+        """A control API request (reset, seed, faults...) answered in its own error shape."""
+        try:
+            return self.control.dispatch(request)
+        except ServiceError as err:
+            return err.to_response()
+        except (ValueError, TypeError) as err:
+            return Response.json(
+                {"error": {"code": "SandboxControlError", "message": str(err)}}, 400
+            )
+        except Exception:  # a sandbox bug: still an answer, and a traceback that tests see
+            log.exception("control %s %s failed", request.method, request.path)
+            return internal_error("control")
 
     @staticmethod
     def _fault_response(service: str, fault: Fault) -> Response:
@@ -243,7 +332,14 @@ class Router:
 
 
 class SandboxServer:
-    def __init__(self, state: SandboxState, certs: CertPaths, *, port: int = 0):
+    def __init__(
+        self,
+        state: SandboxState,
+        certs: CertPaths,
+        *,
+        port: int = 0,
+        max_connections_per_peer: int | None = None,
+    ):
         self.state = state
         self.certs = certs
         self.port = port
@@ -256,6 +352,12 @@ class SandboxServer:
         self._server: asyncio.AbstractServer | None = None
         self._flusher: asyncio.Task | None = None
         self._clients: set[asyncio.Task] = set()
+        self.limiter = ConnectionLimiter(max_connections_per_peer)
+        self.timeouts = {
+            "idle_timeout": IDLE_TIMEOUT,
+            "head_timeout": HEAD_TIMEOUT,
+            "body_timeout": BODY_TIMEOUT,
+        }
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> int:
@@ -300,9 +402,10 @@ class SandboxServer:
         task = asyncio.current_task()
         assert task is not None
         self._clients.add(task)
+        self.limiter.opened(peer, task)
         self.info["connections"] += 1
         try:
-            first = await read_request(reader, sock)
+            first = await self._next_request(reader, sock, peer, task)
             if first is None:
                 return
             if first.method == "CONNECT":
@@ -312,21 +415,34 @@ class SandboxServer:
             else:
                 writer.write(plain(403, "the sandbox is not an open proxy", close=True))
         except ProtocolError as err:
-            writer.write(plain(err.status, str(err), close=True))
-        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError):
+            with contextlib.suppress(Exception):
+                writer.write(plain(err.status, str(err), close=True))
+                await asyncio.wait_for(writer.drain(), 5)
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError, OSError):
             pass
         except asyncio.CancelledError:
-            pass
+            pass  # stopped, or closed as the oldest waiting connection of a peer over its cap
         finally:
             self._clients.discard(task)
+            self.limiter.closed(peer, task)
             with contextlib.suppress(Exception):
                 writer.close()
+
+    async def _next_request(self, reader, sock: Any, peer: str, task: asyncio.Task):
+        """The next request on a connection; the connection counts as waiting (closable when
+        its peer is over the cap) until the request's head is complete."""
+        self.limiter.waiting(peer, task)
+        return await read_request(
+            reader, sock, on_head=lambda: self.limiter.busy(peer, task), **self.timeouts
+        )
 
     async def _tunnel(self, first: Request, reader, writer, peer: str, sock: Any) -> None:
         host, _, port = first.target.rpartition(":")
         host = host.lower().strip("[]")
+        if not _HOSTNAME.match(host) or not port.isdigit():
+            raise ProtocolError(400, "malformed CONNECT target (host:port)")
         if port != "443" or self.router.service_for(host) is None:
-            log.warning("refused CONNECT %s", first.target)
+            log.warning("refused CONNECT %s", first.target[:300])
             writer.write(
                 plain(
                     403,
@@ -342,7 +458,10 @@ class SandboxServer:
             return
         writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         await writer.drain()
-        await writer.start_tls(self.ssl, ssl_handshake_timeout=10)
+        task = asyncio.current_task()
+        assert task is not None
+        self.limiter.waiting(peer, task)  # the TLS handshake is still to come
+        await writer.start_tls(self.ssl, ssl_handshake_timeout=HEAD_TIMEOUT)
         await self._serve_http(reader, writer, host, peer, None, sock)
 
     async def _serve_http(
@@ -351,9 +470,11 @@ class SandboxServer:
         request = first
         info = self.info
         handle = self.router.handle
+        task = asyncio.current_task()
+        assert task is not None
         while True:
             if request is None:
-                request = await read_request(reader, sock)
+                request = await self._next_request(reader, sock, peer, task)
                 if request is None:
                     return
             started = time.perf_counter()
@@ -382,14 +503,16 @@ class SandboxServer:
             request = None
 
     def _control(self, request: Request) -> Response:
-        try:
-            return self.router.control.dispatch(request)
-        except ServiceError as err:
-            return err.to_response()
-        except (ValueError, TypeError) as err:
-            return Response.json(
-                {"error": {"code": "SandboxControlError", "message": str(err)}}, 400
-            )
+        return self.router.handle_control(request)
+
+
+def internal_error(service: str) -> Response:
+    """A 500 in the service's own error shape (Entra's OAuth2 body, or the ARM/Key Vault
+    {"error": {"code", "message"}})."""
+    message = "The sandbox failed to handle this request; see its log."
+    if service == "entra":
+        return Response.json({"error": "server_error", "error_description": message}, 500)
+    return Response.json({"error": {"code": "InternalServerError", "message": message}}, 500)
 
 
 def install_uvloop() -> Callable[[], asyncio.AbstractEventLoop]:

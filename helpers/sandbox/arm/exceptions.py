@@ -21,6 +21,7 @@ __all__ = [
     "RoleAssignmentUpdateNotPermitted",
     "RoleDefinitionDoesNotExist",
     "SubscriptionNotFound",
+    "UnsupportedMediaType",
 ]
 
 AUTHORITY = "https://login.microsoftonline.com/common"
@@ -149,6 +150,16 @@ class RoleDefinitionDoesNotExist(ArmError):
 
 class InvalidRequestContent(ArmError):
     status, code = 400, "InvalidRequestContent"
+
+
+class UnsupportedMediaType(ArmError):
+    status, code = 415, "UnsupportedMediaType"
+
+    def __init__(self, content_type: str):
+        super().__init__(
+            f"The content media type '{content_type}' is not supported. Only 'application/json' "
+            "is supported."
+        )
 
 
 class MissingApiVersion(ArmError):

@@ -174,6 +174,12 @@ class ResourceManager:
                 )
         return claims
 
+    @staticmethod
+    def accept_content(*, content_type: str, has_body: bool) -> None:
+        """ARM takes JSON bodies only (415 UnsupportedMediaType); no Content-Type is JSON."""
+        if has_body and content_type and "json" not in content_type.lower():
+            raise exc.UnsupportedMediaType(content_type.split(";")[0].strip()[:100])
+
     def require(self, claims: dict[str, Any], action: str, scope: str) -> None:
         if not self.authorization.allows(claims.get("oid", ""), action, scope, data=False):
             raise exc.AuthorizationFailed(
@@ -256,7 +262,9 @@ class ResourceManager:
         found = self._vault(subscription, resource_group, name)
         if policies is None:
             raise exc.InvalidRequestContent(
-                "The request content was invalid: properties.accessPolicies is required."
+                "The request content was invalid and could not be deserialized: "
+                "properties.accessPolicies must be a list of objects with string tenantId and "
+                "objectId and permissions lists of strings."
             )
         for new in policies:
             current = next(
@@ -306,8 +314,9 @@ class ResourceManager:
         self._check_scope(scope)
         if role_definition_id is None or principal_id is None:
             raise exc.InvalidRequestContent(
-                "The request content was invalid: properties.roleDefinitionId and "
-                "properties.principalId are required."
+                "The request content was invalid and could not be deserialized: "
+                "properties.roleDefinitionId and properties.principalId are required strings "
+                "(and properties.principalType a string when given)."
             )
         ref = role_definition_id
         role = find_role(ref) if "/" in ref else ROLES.get(ref.lower())

@@ -20,6 +20,7 @@ __all__ = [
     "ROLE_BY_NAME",
     "RoleAssignment",
     "RoleDefinition",
+    "action_matches",
     "find_role",
     "role_allows",
     "role_definition_path",
@@ -34,6 +35,7 @@ class RoleDefinition:
     actions: tuple[str, ...] = ()
     not_actions: tuple[str, ...] = ()
     data_actions: tuple[str, ...] = ()
+    not_data_actions: tuple[str, ...] = ()
 
 
 _KV_READ = (
@@ -113,17 +115,34 @@ def find_role(ident: str) -> RoleDefinition | None:
 
 @cache
 def _pattern(glob: str) -> re.Pattern[str]:
-    return re.compile(re.escape(glob).replace(r"\*", ".*") + r"\Z", re.IGNORECASE)
+    parts = [re.escape(segment) for segment in glob.split("/*/")]
+    body = "(?:/.*)?/".join(parts).replace(r"\*", ".*")
+    return re.compile(body + r"\Z", re.IGNORECASE | re.DOTALL)
 
 
-def _matches(globs: tuple[str, ...], action: str) -> bool:
-    return any(_pattern(g).match(action) for g in globs)
+def action_matches(patterns: tuple[str, ...] | list[str], action: str) -> bool:
+    """Whether any of a role's action patterns covers ``action``, as Azure RBAC matches them.
+
+    "The wildcard (*) extends a permission to everything that matches the action string you
+    provide" (https://learn.microsoft.com/azure/role-based-access-control/role-definitions,
+    section Actions): ``*`` stands for any run of characters, ``/`` included, and action
+    strings compare case-insensitively. A ``*`` that is a whole segment also covers no
+    segment at all: Key Vault Reader "reads metadata of key vaults" (built-in roles,
+    https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security#key-vault-reader)
+    with ``Microsoft.KeyVault/vaults/*/read`` as its only vault read action, so that pattern
+    covers ``Microsoft.KeyVault/vaults/read`` as well as ``vaults/secrets/read``.
+    The one place the sandbox matches actions, for both planes.
+    """
+    return any(_pattern(p).match(action) for p in patterns)
 
 
 def role_allows(role: RoleDefinition, action: str, *, data: bool) -> bool:
+    """Actions minus NotActions (DataActions minus NotDataActions on the data plane)."""
     if data:
-        return _matches(role.data_actions, action)
-    return _matches(role.actions, action) and not _matches(role.not_actions, action)
+        allowed, denied = role.data_actions, role.not_data_actions
+    else:
+        allowed, denied = role.actions, role.not_actions
+    return action_matches(allowed, action) and not action_matches(denied, action)
 
 
 def scope_covers(scope: str, resource: str) -> bool:

@@ -6,7 +6,7 @@ import re
 import time
 from typing import Any
 
-from ..http import NOT_JSON, Request, Response
+from ..http import Request, Response
 from ..keyvault.models import AccessPolicy, Vault
 from .models import (
     ResourceManager,
@@ -18,7 +18,10 @@ from .models import (
 
 __all__ = [
     "ArmResponses",
+    "PERMISSION_KINDS",
 ]
+
+PERMISSION_KINDS = ("keys", "secrets", "certificates", "storage")
 
 
 def _iso(ts: float) -> str:
@@ -33,30 +36,59 @@ def _policy_json(p: AccessPolicy) -> dict[str, Any]:
     }
 
 
+def _strings(value: Any) -> list[str] | None:
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        return None
+    return value
+
+
+def _policy(raw: Any) -> AccessPolicy | None:
+    """One accessPolicies entry, or None when a field is missing or of the wrong JSON type
+    (ARM refuses those as InvalidRequestContent before anything is changed)."""
+    if not isinstance(raw, dict):
+        return None
+    tenant, oid, perms = raw.get("tenantId"), raw.get("objectId"), raw.get("permissions", {})
+    if not isinstance(tenant, str) or not isinstance(oid, str) or not isinstance(perms, dict):
+        return None
+    lists = {kind: _strings(perms.get(kind, [])) for kind in PERMISSION_KINDS if kind in perms}
+    if any(v is None for v in lists.values()):
+        return None
+    secrets = [s.lower() for s in lists.get("secrets") or []]
+    return AccessPolicy(tenant_id=tenant, object_id=oid, secrets=secrets)
+
+
+def _properties(request: Request) -> dict[str, Any] | None:
+    body = request.json_body()
+    if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
+        return None
+    return body["properties"]
+
+
 def _access_policies(request: Request) -> list[AccessPolicy] | None:
     """properties.accessPolicies of the body, or None when it is missing or malformed."""
-    body = request.json_body()
-    try:
-        return [
-            AccessPolicy(
-                tenant_id=p["tenantId"],
-                object_id=p["objectId"],
-                secrets=[s.lower() for s in p.get("permissions", {}).get("secrets", [])],
-            )
-            for p in (body if body is not NOT_JSON and body else {})["properties"]["accessPolicies"]
-        ]
-    except (KeyError, TypeError, AttributeError):
+    props = _properties(request)
+    raw = props.get("accessPolicies") if props is not None else None
+    if not isinstance(raw, list):
         return None
+    policies = [_policy(p) for p in raw]
+    return None if any(p is None for p in policies) else policies  # type: ignore[return-value]
 
 
 def _assignment_properties(request: Request) -> tuple[str | None, str | None, str | None]:
-    """roleDefinitionId, principalId and principalType of the body (None when absent)."""
-    body = request.json_body()
-    try:
-        props = (body if body is not NOT_JSON and body else {})["properties"]
-        return props["roleDefinitionId"], props["principalId"], props.get("principalType")
-    except (KeyError, TypeError, AttributeError):
+    """roleDefinitionId, principalId and principalType of the body (all None when a required
+    one is absent or any is not a string)."""
+    props = _properties(request)
+    if props is None:
         return None, None, None
+    role, principal = props.get("roleDefinitionId"), props.get("principalId")
+    principal_type = props.get("principalType")
+    if (
+        not isinstance(role, str)
+        or not isinstance(principal, str)
+        or not isinstance(principal_type, str | None)
+    ):
+        return None, None, None
+    return role, principal, principal_type
 
 
 class ArmResponses:
@@ -69,6 +101,9 @@ class ArmResponses:
             api_version=request.query.get("api-version"),
             subscription=params.get("sub"),
             scope=params.get("scope", ""),
+        )
+        self.arm.accept_content(
+            content_type=request.headers.get("content-type", ""), has_body=bool(request.body)
         )
         return getattr(self, handler)(request, claims, **params)
 
@@ -155,7 +190,7 @@ class ArmResponses:
                         "actions": list(role.actions),
                         "notActions": list(role.not_actions),
                         "dataActions": list(role.data_actions),
-                        "notDataActions": [],
+                        "notDataActions": list(role.not_data_actions),
                     }
                 ],
             },

@@ -15,6 +15,7 @@ __all__ = [
     "InvalidScope",
     "InvalidTenant",
     "MissingClientSecret",
+    "MissingParameter",
     "TemporarilyUnavailable",
     "UnauthorizedClient",
     "UnsupportedGrantType",
@@ -99,6 +100,15 @@ class MissingClientSecret(AadError):
             "'client_assertion', 'client_secret' or 'request' is required for the "
             "'client_credentials' grant type."
         )
+
+
+class MissingParameter(AadError):
+    """AADSTS900144: a required form field is absent (also what a JSON or empty body gets)."""
+
+    status, error, code = 400, "invalid_request", 900144
+
+    def __init__(self, name: str):
+        super().__init__(f"The request body must contain the following parameter: '{name}'.")
 
 
 class UnsupportedGrantType(AadError):

@@ -147,6 +147,9 @@ class Directory:
     ) -> Token:
         """A client-credentials token, checked in the order Entra ID checks the request."""
         found = self.resolve_tenant(tenant)
+        for name, value in (("grant_type", grant_type), ("client_id", client_id)):
+            if not value:
+                raise exc.MissingParameter(name)
         if grant_type != "client_credentials":
             raise exc.UnsupportedGrantType(grant_type)
         app = self.apps.get(client_id.lower())

@@ -156,3 +156,124 @@ def test_access_check_with_underscore_sep_reads_a_bare_name_through_the_sdk(akv_
     access = next(f for f in result.findings if f.code == "AKV-SECRET-006")
     assert access.data["secret_name"].startswith("akv-runbook-access-check-")
     assert "through the SDK (" in access.detail
+
+
+# -- 3. the seed's adf.py under config lint --dags -------------------------------------------
+SEED_ADF = Path(__file__).parent / "data" / "seed" / "adf.py.txt"  # verbatim from the seed doc
+REPO_DAGS = Path(__file__).parent.parent / "dags"
+
+
+@pytest.fixture
+def seed_dags(tmp_path: Path) -> Path:
+    (tmp_path / "adf.py").write_text(SEED_ADF.read_text(encoding="utf-8"), encoding="utf-8")
+    return tmp_path
+
+
+def test_seed_adf_py_reports_airflow_3_breakage_and_the_logged_secret(seed_dags):
+    from helpers.backend_config import lint_dags
+
+    findings = lint_dags(seed_dags)
+
+    assert [(f.code, f.subject) for f in findings] == [
+        ("AKV-DAG-006", "adf.py:2"),  # airflow.operators.python_operator
+        ("AKV-DAG-008", "adf.py:4"),  # from airflow.models import Variable
+        ("AKV-DAG-009", "adf.py:11"),  # logger.info(variable_value)
+        ("AKV-DAG-007", "adf.py:13"),  # schedule_interval=
+        ("AKV-DAG-008", "adf.py:13"),  # email* default_args
+    ]
+    text = {f.code + f.subject: f.detail for f in findings}
+    assert "airflow.providers.standard.operators.python" in text["AKV-DAG-006adf.py:2"]
+    assert "from airflow.sdk import Variable" in text["AKV-DAG-008adf.py:4"]
+    assert "Variable.get('sample-variable')" in text["AKV-DAG-009adf.py:11"]
+    assert "schedule_interval= was removed: use schedule=" in text["AKV-DAG-007adf.py:13"]
+
+
+def test_config_lint_dags_fails_the_seed_adf_py(seed_dags, capsys):
+    code, out = run(capsys, "config", "lint", "--dags", str(seed_dags), "--json")
+    found = codes_of(json.loads(out))
+    assert code == 1
+    assert {"AKV-DAG-006", "AKV-DAG-007", "AKV-DAG-008", "AKV-DAG-009"} <= set(found)
+
+
+def test_the_repos_dags_and_the_lint_samples_have_none_of_the_new_findings():
+    from helpers.backend_config import lint_dags
+
+    new = {"AKV-DAG-006", "AKV-DAG-007", "AKV-DAG-008", "AKV-DAG-009"}
+    assert lint_dags(REPO_DAGS) == []
+    samples = Path(__file__).parent / "data" / "lint" / "dags"
+    assert not new & set(codes(lint_dags(samples)))
+
+
+def lint_source(tmp_path: Path, source: str) -> list[str]:
+    from helpers.backend_config import lint_dags
+
+    (tmp_path / "d.py").write_text(source, encoding="utf-8")
+    return [f"{f.code}@{f.subject.rsplit(':', 1)[1]}" for f in lint_dags(tmp_path)]
+
+
+def test_secret_values_reaching_print_or_a_logger_are_AKV_DAG_009(tmp_path: Path):
+    source = (
+        "import logging\n"
+        "from airflow.sdk import BaseHook, Variable\n"
+        "log = logging.getLogger(__name__)\n"
+        "def t():\n"
+        "    v = Variable.get('k')\n"
+        "    print(v)\n"  # 6
+        "    log.info('value: %s', v)\n"  # 7
+        "    log.info(f'value: {v.strip()}')\n"  # 8
+        "    log.info('value: ' + v)\n"  # 9
+        "    conn = BaseHook.get_connection('db')\n"
+        "    print(conn.password)\n"  # 11
+        "    logging.warning(BaseHook.get_connection('db').get_uri())\n"  # 12
+        "    print(Variable.get('k2'))\n"  # 13
+        "    w = v\n"
+        "    def inner():\n"
+        "        log.debug(w)\n"  # 16: a closure still holds the value
+    )
+    assert lint_source(tmp_path, source) == [
+        f"AKV-DAG-009@{n}" for n in (6, 7, 8, 9, 11, 12, 13, 16)
+    ]
+
+
+def test_logging_a_length_or_hash_or_the_connection_itself_is_not_a_leak(tmp_path: Path):
+    source = (
+        "import hashlib, logging\n"
+        "from airflow.sdk import BaseHook, Variable\n"
+        "log = logging.getLogger(__name__)\n"
+        "def t():\n"
+        "    v = Variable.get('k')\n"
+        "    digest = hashlib.sha256(v.encode()).hexdigest()\n"
+        "    log.info('len=%d %s', len(v), digest)\n"
+        "    conn = BaseHook.get_connection('db')\n"
+        "    print(conn.host, conn.login)\n"
+        "    print('read', 'k')\n"
+        "    cache = {}\n"
+        "    print(cache.get('k'))\n"
+    )
+    assert lint_source(tmp_path, source) == []
+
+
+def test_removed_and_deprecated_airflow_2_forms_are_told_apart(tmp_path: Path):
+    source = (
+        "from airflow import DAG\n"
+        "from airflow.operators.bash_operator import BashOperator\n"  # 2: gone
+        "from airflow.operators.python import PythonOperator\n"  # 3: a 3.x shim
+        "from airflow.hooks.base_hook import BaseHook\n"  # 4: gone
+        "from airflow.hooks.base import BaseHook as B\n"  # 5: a 3.x shim
+        "import airflow.contrib.hooks.ssh_hook\n"  # 6: gone
+        "from airflow.models import Variable, DagRun\n"  # 7: Variable -> airflow.sdk
+        "from airflow.providers.standard.operators.empty import EmptyOperator\n"
+        "with DAG('d', concurrency=2, schedule=None):\n"  # 9: concurrency removed
+        "    EmptyOperator(task_id='e', task_concurrency=1, email='a@b')\n"  # 10
+    )
+    assert lint_source(tmp_path, source) == [
+        "AKV-DAG-006@2",
+        "AKV-DAG-008@3",
+        "AKV-DAG-006@4",
+        "AKV-DAG-008@5",
+        "AKV-DAG-006@6",
+        "AKV-DAG-008@7",
+        "AKV-DAG-007@9",
+        "AKV-DAG-007@10",
+        "AKV-DAG-008@10",
+    ]

@@ -116,7 +116,8 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         dest="variables",
         action="append",
         metavar="KEY",
-        help="Airflow variable to read (repeatable)",
+        help="Airflow variable to read and require (repeatable); with no --variable or "
+        "--connection, read access is checked with a name that does not exist",
     )
     group.add_argument(
         "--connection",

@@ -72,7 +72,7 @@ def test_config_render_json_backend_kwargs_are_valid_json(capsys):
         "--vault-url",
         vault_url(),
         "--tenant-id",
-        "sandbox.onmicrosoft.com",
+        "5f0c6e2a-3b1d-4c8e-9a7f-0d2b4e6f8a10",
         "--client-id",
         "3c9e1f7a-2d4b-4a6c-8e0f-5b7d9f1a3c42",
     )

@@ -99,11 +99,11 @@ def test_changing_a_table_entry_changes_every_form_that_shows_the_field(monkeypa
 
 def test_a_form_row_validates_with_the_check_the_table_names(monkeypatch):
     form = widgets.settings_form({}, on_check=lambda values: None)
-    form.tenant_id.text.value = "contoso.com"  # a domain is a valid tenant
+    form.tenant_id.text.value = "5f0c6e2a-3b1d-4c8e-9a7f-0d2b4e6f8a10"  # a tenant GUID
     assert form.tenant_id.valid.value is True
 
     _renamed(monkeypatch, "tenant_id", check="check_guid")
     form = widgets.settings_form({}, on_check=lambda values: None)
-    form.tenant_id.text.value = "contoso.com"  # ... but not a valid GUID
+    form.tenant_id.text.value = "contoso.com"  # not a GUID: the renamed check's code shows
     assert form.tenant_id.valid.value is False
     assert form.tenant_id.valid.readout == GUID_INVALID.code

@@ -94,7 +94,8 @@ def test_typed_secret_signs_in_AKV_AUTH_001_and_the_password_is_cleared_first(
     assert seen["password"] == "" and seen["env"], "the secret moved before the probe ran"
     assert backend_secret not in json.dumps(seen["values"])
     text = output_text(form)
-    assert "AKV-AUTH-001" in text and "AKV-SECRET-001" in text
+    # no variables typed: the check proves read access with an absent name (AKV-SECRET-006)
+    assert "AKV-AUTH-001" in text and "AKV-SECRET-006" in text
     assert f"${SECRET_VAR}" in text  # the note says where the secret went
     assert form.password.value == ""
     assert os.environ[SECRET_VAR] == backend_secret

@@ -7,7 +7,7 @@ connections) with a few batch-only keys::
 
     version: 1
     defaults:
-      tenant_id: contoso.onmicrosoft.com
+      tenant_id: 8c3d2f1e-4b5a-4c6d-9e7f-1a2b3c4d5e6f   # the directory GUID, not a domain
       credential: client_secret          # or managed_identity / workload_identity
       variables: [sample-variable]
       timeout: 60                        # seconds for the whole environment check

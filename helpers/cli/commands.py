@@ -116,7 +116,8 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         dest="variables",
         action="append",
         metavar="KEY",
-        help="Airflow variable to read (repeatable)",
+        help="Airflow variable to read and require (repeatable); with no --variable or "
+        "--connection, read access is checked with a name that does not exist",
     )
     group.add_argument(
         "--connection",
@@ -328,7 +329,9 @@ def cmd_config_render(args: argparse.Namespace) -> int:
     rendered = render(settings, args.target, include_client_secret=args.include_client_secret)
     findings = findings + rendered.findings
     if args.json:
-        print_json(json.dumps(rendered.to_dict() | {"exit_code": exit_code(findings)}, indent=2))
+        # every finding, the settings' included (they set the exit code too)
+        every = {"findings": [f.to_dict() for f in findings], "exit_code": exit_code(findings)}
+        print_json(json.dumps(rendered.to_dict() | every, indent=2))
         return exit_code(findings)
     print(str(rendered))
     if findings:

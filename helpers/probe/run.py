@@ -9,7 +9,10 @@ outcome into findings:
 2. **vault** — one unauthenticated request: DNS, proxy, TLS and the vault's challenge (which
    names the vault's tenant);
 3. **secrets** — each expected variable and connection, read through the SDK's
-   ``SecretClient`` and through the real ``AzureKeyVaultBackend`` (only fingerprints kept);
+   ``SecretClient`` and through the real ``AzureKeyVaultBackend`` (only fingerprints kept).
+   When the settings name none, read access itself is checked: a name that cannot exist is
+   read, and Key Vault's 404 SecretNotFound proves the identity may read secrets (a missing
+   permission answers 403 whether or not the secret exists) — no secret is assumed to exist;
 4. **roles** — through ARM when this identity can see the vault: the permission model and
    :func:`helpers.roles.least_privilege`.
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -81,9 +85,12 @@ from helpers.vault.credentials import (
 )
 from helpers.vault.diagnose import diagnose, not_found_detail, scrub_detail
 
-__all__ = ["DEFAULT_TIMEOUT", "STOPS_READS", "probe"]
+__all__ = ["ACCESS_CHECK_KEY", "DEFAULT_TIMEOUT", "STOPS_READS", "probe"]
 
 DEFAULT_TIMEOUT = 10.0
+# With nothing named to read, the probe reads ACCESS_CHECK_KEY-<random hex>: a name that no
+# vault holds, so a 404 SecretNotFound shows that this identity may read secrets.
+ACCESS_CHECK_KEY = "akv-runbook-access-check"
 # Failures after which further reads of the same vault are skipped.
 STOPS_READS = frozenset(
     {
@@ -163,6 +170,8 @@ class _Target:
     parse_error: str | None = None
     sdk_seconds: float = 0.0
     backend_seconds: float | None = None
+    absent: bool = False  # the access check's name, certain not to exist
+    via_backend: bool = True  # whether the Airflow backend can look the name up
 
 
 class _Run:
@@ -331,8 +340,23 @@ class _Run:
                 continue
             out.append(_Target(kind, str(key), name, f"{kind.value} {key}"))
         if not wanted:
-            self.add(NOTHING_TO_READ("secrets", "settings.variables and connections are empty"))
+            out.append(self.access_target())
         return out
+
+    def access_target(self) -> _Target:
+        """A name certain not to exist, read to prove read access when nothing is named: as a
+        variable (or connection) through the configured prefix when that gives a valid name, so
+        that the Airflow backend makes the same request; otherwise bare, through the SDK only."""
+        s = self.settings
+        key = f"{ACCESS_CHECK_KEY}-{secrets.token_hex(8)}"
+        for kind, prefix in (
+            (Kind.VARIABLE, s.variables_prefix),
+            (Kind.CONNECTION, s.connections_prefix),
+        ):
+            name = None if prefix is None else secret_name(prefix, key, s.sep)
+            if name is not None and is_valid_name(name):
+                return _Target(kind, key, name, "read access", absent=True)
+        return _Target(Kind.VARIABLE, key, key, "read access", absent=True, via_backend=False)
 
     def read_with_sdk(self, vault_url: str) -> list[_Target]:
         targets = self.targets()
@@ -368,7 +392,8 @@ class _Run:
         eligible = [
             t
             for t in targets
-            if t.sdk_fp is not None or (t.finding and t.finding.code == SECRET_NOT_FOUND.code)
+            if t.via_backend
+            and (t.sdk_fp is not None or (t.finding and t.finding.code == SECRET_NOT_FOUND.code))
         ]
         if not eligible:
             return
@@ -413,6 +438,9 @@ class _Run:
     def report_targets(self, targets: list[_Target]) -> None:
         reported_stop = False
         for t in targets:
+            if t.absent:
+                self.report_access(t)
+                continue
             if t.finding is not None:
                 stop = t.finding.code in STOPS_READS
                 if stop and reported_stop:
@@ -470,6 +498,35 @@ class _Run:
                     fingerprint=t.sdk_fp,
                 )
             )
+
+    def report_access(self, t: _Target) -> None:
+        """The access check's outcome: 404 (or, against the odds, a value) proves read access;
+        anything else is the failure it is, with the context of the read added."""
+        if t.finding is not None and t.finding.code != SECRET_NOT_FOUND.code:
+            self.add(
+                t.finding.spec(
+                    t.finding.subject,
+                    f"{t.finding.detail} (reading {t.name!r}, a name that does not exist, to "
+                    "check read access; if access is granted per secret, name the variables "
+                    "and connections to read)",
+                    **t.finding.data,
+                )
+            )
+            return
+        if t.backend_finding is not None:
+            self.add(t.backend_finding)
+            return
+        via = "the SDK and Airflow's backend" if t.backend_seconds is not None else "the SDK"
+        self.add(
+            NOTHING_TO_READ(
+                "secrets",
+                f"no variables or connections named: read access checked instead — {t.name!r}, "
+                f"a name that does not exist, answered 404 SecretNotFound through {via} (a "
+                "missing permission answers 403); name the variables and connections your DAGs "
+                "use to check that they exist",
+                secret_name=t.name,
+            )
+        )
 
     def check_roles(self, vault_url: str) -> None:
         if not self.subscription_id:

@@ -42,7 +42,12 @@ from helpers.findings.codes.role import (
     UNKNOWN_ROLE,
 )
 from helpers.findings.codes.run import NO_GRANT_NEEDED, SKIPPED
-from helpers.findings.codes.secret import SECRET_DISABLED, SECRET_NOT_FOUND, SECRET_READ
+from helpers.findings.codes.secret import (
+    NOTHING_TO_READ,
+    SECRET_DISABLED,
+    SECRET_NOT_FOUND,
+    SECRET_READ,
+)
 from helpers.roles.commands import grant_commands
 from helpers.roles.model import (
     ARM_API_TIMEOUT,
@@ -79,8 +84,11 @@ __all__ = [
 ]
 
 FORBIDDEN_CODES = frozenset({FORBIDDEN_BY_RBAC.code, FORBIDDEN_BY_POLICY.code})
-# A read that got past the vault's authorization (a missing or disabled secret included).
-AUTHORIZED_CODES = frozenset({SECRET_READ.code, SECRET_NOT_FOUND.code, SECRET_DISABLED.code})
+# A read that got past the vault's authorization (a missing or disabled secret included, and
+# the access check's 404 when nothing is named).
+AUTHORIZED_CODES = frozenset(
+    {SECRET_READ.code, SECRET_NOT_FOUND.code, SECRET_DISABLED.code, NOTHING_TO_READ.code}
+)
 
 
 class Observed(Protocol):

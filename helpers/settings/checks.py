@@ -202,7 +202,8 @@ def _opening(value: object, subject: str, findings: list[Finding]) -> tuple[str,
 
 
 def check_tenant(value: object, subject: str = "tenant_id") -> tuple[str, list[Finding]]:
-    """A tenant GUID (lower-cased) or a domain; findings when it is neither. Empty is allowed."""
+    """A tenant GUID (lower-cased); findings for anything else, a domain name included (Key
+    Vault's challenge names the GUID, see AKV-SET-007). Empty is allowed."""
     findings: list[Finding] = []
     text, done = _opening(value, subject, findings)
     if done:
@@ -215,6 +216,15 @@ def check_tenant(value: object, subject: str = "tenant_id") -> tuple[str, list[F
     elif text.startswith("{") and GUID_RE.match(text.strip("{}")):
         detail = f"{subject} has braces around the GUID; use {shown(text.strip('{}').lower())}."
     elif DOMAIN_RE.match(lowered):
+        # Entra ID issues a token for a domain authority, but Key Vault's challenge names the
+        # tenant by GUID and azure-identity compares tenant ids literally (AKV-AUTH-007).
+        detail = (
+            f"{subject} {shown(text)} is a domain name: sign-in accepts it, but Key Vault's "
+            "challenge names the tenant by its GUID and the credential refuses a token for a "
+            "tenant id it was not configured with, so the backend reads nothing (AKV-AUTH-007); "
+            "use the directory's GUID."
+        )
+        findings.append(TENANT_INVALID(subject, detail, domain=lowered))
         return lowered, findings
     else:
         detail = f"{subject} {shown(text)} is neither a GUID nor a domain."

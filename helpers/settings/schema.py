@@ -90,7 +90,8 @@ class Settings:
     target: Target = Target.ENV
     airflow_version: str | None = None
     provider_version: str | None = None
-    variables: list[str] = field(default_factory=lambda: ["sample-variable"])
+    # None named: the probe checks read access without assuming a secret exists.
+    variables: list[str] = field(default_factory=list)
     connections: list[str] = field(default_factory=list)
     retry_total: int | None = 3
     # Added fields (all optional):

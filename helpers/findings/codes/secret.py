@@ -89,10 +89,20 @@ BACKEND_DISAGREES = define(
 NOTHING_TO_READ = define(
     "AKV-SECRET-006",
     Severity.INFO,
-    "No secrets to probe",
+    "No secrets named: read access checked with a name that does not exist",
     """
-    The settings list no variables or connections to read, so only sign-in and reachability
-    were checked, not read access.
+    The settings name no variables or connections, so the check does not assume that any
+    particular secret exists (the seed's sample-variable is only in the sandbox). Instead it
+    reads a random name that no vault holds: Key Vault answers 404 SecretNotFound only to an
+    identity that may read secrets — without the permission it answers 403 whether or not the
+    secret exists. A 404 therefore proves read access (through the SDK and, when the prefixes
+    allow, through Airflow's backend, which turns the 404 into None). It does not prove that
+    the secrets your DAGs read exist. A 403 is reported as the permission finding it is; note
+    that a role assigned on single secrets (not the vault) also answers 403 here.
     """,
-    "List the variables and connections the DAGs use in the settings (variables / connections).",
+    """
+    Nothing to fix. To check the secrets your DAGs use, name them: `--variable KEY` /
+    `--connection ID` (repeatable) or `variables:` / `connections:` in the settings or the
+    inventory.
+    """,
 )

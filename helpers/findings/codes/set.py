@@ -111,14 +111,26 @@ WHITESPACE = define(
 TENANT_INVALID = define(
     "AKV-SET-007",
     Severity.ERROR,
-    "Tenant id is neither a GUID nor a domain",
+    "Tenant id is not the directory's GUID",
     """
-    The tenant is the Directory (tenant) ID GUID from Microsoft Entra ID, or one of the
-    tenant's verified domains (contoso.onmicrosoft.com). "common", "organizations" and
-    "consumers" are multi-tenant aliases that client-credential sign-in rejects. A wrong
-    tenant fails with AADSTS90002 or "Unable to get authority configuration".
+    The tenant must be the Directory (tenant) ID, a GUID. "common", "organizations" and
+    "consumers" are multi-tenant aliases that client-credential sign-in rejects, and other
+    text fails with AADSTS90002 or "Unable to get authority configuration". A verified domain
+    (contoso.onmicrosoft.com) is subtler: Entra ID issues a token for it, and ARM and `az`
+    accept it, but Key Vault is reached through a challenge — its 401 names the tenant by GUID
+    (authorization="https://login.microsoftonline.com/<tenant GUID>") and the Key Vault
+    client asks the credential for a token of exactly that tenant. ClientSecretCredential
+    (backend_kwargs), EnvironmentCredential (AZURE_TENANT_ID through DefaultAzureCredential)
+    and workload identity compare tenant ids literally and refuse: "The current credential is
+    not configured to acquire tokens for tenant <GUID>" (AKV-AUTH-007). Airflow's backend
+    lets that error propagate, so every Variable.get or connection lookup fails.
     """,
-    "Copy the Directory (tenant) ID from Microsoft Entra ID > Overview (or the app's page).",
+    """
+    Use the directory's GUID: `az account show --query tenantId -o tsv` (signed in to that
+    tenant), the `tid` claim of a token the identity gets (the runbook's sign-in step,
+    AKV-AUTH-001, shows it), or Microsoft Entra admin center > Overview > Tenant ID (also the
+    app registration's Overview: Directory (tenant) ID).
+    """,
 )
 
 GUID_INVALID = define(

@@ -89,9 +89,7 @@ def test_papermill_exits_non_zero_when_a_setting_is_broken(sandbox, tmp_path):
     assert run.returncode != 0, run.stdout + run.stderr
     found = codes(out)
     assert list(found) == ["connect", "settings"]  # stopped after the failing step
-    assert "AKV-SET-003" in found["settings"] or any(
-        c.startswith("AKV-SET") for c in found["settings"]
-    )
+    assert any(c.startswith("AKV-SET") for c in found["settings"])
     [error] = error_outputs(out)
     assert error["ename"] == "FindingsError"
     # A short summary (code, cause, fix), not a traceback.
@@ -132,3 +130,66 @@ def test_the_readme_command_works_as_written(sandbox, tmp_path, monkeypatch):
     assert list(found) == ["connect", "settings", "packages", "environment", "sign-in"]
     assert "AKV-AUTH-001" in found["sign-in"]
     assert os.environ["AZURE_CLIENT_SECRET"] not in (tmp_path / "out.ipynb").read_text()
+
+
+@pytest.mark.timeout(120)
+def test_a_kernel_tells_a_program_from_a_front_end_by_allow_stdin():
+    """nbclient (papermill, nbconvert, nbval) executes with allow_stdin=False; JupyterLab
+    and other front ends with True: that is what ``fail_on_error=None`` goes by."""
+    from jupyter_client.manager import start_new_kernel
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    km, kc = start_new_kernel(kernel_name="python3", env=env, startup_timeout=60)
+    try:
+        seen = {}
+        for allow_stdin in (False, True):
+            lines: list[str] = []
+            kc.execute_interactive(
+                "from helpers.runbook import headless; print(headless())",
+                allow_stdin=allow_stdin,
+                output_hook=lambda msg, lines=lines: lines.append(msg["content"].get("text", "")),
+                timeout=60,
+            )
+            seen[allow_stdin] = "".join(lines).strip()
+        assert seen == {False: "True", True: "False"}
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_the_engine_replaces_secret_like_values_and_names_and_keeps_the_rest(tmp_path):
+    from helpers.batch.papermill_engine import is_scrubbed, scrub_parameters
+
+    canary = "abc8Q~0123456789abcdefghijklmnopqrstuv"
+    scenario = tmp_path / "a_long_scenario_file_name_0123.yaml"
+    scenario.write_text("{}")
+    clean, names = scrub_parameters(
+        {
+            "client_secret_env": canary,
+            "variables": ["sample-variable", canary],
+            "vault_url": "https://airflow-sandbox-kv.vault.azure.net/",
+            "tenant_id": "4f1c2b9e-0d3a-4c5e-9f7a-1b2c3d4e5f60",
+            "sandbox_scenario": str(scenario),  # a path that exists is not a secret
+            "run_dag": True,
+            canary.replace("~", "x"): "1",  # a secret-like NAME
+        }
+    )
+    assert canary not in json.dumps(clean) and canary.replace("~", "x") not in json.dumps(clean)
+    assert names == ["client_secret_env", "variables", "secret_like_name_6"]
+    assert is_scrubbed(clean["client_secret_env"]) and is_scrubbed(clean["variables"][1])
+    assert clean["variables"][0] == "sample-variable"
+    assert clean["sandbox_scenario"] == str(scenario) and clean["run_dag"] is True
+
+
+def test_a_failing_step_reads_as_codes_causes_and_fixes_without_the_secret():
+    from helpers.findings.codes.set import SECRET_VALUE_AS_NAME
+    from helpers.runbook import FindingsError, raise_for_findings
+
+    finding = SECRET_VALUE_AS_NAME("parameter x", "parameter x holds what looks like a secret")
+    with pytest.raises(FindingsError) as caught:
+        raise_for_findings([finding], enabled=True, step="parameters")
+    lines = caught.value._render_traceback_()
+    assert lines[0].startswith("FindingsError: 1 error finding(s): AKV-SET-010")
+    assert lines[1].startswith("AKV-SET-010 A name or a notebook parameter holds")
+    assert lines[2].startswith("  fix: Put the secret in an environment variable")
+    assert raise_for_findings([finding], enabled=False) == "1 error finding(s)"

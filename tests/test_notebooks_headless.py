@@ -170,15 +170,17 @@ def test_the_engine_replaces_secret_like_values_and_names_and_keeps_the_rest(tmp
             "vault_url": "https://airflow-sandbox-kv.vault.azure.net/",
             "tenant_id": "4f1c2b9e-0d3a-4c5e-9f7a-1b2c3d4e5f60",
             "sandbox_scenario": str(scenario),  # a path that exists is not a secret
+            "env_name": "fleet-004-expired-secret",  # nor a name of short words
             "run_dag": True,
             canary.replace("~", "x"): "1",  # a secret-like NAME
         }
     )
     assert canary not in json.dumps(clean) and canary.replace("~", "x") not in json.dumps(clean)
-    assert names == ["client_secret_env", "variables", "secret_like_name_6"]
+    assert names == ["client_secret_env", "variables", "secret_like_name_7"]
     assert is_scrubbed(clean["client_secret_env"]) and is_scrubbed(clean["variables"][1])
     assert clean["variables"][0] == "sample-variable"
     assert clean["sandbox_scenario"] == str(scenario) and clean["run_dag"] is True
+    assert clean["env_name"] == "fleet-004-expired-secret"
 
 
 def test_a_failing_step_reads_as_codes_causes_and_fixes_without_the_secret():

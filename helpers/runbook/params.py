@@ -117,6 +117,8 @@ def resolve_fail_on_error(value: object) -> bool:
     """The ``fail_on_error`` parameter: None (the default) means "when run headless"."""
     if value is None or value == "":
         return headless()
+    if isinstance(value, int | float):  # papermill's -p turns 1 into an int
+        return bool(value)
     try:
         return bool(as_bool(value))
     except ValueError:

@@ -54,7 +54,8 @@ def test_parameters_carry_names_never_secrets(audited):
         assert notebook_secret_risks(path) == []
         nb = json.loads(path.read_text(encoding="utf-8"))
         params = nb["metadata"]["papermill"]["parameters"]
-        assert set(params) == {"inventory", "env_name", "environment"}
+        assert set(params) == {"inventory", "env_name", "environment", "fail_on_error"}
+        assert params["fail_on_error"] is False  # findings are read back, not a failure
         assert "widgets" not in nb["metadata"]
     assert scan_for_secrets([report_dir], fleet.secret_values()) == []
 

@@ -2,9 +2,11 @@
 
 ``akv-runbook check --inventory FILE --notebooks`` runs ``notebooks/check_environment.ipynb``
 with papermill for every environment of the inventory, ``workers`` at a time in a process
-pool (papermill is not thread-safe). Each run gets only two parameters — the inventory's
-path and the environment's name — so no secret can reach a notebook through papermill; the
-kernels inherit the environment (proxy, CA bundle, the variables holding client secrets).
+pool (papermill is not thread-safe). Each run gets only the inventory's path, the
+environment's name, sandbox or azure and ``fail_on_error=False`` (the findings are read back
+from the notebook; a notebook that raised would read as failed), so no secret can reach a
+notebook through papermill; the kernels inherit the environment (proxy, CA bundle, the
+variables holding client secrets).
 
 Each environment leaves ``<report dir>/notebooks/<name>.ipynb`` and ``.html``; the findings
 are read back from the notebook's machine-readable output into the same
@@ -90,7 +92,12 @@ def check_inventory_notebooks(
                 str(notebook),
                 str(out_dir),
                 spec.name,
-                {"inventory": inventory_path, "env_name": spec.name, "environment": connect},
+                {
+                    "inventory": inventory_path,
+                    "env_name": spec.name,
+                    "environment": connect,
+                    "fail_on_error": False,  # findings are read back, not a failed notebook
+                },
                 kernel_name,
                 max(1, math.ceil(env_timeout or spec.timeout)),
             ): spec

@@ -9,6 +9,12 @@ a sandbox started in this process.
 Secrets never travel as parameters (only the names of environment variables do: papermill
 writes parameters into the output notebook twice); the kernels inherit them from the
 environment. Widget state is never stored, so a ``Password`` value cannot reach a report.
+Every run uses the ``akv-runbook`` engine (:mod:`helpers.batch.papermill_engine`): a
+secret-like parameter value is replaced before the notebook is written or executed.
+
+The runbook's notebooks stop at a step with an error finding when run headless
+(``fail_on_error``); ``make demo`` passes ``fail_on_error=False`` so that every step runs and
+a notebook with error findings ends as ``findings``, not ``failed``.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from helpers.batch.papermill_engine import register as register_engine
 from helpers.common.envscope import scoped_environ
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
 from helpers.common.leaks import secret_valued_parameters
@@ -245,6 +252,7 @@ def _execute(
             notebook,
             output,
             parameters=parameters,
+            engine_name=register_engine(),
             kernel_name=kernel_name,
             execution_timeout=execution_timeout,
             progress_bar=False,
@@ -344,7 +352,13 @@ def run_demo_notebooks(
         )
         # The notebooks' runbook.connect() reuses this sandbox instead of starting its own.
         env = {SANDBOX_PORT_VAR: str(sandbox.port), SANDBOX_STATE_VAR: state_dir}
-        summary = run_notebooks(notebooks, out_dir, env=env, progress=_echo_progress(echo))
+        summary = run_notebooks(
+            notebooks,
+            out_dir,
+            parameters={"fail_on_error": False},  # every step runs; findings, not failures
+            env=env,
+            progress=_echo_progress(echo),
+        )
         if inspect_sandbox:
             inspect_sandbox(sandbox)
     echo("")

@@ -48,12 +48,17 @@ client_secret_env = "AZURE_CLIENT_SECRET"  # the NAME of the variable holding th
 variables = ["sample-variable"]
 connections = ["sample-connection"]
 target = "env"  # adf | fabric | helm | compose | airflow_cfg | env
-sandbox_scenario = None  # a scenario YAML: run against a private sandbox built from it"""
+sandbox_scenario = None  # a scenario YAML: run against a private sandbox built from it
+fail_on_error = None  # stop at a step with an error finding; None: headless (papermill) yes, JupyterLab no"""
 
 CONNECT = """\
 ## Connect and read the settings
 
-`runbook.connect` points this kernel at the sandbox (started by `make lab`, or started here in
+`runbook.start` checks the parameters first: a value that looks like a secret stops the
+notebook at once (**AKV-SET-010**; parameters name the variable that holds a secret, never
+the secret). It also settles `fail_on_error`: run headless (papermill, nbconvert), a step
+whose result has an error finding stops the run after showing it, so that papermill exits
+non-zero; in JupyterLab every step runs and you read the findings. `runbook.connect` points this kernel at the sandbox (started by `make lab`, or started here in
 the background if none is running) or, with `environment = "azure"`, at real Azure through
 this process's environment. The settings are built from the parameters above and checked
 offline; nothing here needs the client secret itself — only the name of the variable that
@@ -74,11 +79,11 @@ def preamble(notebook: str, *extra_parameters: str) -> list[Cell]:
         md("## Parameters"),
         code("\n".join([PARAMETERS, *extra_parameters]), "parameters"),
         md(CONNECT),
+        code(f'from helpers import runbook\nrunbook.start("{notebook}", globals())'),
         code(
-            "from helpers import runbook\n"
-            f'conn = runbook.connect(environment, scenario=sandbox_scenario, notebook="{notebook}")'
+            "conn = runbook.connect(environment, scenario=sandbox_scenario)\n"
+            'runbook.show("connect", conn.describe())'
         ),
-        code('runbook.show("connect", conn.describe())'),
         code(SETTINGS),
     ]
 
@@ -120,16 +125,20 @@ This runbook replaces every manual step with a **checked** one. Each check repor
 2. **Automated environment checks.** The same notebooks run headless with papermill, unchanged:
 
    ```bash
-   papermill 01_prerequisites.ipynb out.ipynb -k python3 -p environment azure \\
+   papermill notebooks/01_prerequisites.ipynb out.ipynb -k python3 --cwd notebooks \\
+       --engine akv-runbook -p environment azure \\
        -r vault_url https://contoso-airflow.vault.azure.net/ -r tenant_id <tenant GUID> \\
        -r client_id <client GUID> -r client_secret_env AIRFLOW_SPN_SECRET
    ```
 
-   (`-r` keeps ids as strings.) Every step also writes a machine-readable result
+   (`-r` keeps ids as strings; `--engine akv-runbook` keeps a secret typed as a parameter
+   out of `out.ipynb`.) Every step also writes a machine-readable result
    (`application/vnd.akv-runbook.result+json`) that `helpers.runbook.collect_results` reads
    back; `make demo` runs every notebook this way into `reports/<timestamp>/` and prints a
-   summary. A failing check never stops the run: it becomes a finding and the next check runs.
-   For many environments at once, `akv-runbook check` is the fast in-process path.
+   summary. Headless, a step with an error finding stops the run after showing it and
+   papermill exits non-zero (`fail_on_error`); `-p fail_on_error False` runs every step
+   whatever it finds. For many environments at once, `akv-runbook check` is the fast
+   in-process path.
 3. **Training.** Everything runs against the sandbox, so trainees need no Azure
    subscription. Scenario files describe tenants, apps, vaults and grants; the sandbox can
    also inject throttling, expired secrets, closed firewalls and slow role propagation."""
@@ -324,9 +333,15 @@ Sign in as the backend and read each expected secret. A 403 tells exactly why: *
 (no role, `ForbiddenByRbac`), **AKV-PERM-002** (no access policy), **AKV-PERM-003** (the
 vault's firewall)."""
     ),
-    code('runbook.show("probe", perm.probe_read())'),
-    md("## 3 · Diagnosis"),
-    code('runbook.show("diagnosis", perm.diagnose())'),
+    code('runbook.show("probe", perm.probe_read(), fail=not perform_grant)'),
+    md(
+        """\
+## 3 · Diagnosis
+
+With `perform_grant` a forbidden read does not stop a headless run here: step 5 grants and
+step 7 gives the verdict."""
+    ),
+    code('runbook.show("diagnosis", perm.diagnose(), fail=not perform_grant)'),
     md(
         """\
 ## 4 · The grant, in every form
@@ -570,17 +585,12 @@ offline sandbox)."""
 inventory = ""  # path of an inventory YAML (docs/batch.md); empty: this kernel's environment
 env_name = ""  # the environment of the inventory to check
 environment = "sandbox"  # sandbox (offline emulator) or azure (this process's environment)
-fail_on_error = False  # True: end with an error when there are error findings (Airflow task)""",
+fail_on_error = None  # end with an error on an error finding; None: headless yes, JupyterLab no""",
         "parameters",
     ),
     md("## Connect"),
-    code(
-        """\
-from helpers import runbook
-
-conn = runbook.connect(environment, notebook="check_environment")
-runbook.show("connect", conn.describe())"""
-    ),
+    code('from helpers import runbook\nrunbook.start("check_environment", globals())'),
+    code('conn = runbook.connect(environment)\nrunbook.show("connect", conn.describe())'),
     md(
         """\
 ## The check
@@ -590,15 +600,15 @@ Every finding carries its code, the cause in plain language and the fix; `docs/f
     code(
         """\
 check = runbook.check_environment(conn, inventory, env_name)
-runbook.show("check", check)"""
+runbook.show("check", check, fail=False)"""
     ),
     md(
         """\
 ## Verdict
 
-With `fail_on_error = True` this cell raises when the check found an error, so that the runner (papermill, an Airflow task) fails; the findings above stay in the executed notebook."""
+With `fail_on_error` (by default when run headless; the audit path passes `False`, the self-check DAG `True`) this cell raises when the check found an error, so that the runner (papermill, an Airflow task) fails; the findings above stay in the executed notebook."""
     ),
-    code("runbook.raise_for_findings(check, enabled=fail_on_error)"),
+    code("runbook.raise_for_findings(check, enabled=None)"),
 ]
 
 NOTEBOOKS: dict[str, list[Cell]] = {

@@ -1,6 +1,7 @@
 """The notebook-facing API of the guided runbook: every notebook cell is one call into here.
 
-A notebook connects (:func:`connect`), turns its parameters into settings
+A notebook starts (:func:`start`: secret-like parameters refused, ``fail_on_error``
+resolved), connects (:func:`connect`), turns its parameters into settings
 (:func:`settings_from_params`), then runs steps. Each step returns a :class:`StepResult` (a
 :class:`~helpers.findings.Report` with explanatory sections) and **never raises**: a failure
 becomes findings, so one broken check never hides the others in a papermill run. The
@@ -21,7 +22,11 @@ per notebook step:
 - 04 ``retrieval``: :func:`retrieval` -> :class:`Retrieval` (store samples, read through the
   SDK, the real backend, Airflow's ``Variable.get`` in a scratch AIRFLOW_HOME, ``airflow dags
   test``) and :func:`explain_sample_dag`;
-- check_environment ``environment``: :func:`check_environment`, :func:`raise_for_findings`.
+- check_environment ``environment``: :func:`check_environment`, then
+  :func:`raise_for_findings` (its verdict).
+
+Run headless, a step whose result has an error finding raises :class:`FindingsError` after
+it is shown (``fail_on_error``, see :func:`show`), so that papermill exits non-zero.
 
 Secret values never leave the functions that read them: findings, sections and payloads
 carry at most a :func:`helpers.common.redact.fingerprint`. Settings hold the NAME of the variable
@@ -33,14 +38,17 @@ from __future__ import annotations
 from helpers.findings.results import MIMETYPE, collect_results
 from helpers.runbook.config import lint_config, naming_rule, render_config
 from helpers.runbook.connect import SANDBOX_DEFAULTS, Connection, connect
-from helpers.runbook.environment import FindingsError, check_environment, raise_for_findings
-from helpers.runbook.params import check_form, check_settings, settings_from_params
+from helpers.runbook.environment import check_environment
+from helpers.runbook.params import check_form, check_settings, settings_from_params, start
 from helpers.runbook.permissions import LEAST_PRIVILEGE_TABLE, Permissions, permissions
 from helpers.runbook.prerequisites import check_azure_env, check_packages, check_sign_in
 from helpers.runbook.results import (
+    FindingsError,
     Section,
     StepResult,
+    headless,
     never_raises,
+    raise_for_findings,
     redact,
     remember_secret_env,
     show,
@@ -68,6 +76,7 @@ __all__ = [
     "connect",
     "dag_outcome",
     "explain_sample_dag",
+    "headless",
     "lint_config",
     "naming_rule",
     "never_raises",
@@ -79,5 +88,6 @@ __all__ = [
     "retrieval",
     "settings_from_params",
     "show",
+    "start",
     "unexpected",
 ]

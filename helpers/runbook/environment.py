@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from helpers.batch import check_environment as check_one
-from helpers.findings import Severity
 from helpers.runbook.connect import Connection
 from helpers.runbook.results import Section, StepResult, never_raises
 
-__all__ = ["FindingsError", "check_environment", "raise_for_findings"]
+__all__ = ["check_environment"]
 
 
 @never_raises("Environment check")
@@ -41,19 +40,3 @@ def check_environment(conn: Connection, inventory: str = "", env_name: str = "")
         [Section("", rows, "table")],
         data={"environment": result.name, "status": result.status},
     )
-
-
-class FindingsError(RuntimeError):
-    """Raised on purpose at the end of a check notebook so that its runner (papermill, an
-    Airflow task) fails; the findings are in the outputs above."""
-
-
-def raise_for_findings(result: StepResult, enabled: bool = True) -> str:
-    """Raise FindingsError when ``result`` has an error finding and ``enabled``; else a line."""
-    codes = [f.code for f in result.findings if f.severity is Severity.ERROR]
-    if codes and enabled:
-        raise FindingsError(
-            f"{len(codes)} error finding(s): {', '.join(dict.fromkeys(codes))} "
-            "(details and fixes in the output above)"
-        )
-    return f"{len(codes)} error finding(s)" if codes else "no error findings"

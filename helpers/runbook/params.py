@@ -1,7 +1,9 @@
 """Notebook parameters -> settings, and the settings check every notebook starts with.
 
-:func:`check_form` is notebook 00's step: what the settings form's Check button and the
-headless path both run.
+:func:`start` is every notebook's first step: it refuses a secret-like parameter value
+(AKV-SET-010) and decides whether a step with an error finding ends the run
+(``fail_on_error``). :func:`check_form` is notebook 00's step: what the settings form's Check
+button and the headless path both run.
 """
 
 from __future__ import annotations
@@ -12,29 +14,126 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from helpers.batch.papermill_engine import ENGINE_NAME, is_scrubbed, secret_like_parameter
+from helpers.common.redact import fingerprint
 from helpers.findings import Finding, has_errors
+from helpers.findings.codes.set import SECRET_VALUE_AS_NAME
 from helpers.probe import probe
 from helpers.runbook.results import (
+    KERNEL,
     Section,
     StepResult,
+    headless,
     never_raises,
     remember_secret_env,
+    show,
     table_cell,
     unexpected,
 )
 from helpers.settings import (
     Settings,
     check_secret_env,
+    looks_like_secret,
     settings_from_mapping,
+    shown,
     shown_env_name,
 )
+from helpers.settings.load import as_bool
 
-__all__ = ["NOTEBOOK_ONLY", "check_form", "check_settings", "settings_from_params"]
+__all__ = [
+    "NOTEBOOK_ONLY",
+    "check_form",
+    "check_settings",
+    "resolve_fail_on_error",
+    "secret_parameters",
+    "settings_from_params",
+    "start",
+]
 
 # Notebook parameters that are not settings.
 NOTEBOOK_ONLY = frozenset(
-    {"environment", "sandbox_scenario", "existing_config", "perform_grant", "run_dag", "principal"}
+    {
+        "environment",
+        "sandbox_scenario",
+        "existing_config",
+        "perform_grant",
+        "run_dag",
+        "principal",
+        "fail_on_error",
+    }
 )
+# What a kernel's namespace holds besides the parameters when the first step runs.
+_NOT_PARAMETERS = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open", "runbook"})
+
+
+def _values(value: Any) -> list[Any]:
+    if isinstance(value, list | tuple | set | frozenset):
+        return [v for item in value for v in _values(item)]
+    if isinstance(value, dict):
+        return [v for item in [*value.keys(), *value.values()] for v in _values(item)]
+    return [value]
+
+
+def secret_parameters(namespace: Mapping[str, Any], *, headless_run: bool = True) -> list[Finding]:
+    """AKV-SET-010 for each parameter in ``namespace`` (a notebook's globals) that holds a
+    secret-like value, or the marker the akv-runbook papermill engine put in its place. The
+    finding names the parameter (or its fingerprint, if the name itself looks secret) and
+    says where the value is now; it never shows the value."""
+    findings = []
+    for name, value in namespace.items():
+        if name.startswith("_") or name in _NOT_PARAMETERS:
+            continue
+        strings = [v for v in _values(value) if isinstance(v, str)]
+        subject = f"parameter {shown(name, 60, quote=False)}"
+        if any(is_scrubbed(v) for v in strings):
+            where = (
+                f"papermill's {ENGINE_NAME} engine kept it out of the executed notebook (a "
+                "placeholder stands in the parameters cell and metadata)"
+            )
+        elif looks_like_secret(name) or any(secret_like_parameter(v) for v in strings):
+            secret = next((v for v in strings if secret_like_parameter(v)), name)
+            where = (
+                f"its value ({fingerprint(secret)}) is in the output notebook papermill wrote "
+                "(its injected-parameters cell and metadata.papermill.parameters): delete that "
+                f"file and rotate the secret; papermill --engine {ENGINE_NAME} keeps such a "
+                "value out"
+                if headless_run
+                else f"its value ({fingerprint(secret)}) is in this notebook's parameters cell: "
+                "remove it there (and from any saved copy) and rotate the secret"
+            )
+        else:
+            continue
+        findings.append(
+            SECRET_VALUE_AS_NAME(
+                subject,
+                f"{subject} holds what looks like a secret; {where}. Pass the NAME of an "
+                "environment variable that holds it instead (client_secret_env).",
+            )
+        )
+    return findings
+
+
+def resolve_fail_on_error(value: object) -> bool:
+    """The ``fail_on_error`` parameter: None (the default) means "when run headless"."""
+    if value is None or value == "":
+        return headless()
+    if isinstance(value, int | float):  # papermill's -p turns 1 into an int
+        return bool(value)
+    try:
+        return bool(as_bool(value))
+    except ValueError:
+        return headless()
+
+
+def start(notebook: str, namespace: Mapping[str, Any]) -> None:
+    """Every notebook's first step, given its parameters (``globals()``): names the notebook
+    in every payload, resolves ``fail_on_error``, and stops the notebook with AKV-SET-010
+    (always, whatever ``fail_on_error`` says) when a parameter holds a secret-like value."""
+    KERNEL.notebook = str(notebook)
+    KERNEL.fail_on_error = resolve_fail_on_error(namespace.get("fail_on_error"))
+    findings = secret_parameters(namespace, headless_run=headless())
+    if findings:
+        show("parameters", StepResult("Parameters", findings), fail=True)
 
 
 def _id_list(value: Any) -> Any:

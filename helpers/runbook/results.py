@@ -7,7 +7,10 @@ exception into AKV-SVC-003. :func:`show` renders a result as HTML plus the machi
 
 The registry (:data:`KERNEL`) knows which values must never reach an output: the variables
 that hold client secrets (:func:`remember_secret_env`) and the secrets of the sandboxes this
-kernel started; :func:`redact` removes them from any text.
+kernel started; :func:`redact` removes them from any text. It also knows whether a step
+with an error finding ends the run (``fail_on_error``: by default when the kernel runs
+headless, :func:`headless`): :func:`show` then raises :class:`FindingsError` after displaying
+the result, so that papermill exits non-zero.
 """
 
 from __future__ import annotations
@@ -43,11 +46,14 @@ if TYPE_CHECKING:
 __all__ = [
     "ANSI_RE",
     "KERNEL",
+    "FindingsError",
     "Kernel",
     "Payload",
     "Section",
     "StepResult",
+    "headless",
     "never_raises",
+    "raise_for_findings",
     "redact",
     "remember_secret_env",
     "show",
@@ -160,6 +166,7 @@ class Kernel:
     client secrets, and the sandboxes it started (by scenario file)."""
 
     notebook: str = ""
+    fail_on_error: bool = False  # set by runbook.start from the notebook's parameter
     secret_envs: set[str] = field(default_factory=lambda: {"AZURE_CLIENT_SECRET"})
     sandboxes: dict[str, Sandbox] = field(default_factory=dict)
 
@@ -206,9 +213,64 @@ def never_raises(title: str) -> Callable[[Callable[..., StepResult]], Callable[.
     return wrap
 
 
-def show(step: str, result: Any) -> dict[str, Any]:
+def headless() -> bool:
+    """Whether this kernel is executed by a program (papermill, nbclient, nbconvert, nbval)
+    rather than a person's front end (JupyterLab, Notebook, VS Code).
+
+    nbclient sends every execute_request with ``allow_stdin: false`` (it has no stdin
+    channel: ``input()`` cannot work); front ends send ``true``. ipykernel keeps the flag of
+    the request being executed as ``kernel._allow_stdin``. Outside a kernel: False.
+    """
+    # IPython is only there in a kernel; the rest of the runbook works without it.
+    from IPython import get_ipython
+
+    kernel = getattr(get_ipython(), "kernel", None)
+    return kernel is not None and getattr(kernel, "_allow_stdin", True) is False
+
+
+class FindingsError(RuntimeError):
+    """Raised on purpose at the end of a step with an error finding (``fail_on_error``) so
+    that its runner (papermill, an Airflow task) fails; the findings are in the output
+    above. In a notebook it shows as a short summary, not a traceback."""
+
+    def __init__(self, step: str, findings: list[Finding]) -> None:
+        self.step = step
+        self.findings = [f for f in findings if f.severity is Severity.ERROR]
+        codes = ", ".join(dict.fromkeys(f.code for f in self.findings))
+        super().__init__(
+            f"{len(self.findings)} error finding(s): {codes} "
+            f"(step {step!r}; details and fixes in the output above)"
+        )
+
+    def summary(self) -> list[str]:
+        """One line per finding (code, title, cause) and its fix: never a secret."""
+        lines = [f"{type(self).__name__}: {self}"]
+        for f in self.findings:
+            lines.append(redact(f"{f.code} {f.title}: {f.detail}".rstrip(": "), limit=400))
+            lines.append("  fix: " + redact(" ".join(f.fix.split()), limit=400))
+        return lines
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows these lines instead of a traceback (ipyparallel's protocol).
+        return self.summary()
+
+
+def raise_for_findings(result: Any, enabled: bool | None = True, step: str = "") -> str:
+    """Raise :class:`FindingsError` when ``result`` has an error finding and ``enabled``
+    (None: this kernel's ``fail_on_error``); else a line saying how many there were."""
+    findings = _findings_of(result)
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    if errors and (KERNEL.fail_on_error if enabled is None else enabled):
+        raise FindingsError(step or str(getattr(result, "title", "") or "check"), findings)
+    return f"{len(errors)} error finding(s)" if errors else "no error findings"
+
+
+def show(step: str, result: Any, *, fail: bool | None = None) -> dict[str, Any]:
     """Display ``result`` as HTML and as a machine-readable output (``MIMETYPE``) in one
-    display; returns the payload {step, notebook, ok, worst, findings}. Never a secret."""
+    display; returns the payload {step, notebook, ok, worst, findings}. Never a secret.
+
+    Then, when the result has an error finding and ``fail`` (None: this kernel's
+    ``fail_on_error``), raises :class:`FindingsError`: the run stops after this step."""
     # IPython is only there in a kernel; the rest of the runbook works without it.
     from IPython.display import display
 
@@ -231,4 +293,5 @@ def show(step: str, result: Any) -> dict[str, Any]:
     summary = f"{step}: {'OK' if ok else 'ERROR'} ({worst(findings).value}"
     summary += f"; {codes})" if codes else ")"
     display({"text/html": body, MIMETYPE: dict(payload), "text/plain": summary}, raw=True)
+    raise_for_findings(findings, fail, step=str(step))
     return payload

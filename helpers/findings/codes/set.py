@@ -164,17 +164,22 @@ IDENTITY_MISSING = define(
 SECRET_VALUE_AS_NAME = define(
     "AKV-SET-010",
     Severity.ERROR,
-    "client_secret_env holds what looks like a secret value",
+    "A name or a notebook parameter holds what looks like a secret value",
     """
     client_secret_env is the NAME of the environment variable that holds the client secret
-    (AZURE_CLIENT_SECRET by default), never the secret itself. A value containing "~" or a
-    long random-looking string is almost certainly the secret: it would end up in settings
-    files, notebooks and logs. The runbook shows only its length and a short hash.
+    (AZURE_CLIENT_SECRET by default), never the secret itself; a notebook parameter holds ids,
+    URLs and names, never a secret. A value containing "~" or a long random-looking string is
+    almost certainly the secret: it would end up in settings files, notebooks and logs. The
+    runbook shows only its length and a short hash, and a notebook stops at once. papermill
+    writes every parameter into the executed notebook (its parameters cell and metadata);
+    run with --engine akv-runbook it writes a placeholder instead.
     """,
     """
     Put the secret in an environment variable (or a secret store that sets one) and write
-    that variable's name here, e.g. client_secret_env: AZURE_CLIENT_SECRET. Rotate the
-    secret if this file was shared.
+    that variable's name here, e.g. client_secret_env: AZURE_CLIENT_SECRET. If the value
+    reached a file (a settings file, or an output notebook written without --engine
+    akv-runbook: the value is in its parameters cell), delete that file; rotate the secret
+    if it was shared or typed on a command line.
     """,
 )
 

@@ -9,10 +9,11 @@ and needs an application permission (the token's ``roles`` claim) that allows th
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +28,14 @@ __all__ = [
     "KINDS",
     "MAX_IDS",
     "READ_ALL",
+    "QUERY_OPTIONS",
     "application_object_id",
+    "check_query_options",
+    "get_by_ids_body",
+    "page",
     "parse_filter",
+    "select",
+    "unknown_resource",
 ]
 
 AUDIENCES = (
@@ -262,6 +269,76 @@ def parse_filter(text: str, properties: frozenset[str], kind: str = "") -> Predi
     return _Parser(text, properties, kind).parse()
 
 
+# -- query options, bodies and paths -------------------------------------------------------
+QUERY_OPTIONS = frozenset({"$filter", "$select", "$top", "$count", "$orderby", "$search"})
+_SEGMENTS = ("serviceprincipals", "applications", "users", "me", "directoryobjects")
+
+
+def check_query_options(raw: dict[str, list[str]]) -> dict[str, str]:
+    """Query options by lower-cased name; a repeated or unknown `$` option is a 400."""
+    for name, values in raw.items():
+        if len(values) > 1:
+            raise exc.BadRequest(f"Query option '{_clip(name, 40)}' was specified more than once.")
+        if name.startswith("$") and name.lower() not in QUERY_OPTIONS:
+            raise exc.BadRequest(f"Query option '{_clip(name, 40)}' is not supported.")
+    return {k.lower(): v[0] for k, v in raw.items()}
+
+
+def select(obj: DirectoryObject, wanted: str | None) -> dict[str, Any]:
+    """The object's properties, or only `id` and the `$select`ed ones."""
+    if wanted is None:
+        return dict(obj.properties)
+    names = [s.strip() for s in wanted.split(",") if s.strip()]
+    for name in names:
+        if name not in obj.properties:
+            raise exc.BadRequest(
+                f"Could not find a property named '{_clip(name, 80)}' on type "
+                f"'microsoft.graph.{obj.kind}'."
+            )
+    return {"id": obj.id, **{n: obj.properties[n] for n in names}}
+
+
+def page(objects: list[DirectoryObject], top: str | None) -> list[DirectoryObject]:
+    if top is None:
+        return objects
+    if not top.isdigit() or not 1 <= int(top) <= 999:
+        raise exc.BadRequest(
+            f"Invalid page size specified: '{_clip(top, 20)}'. Must be between 1 and 999 inclusive."
+        )
+    return objects[: int(top)]
+
+
+def get_by_ids_body(body: Any, *, not_json: Any, content_type: str) -> dict[str, Any]:
+    """The getByIds body as a dict with only `ids` and `types`, else Graph's 400."""
+    if body is not_json or (content_type and "json" not in content_type.lower()):
+        raise exc.ODataBadRequest(
+            "Unable to read JSON request payload. Please ensure Content-Type header is set "
+            "and payload is of valid JSON format."
+        )
+    if not isinstance(body, dict):
+        raise exc.BadRequest("Invalid request: the body must be a JSON object with 'ids'.")
+    unknown = sorted(set(body) - {"ids", "types"})
+    if unknown:
+        raise exc.BadRequest(
+            f"The property '{_clip(unknown[0], 80)}' does not exist on type "
+            "'microsoft.graph.directoryObject'."
+        )
+    return body
+
+
+def unknown_resource(path: str) -> None:
+    """A path no handler serves: a bad version, a write to a read-only collection (the
+    sandbox's Graph is read-only, as it is for a caller holding only read permissions), or
+    an unknown segment."""
+    version, _, rest = path.lstrip("/").partition("/")
+    if version != "v1.0":
+        raise exc.ODataBadRequest(f"Invalid version: {_clip(version, 20)}")
+    segment = rest.split("/")[0].split("(")[0] if rest else ""
+    if segment.lower() in _SEGMENTS:
+        raise exc.AuthorizationRequestDenied()
+    raise exc.UnknownSegment(_clip(segment, 80))
+
+
 # -- the service --------------------------------------------------------------------------
 _SP_PROPS = frozenset(_service_principal(App("x", "t", "c", "o")).properties)
 _APP_PROPS = frozenset(_application(App("x", "t", "c", "o")).properties)
@@ -271,6 +348,16 @@ _USER_PROPS = frozenset({"id", "displayName", "userPrincipalName", "mail", "acco
 class Graph:
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
+
+    @staticmethod
+    @contextlib.contextmanager
+    def echoing(client_request_id: str) -> Iterator[None]:
+        """Errors raised inside carry the caller's client-request-id, as Graph's do."""
+        try:
+            yield
+        except exc.GraphError as err:
+            err.echo(client_request_id)
+            raise
 
     # -- authentication and authorization ------------------------------------------------
     def authenticate(self, *, authorization: str) -> dict[str, Any]:

@@ -36,6 +36,7 @@ __all__ = [
 EMULATED_HOSTS = (
     "login.microsoftonline.com",
     "management.azure.com",
+    "graph.microsoft.com",
     "vault.azure.net",
     "*.vault.azure.net",
 )
@@ -43,7 +44,12 @@ EMULATED_HOSTS = (
 # by every Python client): "vault.azure.net" also permits every name under it. A stolen
 # ca-key.pem therefore cannot mint a certificate that a shell trusting the bundle would
 # accept for any other site.
-PERMITTED_DNS = ("login.microsoftonline.com", "management.azure.com", "vault.azure.net")
+PERMITTED_DNS = (
+    "login.microsoftonline.com",
+    "management.azure.com",
+    "graph.microsoft.com",
+    "vault.azure.net",
+)
 PERMITTED_IP = "127.0.0.1/32"
 CA_DAYS = 30
 LEAF_DAYS = 14
@@ -165,17 +171,21 @@ def _mint_leaf(
 
 
 def _still_good(ca_cert: x509.Certificate, now: dt.datetime) -> bool:
-    """Reuse a CA only while it outlives the next leaf, and only one minted with the name
-    constraints and the short validity (an older, 10-year unconstrained CA is replaced)."""
+    """Reuse a CA only while it outlives the next leaf, and only one minted with today's name
+    constraints and the short validity (an older, 10-year unconstrained CA, or one that does
+    not permit a host added since, is replaced)."""
     if ca_cert.not_valid_after_utc < now + dt.timedelta(days=LEAF_DAYS + 1):
         return False
     if ca_cert.not_valid_after_utc - ca_cert.not_valid_before_utc > dt.timedelta(days=CA_DAYS + 1):
         return False
     try:
-        ca_cert.extensions.get_extension_for_class(x509.NameConstraints)
+        constraints = ca_cert.extensions.get_extension_for_class(x509.NameConstraints).value
     except x509.ExtensionNotFound:
         return False
-    return True
+    permitted = {
+        n.value for n in constraints.permitted_subtrees or [] if isinstance(n, x509.DNSName)
+    }
+    return permitted == set(PERMITTED_DNS)
 
 
 def make_private_dir(path: Path) -> None:

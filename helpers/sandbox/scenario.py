@@ -26,6 +26,7 @@ from .keyvault.models import MAX_VALUE_BYTES
 __all__ = [
     "KEYS",
     "GENERATE",
+    "GRAPH_PERMISSIONS",
     "GUID",
     "PERMISSIONS",
     "SECRET_NAME",
@@ -44,6 +45,12 @@ VAULT_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]\Z")
 SECRET_NAME = re.compile(r"[0-9a-zA-Z-]{1,127}\Z")
 PERMISSIONS = {"get", "list", "set", "delete", "backup", "restore", "recover", "purge", "all"}
 GENERATE = "generate"
+# Microsoft Graph application permissions an app may hold (the directory reads the sandbox's
+# Graph serves; see graph/models.py).
+GRAPH_PERMISSIONS = frozenset(
+    {"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All"}
+    | {"Directory.ReadWrite.All", "User.Read.All"}
+)
 MAX_SCENARIO_BYTES = 1024 * 1024
 
 
@@ -114,7 +121,7 @@ KEYS: dict[str, frozenset[str]] = {
     "tenants": frozenset({"id", "domain", "name"}),
     "subscriptions": frozenset({"id", "tenant", "name", "resource_groups"}),
     "subscriptions.resource_groups": frozenset({"name", "location"}),
-    "apps": frozenset({"name", "tenant", "client_id", "object_id", "secrets"}),
+    "apps": frozenset({"name", "tenant", "client_id", "object_id", "secrets", "graph_permissions"}),
     "apps.secrets": frozenset({"value", "expires"}),
     "vaults": frozenset(
         {"name", "subscription", "resource_group", "location", "permission_model", "firewall"}
@@ -246,6 +253,11 @@ def validate(data: Any) -> list[str]:  # noqa: C901 - one flat pass keeps every 
                     _timestamp(sec["expires"])
                 except ValueError:
                     problems.append(f"{where}.secrets[{j}].expires: a date, datetime or null")
+        graph = a.get("graph_permissions", [])
+        if not isinstance(graph, list) or not set(map(str, graph)) <= GRAPH_PERMISSIONS:
+            problems.append(
+                f"{where}.graph_permissions: a list of {', '.join(sorted(GRAPH_PERMISSIONS))}"
+            )
         principals |= {str(a.get("name", "")).lower(), str(a.get("object_id", "")).lower()}
         client_ids[str(a.get("client_id", "")).lower()] = str(a.get("name", ""))
 
@@ -394,6 +406,7 @@ def build_state(scenario: Scenario, generated: dict[str, str]) -> dict[str, Any]
             "client_id": str(a["client_id"]).lower(),
             "object_id": str(a["object_id"]).lower(),
             "secrets": secrets_,
+            "graph_permissions": [str(p) for p in a.get("graph_permissions") or []],
         }
         apps.append(app)
         by_principal[a["name"].lower()] = app

@@ -33,6 +33,9 @@ from .entra import exceptions as entra_exc
 from .entra import urls as entra_urls
 from .entra.responses import EntraResponses
 from .faults import Fault
+from .graph import urls as graph_urls
+from .graph.models import Graph
+from .graph.responses import GraphResponses
 from .http import MAX_BODY, ProtocolError, Request, Response, ServiceError
 from .keyvault import exceptions as kv_exc
 from .keyvault import urls as kv_urls
@@ -42,6 +45,7 @@ from .state import SandboxState
 __all__ = [
     "ARM_HOST",
     "ENTRA_HOST",
+    "GRAPH_HOST",
     "READ_METHODS",
     "Router",
     "SandboxServer",
@@ -58,6 +62,7 @@ log = logging.getLogger("akv_runbook.sandbox")
 
 ENTRA_HOST = "login.microsoftonline.com"
 ARM_HOST = "management.azure.com"
+GRAPH_HOST = "graph.microsoft.com"
 VAULT_SUFFIX = ".vault.azure.net"
 READ_METHODS = {"GET", "HEAD"}
 
@@ -227,11 +232,13 @@ class Router:
         self.entra = EntraResponses(state.directory)
         self.keyvault = KeyVaultResponses(state.keyvault)
         self.arm = ArmResponses(state.arm)
+        self.graph = GraphResponses(Graph(state.directory))
         self.control = ControlResponses(state, info)
         self.routes = {
             "entra": _compile(entra_urls.URLS),
             "keyvault": _compile(kv_urls.URLS),
             "arm": _compile(arm_urls.URLS, re.IGNORECASE),
+            "graph": _compile(graph_urls.URLS, re.IGNORECASE),
         }
         # (service, method, path) -> (handler, params): clients repeat the same few paths.
         self._matched: dict[tuple[str, str, str], tuple[str, dict[str, str]]] = {}
@@ -242,6 +249,8 @@ class Router:
             return "entra"
         if host == ARM_HOST:
             return "arm"
+        if host == GRAPH_HOST:
+            return "graph"
         if host.endswith(VAULT_SUFFIX) or host == "vault.azure.net":
             return "keyvault"
         return None
@@ -289,6 +298,8 @@ class Router:
                 response = self.keyvault.dispatch(request, vault, handler, params)
             elif service == "arm":
                 response = self.arm.dispatch(request, handler, params)
+            elif service == "graph":
+                response = self.graph.dispatch(request, handler, params)
             else:
                 response = getattr(self.entra, handler)(request, **params)
         except ServiceError as err:

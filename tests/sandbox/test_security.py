@@ -29,7 +29,7 @@ def _raw(port: int, payload: bytes) -> bytes:
         "example.com:443",
         "login.microsoftonline.com:80",
         "management.azure.com:22",
-        "graph.microsoft.com:443",
+        "graph.windows.net:443",
         "127.0.0.1:22",
         "evil.vault.azure.net.example.com:443",
     ],

@@ -163,7 +163,7 @@ PROXY = [
         ("path-target", "/_sandbox/status"),
         ("absolute-url", "https://management.azure.com/"),
         ("userinfo", "user@management.azure.com:443"),
-        ("graph", "graph.microsoft.com:443"),
+        ("aad-graph", "graph.windows.net:443"),
     ]
 ] + [
     Case(

@@ -41,6 +41,7 @@ __all__ = [
     "RoleDefinition",
     "Subscription",
     "VAULT_READ",
+    "VAULT_WRITE",
     "find_role",
     "role_allows",
     "role_definition_path",
@@ -58,6 +59,7 @@ AUDIENCES = (
 VAULT_READ = "Microsoft.KeyVault/vaults/read"
 RESOURCES_READ = "Microsoft.Resources/subscriptions/resources/read"
 ACCESS_POLICY_WRITE = "Microsoft.KeyVault/vaults/accessPolicies/write"
+VAULT_WRITE = "Microsoft.KeyVault/vaults/write"
 
 
 @dataclass
@@ -245,6 +247,34 @@ class ResourceManager:
             self.resource_group(subscription, resource_group)
         vaults = self._vaults_in(subscription, resource_group)
         return self._readable(claims, vaults, VAULT_READ, scope)
+
+    def update_vault(
+        self,
+        *,
+        claims: dict[str, Any],
+        subscription: str,
+        resource_group: str,
+        name: str,
+        has_properties: bool,
+        policies: list[AccessPolicy] | None,
+    ) -> Vault:
+        """A PUT of an existing vault: its access policies become the body's (the sandbox
+        keeps every other property; creating a vault is not emulated)."""
+        self.require(claims, VAULT_WRITE, vault_id(subscription, resource_group, name))
+        found = self._vault(subscription, resource_group, name)
+        if not has_properties:
+            raise exc.InvalidRequestContent(
+                "The request content was invalid and could not be deserialized: "
+                "'properties' is required."
+            )
+        if policies is None:
+            raise exc.InvalidRequestContent(
+                "The request content was invalid and could not be deserialized: "
+                "properties.accessPolicies must be a list of objects with string tenantId and "
+                "objectId and permissions lists of strings."
+            )
+        found.access_policies = policies
+        return found
 
     def update_access_policy(
         self,

@@ -216,6 +216,19 @@ class ArmResponses:
             )
         )
 
+    def create_or_update_vault(self, request, claims, sub, rg, vault):
+        """The whole-vault PUT `az keyvault set-policy` sends (GET, edit, PUT back)."""
+        props = _properties(request)
+        found = self.arm.update_vault(
+            claims=claims,
+            subscription=sub,
+            resource_group=rg,
+            name=vault,
+            has_properties=props is not None,
+            policies=_access_policies(request),
+        )
+        return Response.json(self.vault_json(found))
+
     def update_access_policy(self, request, claims, sub, rg, vault, kind):
         found = self.arm.update_access_policy(
             claims=claims,

@@ -25,6 +25,7 @@ URLS = [
     ("GET", rf"{SUB}/resources", "list_resources"),
     ("GET", rf"{RG}/providers/Microsoft\.KeyVault/vaults", "list_vaults_by_resource_group"),
     ("GET", VAULT, "get_vault"),
+    ("PUT", VAULT, "create_or_update_vault"),
     ("PUT", rf"{VAULT}/accessPolicies/(?P<kind>add|replace|remove)", "update_access_policy"),
     ("GET", ASSIGNMENTS, "list_role_assignments"),
     ("PUT", rf"{ASSIGNMENTS}/(?P<name>[^/]+)", "create_role_assignment"),

@@ -32,6 +32,10 @@ RESOURCES = {
     "https://vault.azure.net": "https://vault.azure.net",
     "https://management.azure.com": "https://management.azure.com/",
     "https://management.core.windows.net": "https://management.core.windows.net/",
+    # Microsoft Graph, by its URI or its well-known app id (what the az CLI resolves
+    # principals with); a v1.0 token carries the URI as `aud` either way.
+    "https://graph.microsoft.com": "https://graph.microsoft.com",
+    "00000003-0000-0000-c000-000000000000": "https://graph.microsoft.com",
 }
 TOKEN_LIFETIME = 3599
 
@@ -55,6 +59,9 @@ class App:
     client_id: str
     object_id: str
     secrets: list[ClientSecret] = field(default_factory=list)
+    # Microsoft Graph application permissions granted (admin-consented) to the app; they
+    # reach Graph as the `roles` claim of its Graph tokens.
+    graph_permissions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -202,6 +209,8 @@ class Directory:
             "ver": "1.0",
             "xms_cc": ["CP1"],
         }
+        if audience == RESOURCES["https://graph.microsoft.com"] and app.graph_permissions:
+            claims["roles"] = list(app.graph_permissions)
         return jwt.encode(claims, self.signing_key, algorithm="RS256", headers={"kid": self.kid})
 
     def verify_signature(self, token: str) -> dict[str, Any] | None:

@@ -1,0 +1,3 @@
+"""Microsoft Graph (graph.microsoft.com): the read-only principal lookups the az CLI makes."""
+
+__all__: list[str] = []

@@ -47,7 +47,7 @@ def _bearer(state, app_name: str, audience: str) -> str:
     return "Bearer " + state.directory.mint(state.directory.app_by_name(app_name), audience)
 
 
-@pytest.mark.parametrize("service", ["entra", "keyvault", "arm"])
+@pytest.mark.parametrize("service", ["entra", "keyvault", "arm", "graph"])
 def test_responses_decide_nothing_they_raise_no_service_error(service):
     tree = ast.parse((SANDBOX / service / "responses.py").read_text())
     imported = {

@@ -185,6 +185,8 @@ def output_path_error(flag: str, path: Path, *, directory: bool) -> str | None:
     directory is created here (it would be at the end anyway); a file's folder must exist.
     """
     shown = f"{flag} {path}"
+    if "\x00" in str(path):  # pathlib's is_dir/exists say False to it; open() raises ValueError
+        return f"{flag}: a path cannot hold a NUL byte"
     try:
         if directory:
             if path.exists() and not path.is_dir():

@@ -526,6 +526,13 @@ for value in ["-1", "0", "ten", "1.5", "99999999999999999999999999", "", "nan"]:
             files={"inv.yaml": INV},
         )
         case(f"fleet-{value!r}", "demo", "--fleet", value)
+case("fleet-too-large", "demo", "--fleet", "99999999999999999999999999")  # was a hang
+case("fleet-over-bound", "demo", "--fleet", "1001")
+# report folders are checked before the (minutes-long) run, not after it
+case("demo-reports-file", "demo", "--reports", "f", files={"f": "x"})
+case("demo-reports-under-file", "demo", "--reports", "f/r", files={"f": "x"})
+case("demo-fleet-reports-file", "demo", "--fleet", "3", "--reports", "f", files={"f": "x"})
+case("demo-reports-dev-null", "demo", "--notebooks", "--fleet", "2", "--reports", "/dev/null")
 for value in ["-1", "inf", "nan", "ten", "1e400"]:
     case(f"grant-wait-{value!r}", "grant", "--wait", value)
     case(f"notebooks-timeout-{value!r}", "notebooks", "--timeout", value)

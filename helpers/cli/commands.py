@@ -43,6 +43,7 @@ from helpers.settings import (
     Settings,
     Target,
     accepted_names,
+    check_guid,
     load_settings,
     settings_from_mapping,
 )
@@ -429,7 +430,12 @@ def cmd_grant(args: argparse.Namespace) -> int:
     settings, findings = resolve_settings(args)
     if (code := _unusable_settings(findings, args)) is not None:
         return code
-    subscription = args.subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID", "")
+    subscription, found = check_guid(
+        args.subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID", ""), "subscription_id"
+    )
+    findings += found
+    if found:  # never carried on (it may be a pasted secret), as in an inventory
+        subscription = ""
     backend = live_probe(settings, through_backend=False, check_roles=False)
     plan = plan_grant(
         settings,

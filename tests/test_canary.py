@@ -235,3 +235,79 @@ def test_canaries_through_the_audit_path_are_never_shown(tmp_path, sandbox_setti
 @pytest.fixture
 def chdir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+
+
+FLAGS = (
+    "--vault-url",
+    "--tenant-id",
+    "--client-id",
+    "--client-secret-env",
+    "--variable",
+    "--connection",
+)
+
+
+@pytest.mark.parametrize("flag", FLAGS)
+def test_a_canary_in_a_command_line_flag_is_never_shown(flag, tmp_path, akv_sandbox, chdir):
+    junit = tmp_path / "junit.xml"
+    code, out, err = run(["check", flag, CANARY, "--junit", str(junit)])
+    code_json, out_json, err_json = run(["check", flag, CANARY, "--json"])
+    json.loads(out_json)
+    _, out_render, err_render = run(["config", "render", flag, CANARY, "--json"])
+    json.loads(out_render)
+    _, out_names, err_names = run(["names", "variable", "v", flag, CANARY])
+    assert_no_canary(
+        tmp_path,
+        out + out_json + out_render + out_names,
+        err + err_json + err_render + err_names,
+        inputs=(),
+    )
+    assert code != 0 and code_json != 0
+
+
+def test_a_canary_as_the_grant_subscription_id_is_never_shown(tmp_path, akv_sandbox, chdir):
+    code, out, err = run(["grant", "--subscription-id", CANARY, "--json"])
+    json.loads(out)
+    _, out_text, err_text = run(["grant", "--subscription-id", CANARY])
+    assert_no_canary(tmp_path, out + out_text, err + err_text, inputs=())
+    assert code != 0
+
+
+KWARGS_WITH_CANARY = [
+    {"vault_url": vault_url(), key: CANARY} for key in KWARGS_KEYS if "unknown" not in key
+] + [{"vault_url": vault_url(), CANARY: "x"}, {"vault_url": vault_url(), "retry_mode": CANARY}]
+BACKEND = "airflow.providers.microsoft.azure.secrets.key_vault.AzureKeyVaultBackend"
+
+
+def lint_documents(kwargs: dict[str, Any]) -> dict[str, str]:
+    text = json.dumps(kwargs)
+    env = {
+        "AIRFLOW__SECRETS__BACKEND": BACKEND,
+        "AIRFLOW__SECRETS__BACKEND_KWARGS": text,
+        "AZURE_CLIENT_ID": CANARY,
+        CANARY: "x",
+    }
+    return {
+        "airflow.cfg": f"[secrets]\nbackend = {BACKEND}\nbackend_kwargs = {text}\n"
+        f"{CANARY} = x\n[{CANARY}]\nx = 1\n",
+        ".env": "".join(f"{k}={v}\n" for k, v in env.items()),
+        "values.yaml": yaml.safe_dump({"env": [{"name": k, "value": v} for k, v in env.items()]}),
+        "docker-compose.yaml": yaml.safe_dump({"services": {"web": {"environment": env}}}),
+        "adf.json": json.dumps(
+            {"properties": {"airflowProperties": {"airflowConfigurationOverrides": env}}}
+        ),
+    }
+
+
+@pytest.mark.parametrize("index", range(len(KWARGS_WITH_CANARY)))
+def test_a_canary_in_a_linted_configuration_is_never_shown(index, tmp_path, chdir):
+    inputs = []
+    for name, text in lint_documents(KWARGS_WITH_CANARY[index]).items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        inputs.append(path)
+    code, out, err = run(["config", "lint", *map(str, inputs)])
+    code_json, out_json, err_json = run(["config", "lint", "--json", *map(str, inputs)])
+    json.loads(out_json)
+    assert_no_canary(tmp_path, out + out_json, err + err_json, inputs=tuple(inputs))
+    assert code == code_json

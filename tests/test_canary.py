@@ -311,3 +311,16 @@ def test_a_canary_in_a_linted_configuration_is_never_shown(index, tmp_path, chdi
     json.loads(out_json)
     assert_no_canary(tmp_path, out + out_json, err + err_json, inputs=tuple(inputs))
     assert code == code_json
+
+
+@pytest.mark.parametrize(
+    "name", ["fleet-016-expired-secret", "team-a-prod-westeurope-001", "airflow_variables_2024"]
+)
+def test_a_lower_case_name_with_digits_is_a_name_not_a_secret(name):
+    """Names and ids are checked for secrets too; a kebab- or snake-case name is kept."""
+    from helpers.settings import looks_like_secret, settings_from_mapping
+
+    settings, findings = settings_from_mapping({"name": name, "variables": [name]})
+    assert not looks_like_secret(name)
+    assert settings.name == name and settings.variables == [name]
+    assert "AKV-SET-012" not in [f.code for f in findings]

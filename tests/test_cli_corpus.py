@@ -94,24 +94,19 @@ WRONG_VALUES = {
     "control": '"a\\x00b\\x07c\\x1b[31m"',
     "secret": f'"{SECRET}"',
 }
-# Values a field legitimately takes: any string is a name; "1.5e300" is a string in YAML 1.1;
-# an id list is also a comma-separated string; a version may be a bare number; a long
-# variable NAME is still a name; use_cache is a boolean.
+# Values a field legitimately takes: a string (not secret-like) is a name; "1.5e300" is a
+# string in YAML 1.1; an id list is also a comma-separated string; a version may be a bare
+# number; a long variable NAME is still a name; use_cache is a boolean.
 ACCEPTED = {
     ("name", "float"),
     ("name", "huge"),
     ("name", "control"),
-    ("name", "secret"),
     ("client_secret_env", "huge"),
     ("airflow_version", "int"),
     ("provider_version", "int"),
     ("python_version", "int"),
     ("use_cache", "bool"),
-    *(
-        (ids, v)
-        for ids in ("variables", "connections")
-        for v in ("float", "huge", "control", "secret")
-    ),
+    *((ids, v) for ids in ("variables", "connections") for v in ("float", "huge", "control")),
 }
 RETRY_OVER_BOUND = {("retry_total", "int")}  # 12345 retries: an info finding, exit 0
 for fname in SETTINGS_FIELDS:
@@ -208,8 +203,8 @@ WARNING_DOCS = {
     "retry-huge",
     "whitespace",
 }
-# Legitimately fine: any id is a variable id; an empty id is dropped.
-FINE_DOCS = {"variables-secret", "variables-empty-id"}
+# Legitimately fine: an empty id is dropped. (A secret-like name or id is AKV-SET-012.)
+FINE_DOCS = {"variables-empty-id"}
 for doc_id, text in SETTINGS_DOCS.items():
     suffix = ".json" if doc_id.startswith("json") else ".yaml"
     codes = WARNS if doc_id in WARNING_DOCS else (0,) if doc_id in FINE_DOCS else (1, 2)

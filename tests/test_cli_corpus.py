@@ -478,6 +478,25 @@ case(
 case("report-dir-dash", "check", "--inventory", "inv.yaml", "--report-dir", "-", files=BROKEN_INV)
 case("junit-dev-null", "check", "--inventory", "inv.yaml", "--junit", "/dev/null", files=BROKEN_INV)
 
+# an empty path is a usage error, never "not given" (--inventory "" ran a single check) or "."
+EMPTY_PATHS = [
+    ("check", "--settings"),
+    ("check", "--inventory"),
+    ("check", "--junit"),
+    ("check", "--inventory", "inv.yaml", "--report-dir"),
+    ("config", "lint"),
+    ("config", "lint", "--dags"),
+    ("names", "reverse", "--secrets-file"),
+    ("sandbox", "status", "--state-dir"),
+    ("sandbox", "start", "--port", "0", "--scenario"),
+    ("demo", "--reports"),
+]
+for argv in EMPTY_PATHS:
+    for empty in ("", " "):
+        case(
+            f"empty-path-{'-'.join(argv)}-{len(empty)}", *argv, empty, files=BROKEN_INV, codes=(2,)
+        )
+
 # -- numeric options -------------------------------------------------------------------------
 NUMBERS = ["-1", "0", "inf", "-inf", "nan", "1e400", "ten", "", "0x10", "1_0", " ", "１"]
 for value in NUMBERS:

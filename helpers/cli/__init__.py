@@ -18,6 +18,7 @@ from helpers import sandbox as sb
 from helpers.batch.fleet import run_fleet_demo
 from helpers.batch.notebook_runs import run_demo_notebooks
 from helpers.cli.commands import (
+    _path,
     _port,
     _positive_float,
     _positive_int,
@@ -300,9 +301,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"proxy port on 127.0.0.1 (default {sb.DEFAULT_PORT}; 0 = any free)",
     )
     start.add_argument(
-        "--scenario", metavar="FILE", help="scenario YAML (default: the seed document's setup)"
+        "--scenario",
+        type=_path,
+        metavar="FILE",
+        help="scenario YAML (default: the seed document's setup)",
     )
-    start.add_argument("--state-dir", metavar="DIR", help=state_help)
+    start.add_argument("--state-dir", type=_path, metavar="DIR", help=state_help)
     start.add_argument(
         "--ephemeral",
         action="store_true",
@@ -323,14 +327,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="app whose credentials to export (default: the Airflow backend's)",
     )
-    env.add_argument("--state-dir", metavar="DIR", help=state_help)
+    env.add_argument("--state-dir", type=_path, metavar="DIR", help=state_help)
     env.add_argument("--json", action="store_true", help="print a JSON object instead")
     env.set_defaults(func=cmd_sandbox_env)
 
     status = sandbox_sub.add_parser(
         "status", help="show whether the sandbox runs and what it holds (exit 1 if not running)"
     )
-    status.add_argument("--state-dir", metavar="DIR", help=state_help)
+    status.add_argument("--state-dir", type=_path, metavar="DIR", help=state_help)
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(func=cmd_sandbox_status)
 
@@ -345,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--reports",
+        type=_path,
         metavar="DIR",
         default="reports",
         help="where report folders go (default: reports/)",
@@ -354,7 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only the seed document's setup and one read through Airflow",
     )
-    demo.add_argument("--workdir", metavar="DIR", help="with --quick: keep the scratch files here")
+    demo.add_argument(
+        "--workdir", type=_path, metavar="DIR", help="with --quick: keep the scratch files here"
+    )
     demo.add_argument(
         "--fleet",
         type=_fleet_size,
@@ -400,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     notebooks.set_defaults(func=cmd_notebooks)
 
     lab = sub.add_parser("lab", help="JupyterLab with the sandbox environment in its kernels")
-    lab.add_argument("--state-dir", metavar="DIR", help=state_help)
+    lab.add_argument("--state-dir", type=_path, metavar="DIR", help=state_help)
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     lab.set_defaults(func=cmd_lab)
     return parser

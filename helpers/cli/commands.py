@@ -97,7 +97,7 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         "below override either. The client secret is never a flag: name the environment "
         "variable that holds it.",
     )
-    group.add_argument("--settings", metavar="FILE", help="settings YAML or JSON")
+    group.add_argument("--settings", type=_path, metavar="FILE", help="settings YAML or JSON")
     group.add_argument("--vault-url", metavar="URL", help="https://<vault>.vault.azure.net/")
     group.add_argument("--tenant-id", metavar="ID", help="tenant GUID or domain")
     group.add_argument("--client-id", metavar="GUID", help="the app's client (application) id")
@@ -479,6 +479,16 @@ def cmd_grant(args: argparse.Namespace) -> int:
     return exit_code(findings)
 
 
+def _path(text: str) -> str:
+    """A path argument: an empty one would silently mean "not given" (or "."), a NUL byte
+    cannot be opened."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path")
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError("a path cannot hold a NUL byte")
+    return text
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -543,12 +553,15 @@ def add_engine_commands(sub: Any) -> None:
     check.add_argument(
         "--timeout", type=_positive_float, default=10.0, help="seconds per HTTP request"
     )
-    check.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
+    check.add_argument("--junit", type=_path, metavar="FILE", help="also write JUnit XML")
     check.add_argument("--json", action="store_true", help="print JSON")
     batch = check.add_argument_group("many environments")
-    batch.add_argument("--inventory", metavar="FILE", help="inventory YAML: check each environment")
+    batch.add_argument(
+        "--inventory", type=_path, metavar="FILE", help="inventory YAML: check each environment"
+    )
     batch.add_argument(
         "--report-dir",
+        type=_path,
         metavar="DIR",
         help="write report.html, report.json and junit.xml there (--notebooks: also each "
         "executed notebook and its HTML; default reports/check-<UTC time>)",
@@ -610,9 +623,11 @@ def add_engine_commands(sub: Any) -> None:
         description="Lint airflow.cfg, an ADF/Fabric JSON export, Helm values, a compose file "
         "or a .env file; the process environment (--env); or a DAG folder (--dags).",
     )
-    lint.add_argument("files", nargs="*", metavar="FILE")
+    lint.add_argument("files", nargs="*", type=_path, metavar="FILE")
     lint.add_argument("--env", action="store_true", help="lint this process's environment")
-    lint.add_argument("--dags", metavar="DIR", help="lint DAG files for parse-time lookups")
+    lint.add_argument(
+        "--dags", type=_path, metavar="DIR", help="lint DAG files for parse-time lookups"
+    )
     lint.add_argument(
         "--use-cache",
         action=argparse.BooleanOptionalAction,
@@ -636,6 +651,7 @@ def add_engine_commands(sub: Any) -> None:
     add_settings_arguments(rev)
     rev.add_argument(
         "--secrets-file",
+        type=_path,
         metavar="FILE",
         help="secret names, one per line (default: list the vault live)",
     )

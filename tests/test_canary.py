@@ -324,3 +324,12 @@ def test_a_lower_case_name_with_digits_is_a_name_not_a_secret(name):
     assert not looks_like_secret(name)
     assert settings.name == name and settings.variables == [name]
     assert "AKV-SET-012" not in [f.code for f in findings]
+
+
+@pytest.mark.parametrize("kind", ["variable", "connection", "config"])
+def test_a_canary_as_a_names_id_is_never_shown(kind, tmp_path, chdir):
+    code, out, err = run(["names", kind, "sample", CANARY])
+    code_json, out_json, err_json = run(["names", kind, CANARY, "--json"])
+    assert [m["airflow_id"] for m in json.loads(out_json)["mappings"]] == []
+    assert_no_canary(tmp_path, out + out_json, err + err_json, inputs=())
+    assert code == code_json == 1 and "sample" in out

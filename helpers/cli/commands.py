@@ -32,9 +32,10 @@ from helpers.batch.audit import check_inventory_notebooks
 from helpers.cli.output import print_json
 from helpers.cli.progress import batch_progress, stderr_is_tty, wait_progress
 from helpers.common.logs import quiet_sdk_logs
+from helpers.common.redact import fingerprint
 from helpers.common.textio import InputError, read_text
 from helpers.findings import Finding, exit_code, render_text, to_json, to_junit, unique
-from helpers.findings.codes.set import SETTINGS_FILE_UNREADABLE
+from helpers.findings.codes.set import SECRET_IN_SETTINGS, SETTINGS_FILE_UNREADABLE
 from helpers.probe import diagnose, probe, wait_for_access
 from helpers.probe import probe as live_probe
 from helpers.roles import LEAST_PRIVILEGE_ROLE, PermissionModel, plan_grant
@@ -45,6 +46,7 @@ from helpers.settings import (
     accepted_names,
     check_guid,
     load_settings,
+    looks_like_secret,
     settings_from_mapping,
 )
 from helpers.vault import environment_credential
@@ -365,12 +367,21 @@ def cmd_names(args: argparse.Namespace) -> int:
     # Only the prefixes and the separator shape a name; a missing vault URL or identity
     # is check's business, not a reason for this command to fail.
     findings = [f for f in findings if f.subject.rsplit(".", 1)[-1] in NAMING_FIELDS]
-    findings = findings + name_findings(args.kind, args.ids, settings)
+    ids = [i for i in args.ids if not looks_like_secret(i)]
+    findings += [  # the same rule as for a settings file's variables and connections
+        SECRET_IN_SETTINGS(
+            f"{args.kind} id",
+            f"an id holds a secret-like value ({fingerprint(i)}); it is not mapped.",
+        )
+        for i in args.ids
+        if looks_like_secret(i)
+    ]
+    findings = findings + name_findings(args.kind, ids, settings)
     if args.json:
-        mappings = [dataclasses.asdict(m) for m in map_names(args.kind, args.ids, settings)]
+        mappings = [dataclasses.asdict(m) for m in map_names(args.kind, ids, settings)]
         print_json(to_json(findings, mappings=mappings))
         return exit_code(findings)
-    print(describe_mapping(args.kind, args.ids, settings))
+    print(describe_mapping(args.kind, ids, settings))
     if findings:
         print(render_text(findings, colour=sys.stdout.isatty()))
     return exit_code(findings)

@@ -314,10 +314,16 @@ def test_a_canary_in_a_linted_configuration_is_never_shown(index, tmp_path, chdi
 
 
 @pytest.mark.parametrize(
-    "name", ["fleet-016-expired-secret", "team-a-prod-westeurope-001", "airflow_variables_2024"]
+    "name",
+    [
+        "fleet-016-expired-secret",
+        "team-a-prod-westeurope-001",
+        "airflow_variables_2024",
+        "PythonVirtualenvOperator.cache_key",
+    ],
 )
-def test_a_lower_case_name_with_digits_is_a_name_not_a_secret(name):
-    """Names and ids are checked for secrets too; a kebab- or snake-case name is kept."""
+def test_a_name_made_of_words_is_a_name_not_a_secret(name):
+    """Names and ids are checked for secrets too; words joined by . _ - are a name."""
     from helpers.settings import looks_like_secret, settings_from_mapping
 
     settings, findings = settings_from_mapping({"name": name, "variables": [name]})

@@ -17,14 +17,8 @@ from pathlib import Path
 from helpers import sandbox as sb
 from helpers.batch.fleet import run_fleet_demo
 from helpers.batch.notebook_runs import run_demo_notebooks
-from helpers.cli.commands import (
-    _path,
-    _port,
-    _positive_float,
-    _positive_int,
-    add_engine_commands,
-    output_path_error,
-)
+from helpers.cli.argtypes import _path, _port, _positive_float, _positive_int
+from helpers.cli.commands import add_engine_commands, output_path_error
 from helpers.cli.output import json_stdout, print_json
 from helpers.cli.progress import batch_progress, stderr_is_tty
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR

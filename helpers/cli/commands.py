@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import os
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from helpers.backend_config.names import describe_mapping, map_names, name_findi
 from helpers.backend_config.render import render
 from helpers.batch import check_inventory, load_inventory
 from helpers.batch.audit import check_inventory_notebooks
+from helpers.cli.argtypes import _path, _positive_float, _positive_int, _seconds
 from helpers.cli.output import print_json
 from helpers.cli.progress import batch_progress, stderr_is_tty, wait_progress
 from helpers.common.logs import quiet_sdk_logs
@@ -488,49 +488,6 @@ def cmd_grant(args: argparse.Namespace) -> int:
     if findings:
         print(render_text(findings, title="grant", colour=sys.stdout.isatty()))
     return exit_code(findings)
-
-
-def _path(text: str) -> str:
-    """A path argument: an empty one would silently mean "not given" (or "."), a NUL byte
-    cannot be opened."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("an empty path")
-    if "\x00" in text:
-        raise argparse.ArgumentTypeError("a path cannot hold a NUL byte")
-    return text
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0-65535 (0 = any free), not {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    """Seconds: finite and above 0 (``inf``, ``nan``, ``1e400``, 0 and negatives refused)."""
-    value = float(text)
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
-    return value
-
-
-def _seconds(text: str) -> float:
-    """Seconds: finite and 0 or more."""
-    value = float(text)
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds (0 or more)")
-    return value
 
 
 def add_engine_commands(sub: Any) -> None:

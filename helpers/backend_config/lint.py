@@ -173,7 +173,9 @@ def _kwargs_findings(
         else:
             findings.append(
                 KWARG_UNKNOWN(
-                    sub(key), f"unknown key {st.shown(key)} is passed to SecretClient.", key=key
+                    sub(key),
+                    f"unknown key {st.shown(key)} is passed to SecretClient.",
+                    key=st.shown(key, quote=False),  # data reaches JSON and reports too
                 )
             )
     if "config_prefix" not in kwargs:
@@ -198,7 +200,11 @@ def lint_backend_kwargs(
     """
     parsed, content, findings = read_backend_kwargs(text, subject=subject)
     if content is not None:
-        origins = {k: f"{subject}.{k}" for k in {*content, *st.PROVIDER_KWARGS, "retry_total"}}
+        # a key is shown through shown(): an unknown one may be a pasted secret
+        origins = {
+            k: f"{subject}.{st.shown(k, quote=False)}"
+            for k in {*content, *st.PROVIDER_KWARGS, "retry_total"}
+        }
         findings += _kwargs_findings(content, origins)
     return parsed, scrub_findings(findings, secrets_in(content, text))
 
@@ -307,7 +313,10 @@ def _lint_block(
     _, json_kwargs, found = read_backend_kwargs(text, subject=kwargs_subject)
     findings += found
     merged: dict[str, Any] = dict(json_kwargs or {})
-    origins = {k: f"{kwargs_subject}.{k}" for k in (*merged, *st.PROVIDER_KWARGS, "retry_total")}
+    origins = {
+        k: f"{kwargs_subject}.{st.shown(k, quote=False)}"
+        for k in (*merged, *st.PROVIDER_KWARGS, "retry_total")
+    }
     if view.airflow_version and (per_key or per_key_opaque):
         version, _ = st.parse_version(view.airflow_version, "airflow_version")
         if version is not None and version.release[:2] < (3, 3):

@@ -17,7 +17,8 @@ from pathlib import Path
 from helpers import sandbox as sb
 from helpers.batch.fleet import run_fleet_demo
 from helpers.batch.notebook_runs import run_demo_notebooks
-from helpers.cli.commands import _port, _positive_float, _positive_int, add_engine_commands
+from helpers.cli.argtypes import _path, _port, _positive_float, _positive_int
+from helpers.cli.commands import add_engine_commands, output_path_error
 from helpers.cli.output import json_stdout, print_json
 from helpers.cli.progress import batch_progress, stderr_is_tty
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
@@ -31,6 +32,7 @@ from helpers.sandbox.runtime import serve_forever
 
 __all__ = [
     "EPILOG",
+    "FLEET_MAX",
     "build_parser",
     "cmd_demo",
     "cmd_findings",
@@ -65,6 +67,18 @@ Checking a real (or sandbox) environment:
 Exit codes: 0 no error finding, 1 at least one error finding, 2 usage error or an input
 file that cannot be used (--settings, --inventory, --secrets-file, --report-dir, --junit).
 """
+
+
+# A sandbox vault per environment: past this the demo only exhausts memory (and range(N)
+# of a 26-digit N never ends).
+FLEET_MAX = 1000
+
+
+def _fleet_size(text: str) -> int:
+    value = _positive_int(text)
+    if value > FLEET_MAX:
+        raise argparse.ArgumentTypeError(f"a fleet is 1-{FLEET_MAX} environments, not {text}")
+    return value
 
 
 def _state_dir(args: argparse.Namespace) -> Path:
@@ -160,6 +174,11 @@ def cmd_sandbox_status(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if not args.quick and (
+        error := output_path_error("--reports", Path(args.reports), directory=True)
+    ):
+        print(f"akv-runbook: {error}", file=sys.stderr)  # before the run, not after it
+        return 2
     if args.fleet:
         with batch_progress(args.fleet, enabled=stderr_is_tty()) as report:
             return run_fleet_demo(
@@ -276,9 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"proxy port on 127.0.0.1 (default {sb.DEFAULT_PORT}; 0 = any free)",
     )
     start.add_argument(
-        "--scenario", metavar="FILE", help="scenario YAML (default: the seed document's setup)"
+        "--scenario",
+        type=_path,
+        metavar="FILE",
+        help="scenario YAML (default: the seed document's setup)",
     )
-    start.add_argument("--state-dir", metavar="DIR", help=state_help)
+    start.add_argument("--state-dir", type=_path, metavar="DIR", help=state_help)
     start.add_argument(
         "--ephemeral",
         action="store_true",
@@ -299,14 +321,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="app whose credentials to export (default: the Airflow backend's)",
     )
-    env.add_argument("--state-dir", metavar="DIR", help=state_help)
+    env.add_argument("--state-dir", type=_path, metavar="DIR", help=state_help)
     env.add_argument("--json", action="store_true", help="print a JSON object instead")
     env.set_defaults(func=cmd_sandbox_env)
 
     status = sandbox_sub.add_parser(
         "status", help="show whether the sandbox runs and what it holds (exit 1 if not running)"
     )
-    status.add_argument("--state-dir", metavar="DIR", help=state_help)
+    status.add_argument("--state-dir", type=_path, metavar="DIR", help=state_help)
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(func=cmd_sandbox_status)
 
@@ -321,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--reports",
+        type=_path,
         metavar="DIR",
         default="reports",
         help="where report folders go (default: reports/)",
@@ -330,13 +353,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only the seed document's setup and one read through Airflow",
     )
-    demo.add_argument("--workdir", metavar="DIR", help="with --quick: keep the scratch files here")
+    demo.add_argument(
+        "--workdir", type=_path, metavar="DIR", help="with --quick: keep the scratch files here"
+    )
     demo.add_argument(
         "--fleet",
-        type=_positive_int,
+        type=_fleet_size,
         metavar="N",
-        help="instead: a sandbox fleet of N environments (ten broken on purpose) checked "
-        "with `check --inventory`; exit 0 when each broken one gets its finding",
+        help=f"instead: a sandbox fleet of N (1-{FLEET_MAX}) environments, ten broken on "
+        "purpose, checked with `check --inventory`; exit 0 when each broken one gets its finding",
     )
     demo.add_argument(
         "--notebooks", action="store_true", help="with --fleet: the audit path (slower)"
@@ -376,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     notebooks.set_defaults(func=cmd_notebooks)
 
     lab = sub.add_parser("lab", help="JupyterLab with the sandbox environment in its kernels")
-    lab.add_argument("--state-dir", metavar="DIR", help=state_help)
+    lab.add_argument("--state-dir", type=_path, metavar="DIR", help=state_help)
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     lab.set_defaults(func=cmd_lab)
     return parser

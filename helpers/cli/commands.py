@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import os
 import sys
 import tempfile
@@ -29,12 +28,14 @@ from helpers.backend_config.names import describe_mapping, map_names, name_findi
 from helpers.backend_config.render import render
 from helpers.batch import check_inventory, load_inventory
 from helpers.batch.audit import check_inventory_notebooks
+from helpers.cli.argtypes import _path, _positive_float, _positive_int, _seconds
 from helpers.cli.output import print_json
 from helpers.cli.progress import batch_progress, stderr_is_tty, wait_progress
 from helpers.common.logs import quiet_sdk_logs
+from helpers.common.redact import fingerprint
 from helpers.common.textio import InputError, read_text
 from helpers.findings import Finding, exit_code, render_text, to_json, to_junit, unique
-from helpers.findings.codes.set import SETTINGS_FILE_UNREADABLE
+from helpers.findings.codes.set import SECRET_IN_SETTINGS, SETTINGS_FILE_UNREADABLE
 from helpers.probe import diagnose, probe, wait_for_access
 from helpers.probe import probe as live_probe
 from helpers.roles import LEAST_PRIVILEGE_ROLE, PermissionModel, plan_grant
@@ -43,7 +44,9 @@ from helpers.settings import (
     Settings,
     Target,
     accepted_names,
+    check_guid,
     load_settings,
+    looks_like_secret,
     settings_from_mapping,
 )
 from helpers.vault import environment_credential
@@ -96,7 +99,7 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         "below override either. The client secret is never a flag: name the environment "
         "variable that holds it.",
     )
-    group.add_argument("--settings", metavar="FILE", help="settings YAML or JSON")
+    group.add_argument("--settings", type=_path, metavar="FILE", help="settings YAML or JSON")
     group.add_argument("--vault-url", metavar="URL", help="https://<vault>.vault.azure.net/")
     group.add_argument("--tenant-id", metavar="ID", help="tenant GUID or domain")
     group.add_argument("--client-id", metavar="GUID", help="the app's client (application) id")
@@ -186,6 +189,8 @@ def output_path_error(flag: str, path: Path, *, directory: bool) -> str | None:
     directory is created here (it would be at the end anyway); a file's folder must exist.
     """
     shown = f"{flag} {path}"
+    if "\x00" in str(path):  # pathlib's is_dir/exists say False to it; open() raises ValueError
+        return f"{flag}: a path cannot hold a NUL byte"
     try:
         if directory:
             if path.exists() and not path.is_dir():
@@ -365,12 +370,21 @@ def cmd_names(args: argparse.Namespace) -> int:
     # Only the prefixes and the separator shape a name; a missing vault URL or identity
     # is check's business, not a reason for this command to fail.
     findings = [f for f in findings if f.subject.rsplit(".", 1)[-1] in NAMING_FIELDS]
-    findings = findings + name_findings(args.kind, args.ids, settings)
+    ids = [i for i in args.ids if not looks_like_secret(i)]
+    findings += [  # the same rule as for a settings file's variables and connections
+        SECRET_IN_SETTINGS(
+            f"{args.kind} id",
+            f"an id holds a secret-like value ({fingerprint(i)}); it is not mapped.",
+        )
+        for i in args.ids
+        if looks_like_secret(i)
+    ]
+    findings = findings + name_findings(args.kind, ids, settings)
     if args.json:
-        mappings = [dataclasses.asdict(m) for m in map_names(args.kind, args.ids, settings)]
+        mappings = [dataclasses.asdict(m) for m in map_names(args.kind, ids, settings)]
         print_json(to_json(findings, mappings=mappings))
         return exit_code(findings)
-    print(describe_mapping(args.kind, args.ids, settings))
+    print(describe_mapping(args.kind, ids, settings))
     if findings:
         print(render_text(findings, colour=sys.stdout.isatty()))
     return exit_code(findings)
@@ -430,7 +444,12 @@ def cmd_grant(args: argparse.Namespace) -> int:
     settings, findings = resolve_settings(args)
     if (code := _unusable_settings(findings, args)) is not None:
         return code
-    subscription = args.subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID", "")
+    subscription, found = check_guid(
+        args.subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID", ""), "subscription_id"
+    )
+    findings += found
+    if found:  # never carried on (it may be a pasted secret), as in an inventory
+        subscription = ""
     backend = live_probe(settings, through_backend=False, check_roles=False)
     plan = plan_grant(
         settings,
@@ -474,39 +493,6 @@ def cmd_grant(args: argparse.Namespace) -> int:
     return exit_code(findings)
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0-65535 (0 = any free), not {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    """Seconds: finite and above 0 (``inf``, ``nan``, ``1e400``, 0 and negatives refused)."""
-    value = float(text)
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
-    return value
-
-
-def _seconds(text: str) -> float:
-    """Seconds: finite and 0 or more."""
-    value = float(text)
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds (0 or more)")
-    return value
-
-
 def add_engine_commands(sub: Any) -> None:
     """Register check, config, names, grant on the top-level subparsers."""
     fmt = argparse.RawDescriptionHelpFormatter
@@ -538,12 +524,15 @@ def add_engine_commands(sub: Any) -> None:
     check.add_argument(
         "--timeout", type=_positive_float, default=10.0, help="seconds per HTTP request"
     )
-    check.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
+    check.add_argument("--junit", type=_path, metavar="FILE", help="also write JUnit XML")
     check.add_argument("--json", action="store_true", help="print JSON")
     batch = check.add_argument_group("many environments")
-    batch.add_argument("--inventory", metavar="FILE", help="inventory YAML: check each environment")
+    batch.add_argument(
+        "--inventory", type=_path, metavar="FILE", help="inventory YAML: check each environment"
+    )
     batch.add_argument(
         "--report-dir",
+        type=_path,
         metavar="DIR",
         help="write report.html, report.json and junit.xml there (--notebooks: also each "
         "executed notebook and its HTML; default reports/check-<UTC time>)",
@@ -605,9 +594,11 @@ def add_engine_commands(sub: Any) -> None:
         description="Lint airflow.cfg, an ADF/Fabric JSON export, Helm values, a compose file "
         "or a .env file; the process environment (--env); or a DAG folder (--dags).",
     )
-    lint.add_argument("files", nargs="*", metavar="FILE")
+    lint.add_argument("files", nargs="*", type=_path, metavar="FILE")
     lint.add_argument("--env", action="store_true", help="lint this process's environment")
-    lint.add_argument("--dags", metavar="DIR", help="lint DAG files for parse-time lookups")
+    lint.add_argument(
+        "--dags", type=_path, metavar="DIR", help="lint DAG files for parse-time lookups"
+    )
     lint.add_argument(
         "--use-cache",
         action=argparse.BooleanOptionalAction,
@@ -631,6 +622,7 @@ def add_engine_commands(sub: Any) -> None:
     add_settings_arguments(rev)
     rev.add_argument(
         "--secrets-file",
+        type=_path,
         metavar="FILE",
         help="secret names, one per line (default: list the vault live)",
     )

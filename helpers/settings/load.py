@@ -210,7 +210,16 @@ def normalise(
         target = Target.ENV
     changes["target"] = target
 
-    if isinstance(s.name, str):
+    if looks_like_secret(s.name):  # shown as the title, the JSON environment, the JUnit suite
+        findings.append(
+            SECRET_IN_SETTINGS(
+                sub("name"),
+                f"name holds a secret-like value ({fingerprint(s.name)}); it is not used. "
+                "Name the environment instead, e.g. team-a-prod.",
+            )
+        )
+        changes["name"] = "default"
+    elif isinstance(s.name, str):
         changes["name"] = s.name.strip() or "default"
     else:
         findings.append(WRONG_TYPE(sub("name"), f"name must be a string, not {shown(s.name)}."))
@@ -273,6 +282,14 @@ def normalise(
                 )
             elif not item.strip():
                 findings.append(PROBE_ID_EMPTY(f"{sub(name)}[{i}]", f"{name}[{i}] is empty."))
+            elif looks_like_secret(item):  # an id is shown in every check's output
+                findings.append(
+                    SECRET_IN_SETTINGS(
+                        f"{sub(name)}[{i}]",
+                        f"{name}[{i}] holds a secret-like value ({fingerprint(item)}); it is "
+                        "not looked up. List the Airflow ids, e.g. sample-variable.",
+                    )
+                )
             else:
                 ids.append(trim(item, f"{sub(name)}[{i}]", findings))
         changes[name] = ids

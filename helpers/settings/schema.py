@@ -317,6 +317,10 @@ DOMAIN_RE = re.compile(rf"(?:{_DOMAIN_LABEL}\.)+[a-z]{{2,63}}\Z")
 VAULT_NAME_RE = re.compile(r"[a-zA-Z](?:[a-zA-Z0-9-]{1,22})[a-zA-Z0-9]\Z")
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 SECRET_NAME_CHARS_RE = re.compile(r"[0-9a-zA-Z-]*\Z")
+# Words (lower-case, Capitalised or digits) joined by . _ -: how names are written; random
+# text almost never splits into such words (aB3dE5…: "B3" is not one).
+_WORDS = r"(?:[A-Z]?[a-z]++|[0-9]++)++"  # possessive: no backtracking on long text
+_WORDY_NAME_RE = re.compile(rf"{_WORDS}(?:[-_.]{_WORDS})*\Z")
 _PLACEHOLDER_RE = re.compile(
     r"<[^<>]*>|\\<|\{\{?\s*your|(?i:\byour[-_ ]?(?:key[-_ ]?vault|vault|tenant|client))"
     r"|\Ax{8}-x{4}|(?i:\Achange[-_ ]?me\Z)"
@@ -352,6 +356,8 @@ def looks_like_secret(value: object) -> bool:
     )
     if ENV_NAME_RE.match(text) and text.upper() == text:
         return False  # A_LONG_UPPER_CASE_NAME is a name
+    if _WORDY_NAME_RE.match(text):
+        return False  # fleet-016-expired-secret, PythonVirtualenvOperator.cache_key are names
     return classes >= 3 or (len(text) >= 40 and classes >= 2)
 
 

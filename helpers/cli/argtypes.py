@@ -1,0 +1,52 @@
+"""The CLI's argument types: each turns one command-line word into a value or refuses it
+with a usage error (argparse's exit 2), never a traceback or a silent default."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+__all__ = ["_path", "_port", "_positive_float", "_positive_int", "_seconds"]
+
+
+def _path(text: str) -> str:
+    """A path argument: an empty one would silently mean "not given" (or "."), a NUL byte
+    cannot be opened."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path")
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError("a path cannot hold a NUL byte")
+    return text
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535 (0 = any free), not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    """Seconds: finite and above 0 (``inf``, ``nan``, ``1e400``, 0 and negatives refused)."""
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """Seconds: finite and 0 or more."""
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds (0 or more)")
+    return value

@@ -18,7 +18,6 @@ covered.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -42,20 +41,16 @@ __all__ = [
 ENGINE_NAME = "akv-runbook"
 SCRUBBED_PREFIX = "<removed by the akv-runbook engine: a secret-like value"
 INJECTED_TAG = "injected-parameters"
-# A lower-case name of short words (an environment such as fleet-004-expired-secret): three
-# character classes, so looks_like_secret would take it for a secret; no secret looks like it.
-_WORDS_RE = re.compile(r"[a-z0-9]{1,16}(?:[-_.][a-z0-9]{1,16})*\Z")
 
 
 def secret_like_parameter(value: object) -> bool:
     """Whether a parameter value looks like a secret (:func:`looks_like_secret`, the one
-    detector), except a lower-case name of short words, a path that exists (a scenario or
-    inventory file) or a JSON/YAML document (``existing_config``: the configuration lint
-    reports a secret inside it)."""
+    detector), except a path that exists (a scenario or inventory file) or a JSON/YAML
+    document (``existing_config``: the configuration lint reports a secret inside it)."""
     if not isinstance(value, str) or not looks_like_secret(value):
         return False
     text = value.strip()
-    if text.startswith(("{", "[")) or _WORDS_RE.match(text):
+    if text.startswith(("{", "[")):
         return False
     try:
         return not Path(text).expanduser().exists()

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.batch.papermill_engine import ENGINE_NAME
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
+from helpers.common.papermill_engine import ENGINE_NAME
 from helpers.findings.results import collect_results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +30,7 @@ PAPERMILL = Path(sys.executable).parent / "papermill"
 # Until the package is re-installed, the engine's entry point may not be registered: the
 # papermill CLI is then run with the engine registered in-process (the same CLI function).
 SHIM = (
-    "import sys; from helpers.batch.papermill_engine import register; register(); "
+    "import sys; from helpers.common.papermill_engine import register; register(); "
     "from papermill.cli import papermill; sys.argv[0] = 'papermill'; papermill()"
 )
 RUN_TIMEOUT = 240
@@ -158,7 +158,7 @@ def test_a_kernel_tells_a_program_from_a_front_end_by_allow_stdin():
 
 
 def test_the_engine_replaces_secret_like_values_and_names_and_keeps_the_rest(tmp_path):
-    from helpers.batch.papermill_engine import is_scrubbed, scrub_parameters
+    from helpers.common.papermill_engine import is_scrubbed, scrub_parameters
 
     canary = "abc8Q~0123456789abcdefghijklmnopqrstuv"
     scenario = tmp_path / "a_long_scenario_file_name_0123.yaml"

@@ -201,7 +201,14 @@ def test_selfcheck_dag_parses_without_reading_the_inventory(tmp_path):
 
     assert out["import_errors"] == {}
     assert DAG_ID in out["dag_ids"]
-    assert out["helpers_imported_at_parse"] == []  # no inventory code ran at parse time
+    # No inventory code ran at parse time. Importing papermill (the DAG's operator) loads the
+    # runbook's papermill engine through its entry point: that module and the bottom layer
+    # it stands on (helpers.common) only.
+    assert [
+        m
+        for m in out["helpers_imported_at_parse"]
+        if m != "helpers" and not m.startswith("helpers.common")
+    ] == []
     assert out["dag"] == {
         "tasks": ["check_environment", "plan_checks"],
         "upstream": ["plan_checks"],

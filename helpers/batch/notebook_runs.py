@@ -9,7 +9,7 @@ a sandbox started in this process.
 Secrets never travel as parameters (only the names of environment variables do: papermill
 writes parameters into the output notebook twice); the kernels inherit them from the
 environment. Widget state is never stored, so a ``Password`` value cannot reach a report.
-Every run uses the ``akv-runbook`` engine (:mod:`helpers.batch.papermill_engine`): a
+Every run uses the ``akv-runbook`` engine (:mod:`helpers.common.papermill_engine`): a
 secret-like parameter value is replaced before the notebook is written or executed.
 
 The runbook's notebooks stop at a step with an error finding when run headless
@@ -29,10 +29,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from helpers.batch.papermill_engine import register as register_engine
 from helpers.common.envscope import scoped_environ
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
 from helpers.common.leaks import secret_valued_parameters
+from helpers.common.papermill_engine import register as register_engine
 from helpers.common.paths import NOTEBOOKS_DIR
 from helpers.findings import Severity, text_table
 from helpers.findings.results import collect_results

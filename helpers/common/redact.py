@@ -12,9 +12,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from helpers.common.facts import ENV_NAME_RE, GUID_RE
 from helpers.common.paths import state_home
 
-__all__ = ["SECRETISH", "fingerprint", "fingerprint_key_file", "scrub_data", "scrub_text"]
+__all__ = [
+    "SECRETISH",
+    "fingerprint",
+    "fingerprint_key_file",
+    "looks_like_secret",
+    "scrub_data",
+    "scrub_text",
+]
 
 _KEY_BYTES = 32
 _keys: dict[Path, bytes] = {}
@@ -83,6 +91,39 @@ def _new_key(path: Path) -> bytes:
         with contextlib.suppress(OSError):
             tmp.unlink()
     return key
+
+
+# Words (lower-case, Capitalised or digits) joined by . _ -: how names are written; random
+# text almost never splits into such words (aB3dE5…: "B3" is not one). At least one joint:
+# a single run such as abc8Qx0123456789abcdef… is a key, not a name.
+_WORDS = r"(?:[A-Z]?[a-z]++|[0-9]++)++"  # possessive: no backtracking on long text
+_WORDY_NAME_RE = re.compile(rf"{_WORDS}(?:[-_.]{_WORDS})+\Z")
+
+
+def looks_like_secret(value: object) -> bool:
+    """Whether a string looks like a client secret value rather than a name or id."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    if "~" in text and len(text) >= 8:
+        return True  # Entra client secrets carry a "~" after a short prefix
+    if len(text) < 24 or any(c.isspace() for c in text):
+        return False
+    if GUID_RE.match(text) or text.lower().startswith(("http://", "https://")):
+        return False
+    classes = sum(
+        (
+            any(c.islower() for c in text),
+            any(c.isupper() for c in text),
+            any(c.isdigit() for c in text),
+            any(not c.isalnum() for c in text),
+        )
+    )
+    if ENV_NAME_RE.match(text) and text.upper() == text:
+        return False  # A_LONG_UPPER_CASE_NAME is a name
+    if _WORDY_NAME_RE.match(text):
+        return False  # fleet-016-expired-secret, PythonVirtualenvOperator.cache_key are names
+    return classes >= 3 or (len(text) >= 40 and classes >= 2)
 
 
 # Secret-shaped text in messages from SDKs, Airflow and services: bearer tokens, key=value

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from helpers.batch.papermill_engine import ENGINE_NAME, is_scrubbed, secret_like_parameter
+from helpers.common.papermill_engine import ENGINE_NAME, is_scrubbed, secret_like_parameter
 from helpers.common.redact import fingerprint
 from helpers.findings import Finding, has_errors
 from helpers.findings.codes.set import SECRET_VALUE_AS_NAME

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from helpers.common.redact import fingerprint
+from helpers.common.facts import ENV_NAME_RE, GUID_RE
+from helpers.common.redact import fingerprint, looks_like_secret
 
 __all__ = [
     "CLOUDS",
@@ -310,17 +311,11 @@ PROVIDER_DEFAULT_PREFIXES = {
     "config_prefix": "airflow-config",
 }
 
-GUID_RE = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
 NIL_GUID = "00000000-0000-0000-0000-000000000000"
 _DOMAIN_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 DOMAIN_RE = re.compile(rf"(?:{_DOMAIN_LABEL}\.)+[a-z]{{2,63}}\Z")
 VAULT_NAME_RE = re.compile(r"[a-zA-Z](?:[a-zA-Z0-9-]{1,22})[a-zA-Z0-9]\Z")
-ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 SECRET_NAME_CHARS_RE = re.compile(r"[0-9a-zA-Z-]*\Z")
-# Words (lower-case, Capitalised or digits) joined by . _ -: how names are written; random
-# text almost never splits into such words (aB3dE5…: "B3" is not one).
-_WORDS = r"(?:[A-Z]?[a-z]++|[0-9]++)++"  # possessive: no backtracking on long text
-_WORDY_NAME_RE = re.compile(rf"{_WORDS}(?:[-_.]{_WORDS})*\Z")
 _PLACEHOLDER_RE = re.compile(
     r"<[^<>]*>|\\<|\{\{?\s*your|(?i:\byour[-_ ]?(?:key[-_ ]?vault|vault|tenant|client))"
     r"|\Ax{8}-x{4}|(?i:\Achange[-_ ]?me\Z)"
@@ -333,32 +328,6 @@ _PLACEHOLDER_RE = re.compile(
 def bad_name_chars(text: str) -> list[str]:
     """The characters of ``text`` a Key Vault secret name cannot hold (only 0-9a-zA-Z-)."""
     return sorted({c for c in text if not (c.isascii() and (c.isalnum() or c == "-"))})
-
-
-def looks_like_secret(value: object) -> bool:
-    """Whether a string looks like a client secret value rather than a name or id."""
-    if not isinstance(value, str):
-        return False
-    text = value.strip()
-    if "~" in text and len(text) >= 8:
-        return True  # Entra client secrets carry a "~" after a short prefix
-    if len(text) < 24 or any(c.isspace() for c in text):
-        return False
-    if GUID_RE.match(text) or text.lower().startswith(("http://", "https://")):
-        return False
-    classes = sum(
-        (
-            any(c.islower() for c in text),
-            any(c.isupper() for c in text),
-            any(c.isdigit() for c in text),
-            any(not c.isalnum() for c in text),
-        )
-    )
-    if ENV_NAME_RE.match(text) and text.upper() == text:
-        return False  # A_LONG_UPPER_CASE_NAME is a name
-    if _WORDY_NAME_RE.match(text):
-        return False  # fleet-016-expired-secret, PythonVirtualenvOperator.cache_key are names
-    return classes >= 3 or (len(text) >= 40 and classes >= 2)
 
 
 def env_name_or_none(value: object) -> str | None:

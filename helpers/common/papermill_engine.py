@@ -21,8 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from helpers.common.redact import fingerprint
-from helpers.settings import looks_like_secret
+from helpers.common.redact import fingerprint, looks_like_secret
 
 # papermill is imported inside the functions: it takes seconds to import, and papermill
 # itself imports this module (its entry point loader) while papermill.engines is loading.

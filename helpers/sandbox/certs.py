@@ -38,12 +38,14 @@ EMULATED_HOSTS = (
     "management.azure.com",
     "vault.azure.net",
     "*.vault.azure.net",
+    "*.oic.prod-aks.azure.com",  # AKS OIDC issuers (workload identity)
 )
 # The CA may sign for these names only (RFC 5280 name constraints, enforced by OpenSSL and so
 # by every Python client): "vault.azure.net" also permits every name under it. A stolen
 # ca-key.pem therefore cannot mint a certificate that a shell trusting the bundle would
 # accept for any other site.
 PERMITTED_DNS = ("login.microsoftonline.com", "management.azure.com", "vault.azure.net")
+PERMITTED_DNS += ("oic.prod-aks.azure.com",)
 PERMITTED_IP = "127.0.0.1/32"
 CA_DAYS = 30
 LEAF_DAYS = 14
@@ -172,10 +174,12 @@ def _still_good(ca_cert: x509.Certificate, now: dt.datetime) -> bool:
     if ca_cert.not_valid_after_utc - ca_cert.not_valid_before_utc > dt.timedelta(days=CA_DAYS + 1):
         return False
     try:
-        ca_cert.extensions.get_extension_for_class(x509.NameConstraints)
+        constraints = ca_cert.extensions.get_extension_for_class(x509.NameConstraints).value
     except x509.ExtensionNotFound:
         return False
-    return True
+    # A CA minted before a host was added cannot sign for it: re-mint.
+    names = {n.value for n in constraints.permitted_subtrees or [] if isinstance(n, x509.DNSName)}
+    return names == set(PERMITTED_DNS)
 
 
 def make_private_dir(path: Path) -> None:

@@ -67,7 +67,8 @@ class ControlResponses:
             "state_dir": str(st.state_dir),
             "ephemeral": st.ephemeral,
             "tenants": [t.id for t in st.directory.tenants.values()],
-            "apps": sorted(a.name for a in st.directory.apps.values()),
+            "apps": sorted(a.name for a in st.directory.apps.values() if not a.managed),
+            "managed_identities": sorted(a.name for a in st.identity.host_identities()),
             "vaults": {
                 v.name: {
                     "uri": v.uri + "/",

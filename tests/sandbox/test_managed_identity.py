@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import urllib.parse
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
@@ -333,3 +334,22 @@ def test_malformed_managed_identity_request_gets_a_4xx(child, case):
         }
     ), "azure-identity retries these from IMDS for a minute and a half"
     assert child.header.encode() not in reply
+
+
+def test_broken_identity_declarations_are_listed_with_their_paths(tmp_path):
+    from helpers.sandbox.scenario import ScenarioError, load_scenario
+
+    text = (Path(load_scenario().source)).read_text()
+    text = text.replace("type: user_assigned", "type: user-assigned")
+    text = text.replace("issuer: aks:airflow-aks", "issuer: aks:no-such-cluster")
+    text = text.replace(
+        "client_id: 2f4a6c8e-0b1d-4f3a-9c5e-1a3c5e7f9b40", f"client_id: {UAMI_CLIENT}"
+    )
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(text)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(broken)
+    problems = "\n".join(caught.value.problems)
+    assert "managed_identities[0].type: user_assigned or system_assigned" in problems
+    assert "apps[2].federated_credentials[0].issuer: unknown AKS cluster" in problems
+    assert "managed_identities[1].client_id: duplicate" in problems

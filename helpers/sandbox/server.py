@@ -469,7 +469,8 @@ class SandboxServer:
         host = host.lower().strip("[]")
         if not _HOSTNAME.match(host) or not port.isdigit():
             raise ProtocolError(400, "malformed CONNECT target (host:port)")
-        if port != "443" or self.router.service_for(host) is None:
+        service = self.router.service_for(host)
+        if port != "443" or service is None or service == "imds":  # IMDS is plain HTTP only
             log.warning("refused CONNECT %s", first.target[:300])
             writer.write(
                 plain(

@@ -289,6 +289,8 @@ CORPUS = [
             host="169.254.169.254",
         ),
     ),
+    Case("connect-imds-tls", b"CONNECT 169.254.169.254:443 HTTP/1.1\r\nHost: x\r\n\r\n"),
+    Case("connect-imds-80", b"CONNECT 169.254.169.254:80 HTTP/1.1\r\nHost: x\r\n\r\n"),
     _msi_case("no-header", QA, {"X-IDENTITY-HEADER": ""}),
     _msi_case("wrong-header", QA, {"X-IDENTITY-HEADER": "WRONG"}),
     _msi_case("huge-header", QA, {"X-IDENTITY-HEADER": HUGE}),

@@ -131,7 +131,7 @@ def cmd_sandbox_env(args: argparse.Namespace) -> int:
     state_dir = _state_dir(args)
     try:
         client = sb.SandboxClient.from_state_dir(state_dir)
-        env = client.env(args.principal)
+        env = client.env(args.principal, args.credential)
     except (sb.SandboxNotRunning, RuntimeError) as err:
         print(f"akv-runbook: {err}", file=sys.stderr)
         return 1
@@ -139,6 +139,8 @@ def cmd_sandbox_env(args: argparse.Namespace) -> int:
     if args.json:
         print_json(json.dumps(env, indent=2))
     else:
+        stale = [key for key in sb.CREDENTIAL_VARS if key not in env]
+        print(f"unset {' '.join(stale)}")
         for key, value in env.items():
             print(f"export {key}={shlex.quote(value)}")
     return 0
@@ -319,7 +321,19 @@ def build_parser() -> argparse.ArgumentParser:
     env.add_argument(
         "--principal",
         metavar="NAME",
-        help="app whose credentials to export (default: the Airflow backend's)",
+        help="app or managed identity whose credentials to export (default: the Airflow "
+        "backend's app; for managed identity the first user-assigned identity; for workload "
+        "identity the first app with a federated credential)",
+    )
+    env.add_argument(
+        "--credential",
+        choices=sb.CREDENTIAL_KINDS,
+        default="client-secret",
+        help="what the platform sets: client-secret (AZURE_CLIENT_SECRET), managed-identity "
+        "(App Service / Container Apps: IDENTITY_ENDPOINT, IDENTITY_HEADER), imds (VM / AKS "
+        "node: HTTP_PROXY routes 169.254.169.254 to the sandbox), workload-identity (AKS "
+        "webhook: AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID, AZURE_TENANT_ID, "
+        "AZURE_AUTHORITY_HOST). Default: client-secret",
     )
     env.add_argument("--state-dir", type=_path, metavar="DIR", help=state_help)
     env.add_argument("--json", action="store_true", help="print a JSON object instead")

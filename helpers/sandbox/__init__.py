@@ -5,6 +5,8 @@ bundle; see docs/sandbox.md and docs/sandbox-parity.md.
 """
 
 from .runtime import (
+    CREDENTIAL_KINDS,
+    CREDENTIAL_VARS,
     DEFAULT_PORT,
     Sandbox,
     SandboxClient,
@@ -15,6 +17,8 @@ from .runtime import (
 from .scenario import Scenario, ScenarioError, load_scenario
 
 __all__ = [
+    "CREDENTIAL_KINDS",
+    "CREDENTIAL_VARS",
     "DEFAULT_PORT",
     "Sandbox",
     "SandboxClient",

@@ -39,6 +39,7 @@ EMULATED_HOSTS = (
     "graph.microsoft.com",
     "vault.azure.net",
     "*.vault.azure.net",
+    "*.oic.prod-aks.azure.com",  # AKS OIDC issuers (workload identity)
 )
 # The CA may sign for these names only (RFC 5280 name constraints, enforced by OpenSSL and so
 # by every Python client): "vault.azure.net" also permits every name under it. A stolen
@@ -49,6 +50,7 @@ PERMITTED_DNS = (
     "management.azure.com",
     "graph.microsoft.com",
     "vault.azure.net",
+    "oic.prod-aks.azure.com",
 )
 PERMITTED_IP = "127.0.0.1/32"
 CA_DAYS = 30
@@ -182,10 +184,9 @@ def _still_good(ca_cert: x509.Certificate, now: dt.datetime) -> bool:
         constraints = ca_cert.extensions.get_extension_for_class(x509.NameConstraints).value
     except x509.ExtensionNotFound:
         return False
-    permitted = {
-        n.value for n in constraints.permitted_subtrees or [] if isinstance(n, x509.DNSName)
-    }
-    return permitted == set(PERMITTED_DNS)
+    # A CA minted before a host was added cannot sign for it: re-mint.
+    names = {n.value for n in constraints.permitted_subtrees or [] if isinstance(n, x509.DNSName)}
+    return names == set(PERMITTED_DNS)
 
 
 def make_private_dir(path: Path) -> None:

@@ -6,6 +6,7 @@ Azure client ever talks to, and need the bearer token kept in the state director
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -13,7 +14,7 @@ from .faults import ControlError, Fault
 from .http import Request, Response
 from .keyvault.models import MAX_VALUE_BYTES
 from .scenario import SECRET_NAME
-from .state import SandboxState
+from .state import CREDENTIAL_KINDS, SandboxState
 
 __all__ = [
     "ControlResponses",
@@ -41,6 +42,7 @@ class ControlResponses:
             ("POST", "/_sandbox/expire-client-secret"): self.expire_client_secret,
             ("POST", "/_sandbox/disable-secret"): self.disable_secret,
             ("POST", "/_sandbox/firewall"): self.firewall,
+            ("POST", "/_sandbox/service-account-token"): self.service_account_token,
         }.get(route)
         if handler is None:
             raise ControlError(404, f"no control endpoint {request.method} {request.path}")
@@ -65,7 +67,8 @@ class ControlResponses:
             "state_dir": str(st.state_dir),
             "ephemeral": st.ephemeral,
             "tenants": [t.id for t in st.directory.tenants.values()],
-            "apps": sorted(a.name for a in st.directory.apps.values()),
+            "apps": sorted(a.name for a in st.directory.apps.values() if not a.managed),
+            "managed_identities": sorted(a.name for a in st.identity.host_identities()),
             "vaults": {
                 v.name: {
                     "uri": v.uri + "/",
@@ -83,10 +86,50 @@ class ControlResponses:
 
     def env(self, request, body):
         principal = request.query.get("principal")
+        credential = request.query.get("credential") or "client-secret"
         try:
-            return self.state.environment(principal)
+            return self.state.environment(principal, credential, port=self.info.get("port", 0))
+        except ValueError:
+            kinds = ", ".join(CREDENTIAL_KINDS)
+            raise ControlError(400, f"unknown credential {credential!r} ({kinds})") from None
         except KeyError:
-            raise ControlError(404, f"no app named {principal!r} in this sandbox") from None
+            what = {
+                "client-secret": "app with a client secret",
+                "workload-identity": "app or identity with a federated credential of a "
+                "sandbox AKS cluster",
+            }.get(credential, "managed identity")
+            named = f" named {principal!r}" if principal else ""
+            raise ControlError(404, f"no {what}{named} in this sandbox") from None
+
+    def service_account_token(self, request, body):
+        """A projected service-account token of a sandbox AKS cluster (tests, training):
+        namespace, service_account, and optionally cluster, audience, lifetime (seconds,
+        negative for an expired token)."""
+        fields = {"namespace": str, "service_account": str, "cluster": str, "audience": str}
+        for name, kind in {**fields, "lifetime": int}.items():
+            value = body.get(name)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                raise ControlError(400, f"{name}: must be a {kind.__name__}")
+        if not body.get("namespace") or not body.get("service_account"):
+            raise ControlError(400, "namespace and service_account are required")
+        lifetime = body.get("lifetime", 3600)
+        if not -(10**7) < lifetime < 10**7:
+            raise ControlError(400, "lifetime: out of range")
+        now = time.time()
+        if lifetime < 0:  # an hour-long token that expired -lifetime seconds ago
+            now, lifetime = now + lifetime - 3600, 3600
+        try:
+            token = self.state.identity.service_account_token(
+                namespace=body["namespace"],
+                service_account=body["service_account"],
+                cluster=body.get("cluster"),
+                audience=body.get("audience") or "api://AzureADTokenExchange",
+                lifetime=lifetime,
+                now=now,
+            )
+        except (KeyError, StopIteration):
+            raise ControlError(404, "no such AKS cluster in this sandbox") from None
+        return {"token": token}
 
     def reset(self, request, body):
         self.state.reset()

@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,12 @@ from helpers.common.paths import state_home
 from .certs import ensure_certificates
 from .scenario import Scenario, load_scenario
 from .server import SandboxServer, install_uvloop, state_file
-from .state import SandboxState
+from .state import CREDENTIAL_KINDS, SandboxState
 
 __all__ = [
     "CA_VARS",
+    "CREDENTIAL_KINDS",
+    "CREDENTIAL_VARS",
     "DEFAULT_PORT",
     "PROXY_VARS",
     "Sandbox",
@@ -36,6 +39,20 @@ __all__ = [
 DEFAULT_PORT = 47443
 PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy")
 CA_VARS = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
+# Variables some credential kind sets: switching kinds unsets those the new kind does not
+# set, so that a shell is never left with two identities (or an HTTP_PROXY for IMDS).
+CREDENTIAL_VARS = (
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_TOKEN_CREDENTIALS",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "HTTP_PROXY",
+    "http_proxy",
+)
 
 
 class SandboxNotRunning(RuntimeError):
@@ -108,8 +125,12 @@ class SandboxClient:
     def status(self) -> dict[str, Any]:
         return self.call("GET", "/status")
 
-    def env(self, principal: str | None = None) -> dict[str, str]:
-        return self.call("GET", "/env" + (f"?principal={principal}" if principal else ""))
+    def env(self, principal: str | None = None, credential: str | None = None) -> dict[str, str]:
+        """The principal's variables for a credential kind (CREDENTIAL_KINDS; default
+        client-secret). For workload-identity the sandbox writes the projected token file."""
+        query = {"principal": principal, "credential": credential}
+        encoded = urllib.parse.urlencode({k: v for k, v in query.items() if v})
+        return self.call("GET", "/env" + (f"?{encoded}" if encoded else ""))
 
     def reset(self) -> None:
         self.call("POST", "/reset", {})
@@ -154,12 +175,14 @@ class Sandbox:
         port: int = 0,
         ephemeral: bool = False,
         principal: str | None = None,
+        credential: str | None = None,
     ):
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.state_dir = Path(state_dir) if state_dir else default_state_dir()
         self.requested_port = port
         self.ephemeral = ephemeral
         self.principal = principal
+        self.credential = credential
         self.server: SandboxServer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -225,13 +248,23 @@ class Sandbox:
     def client(self) -> SandboxClient:
         return SandboxClient(self.port, self.state.control_token)
 
-    def environment(self, principal: str | None = None) -> dict[str, str]:
+    def environment(
+        self, principal: str | None = None, credential: str | None = None
+    ) -> dict[str, str]:
         env = proxy_environment(self.port, self.ca_bundle)
-        env.update(self.client.env(principal or self.principal))
+        env.update(self.client.env(principal or self.principal, credential or self.credential))
         return env
 
-    def apply_environment(self, principal: str | None = None) -> dict[str, str]:
-        env = self.environment(principal)
+    def apply_environment(
+        self, principal: str | None = None, credential: str | None = None
+    ) -> dict[str, str]:
+        """Apply the environment of ``credential`` (default: the sandbox's, else
+        client-secret) to os.environ, unsetting the other kinds' variables."""
+        env = self.environment(principal, credential)
+        for key in CREDENTIAL_VARS:
+            if key not in env and key in os.environ:
+                self._saved_env.setdefault(key, os.environ.get(key))
+                del os.environ[key]
         for key, value in env.items():
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value

@@ -33,11 +33,14 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "VAULT_NAME",
+    "AKS_ISSUER",
+    "MI_TYPES",
     "build_state",
     "default_scenario_path",
     "generate_client_secret",
     "load_scenario",
     "validate",
+    "validate_identities",
 ]
 
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
@@ -117,12 +120,21 @@ KEYS: dict[str, frozenset[str]] = {
     "": frozenset(
         {"name", "description", "tenants", "subscriptions", "apps", "vaults"}
         | {"role_assignments", "default_principal", "default_vault"}
+        | {"managed_identities", "aks_clusters"}
     ),
     "tenants": frozenset({"id", "domain", "name"}),
     "subscriptions": frozenset({"id", "tenant", "name", "resource_groups"}),
     "subscriptions.resource_groups": frozenset({"name", "location"}),
-    "apps": frozenset({"name", "tenant", "client_id", "object_id", "secrets", "graph_permissions"}),
+    "apps": frozenset({"name", "tenant", "client_id", "object_id", "secrets"})
+    | {"federated_credentials", "graph_permissions"},
     "apps.secrets": frozenset({"value", "expires"}),
+    "apps.federated_credentials": frozenset({"name", "issuer", "subject", "audiences"}),
+    "managed_identities": frozenset({"name", "type", "tenant", "client_id", "object_id"})
+    | {"federated_credentials"},
+    "managed_identities.federated_credentials": frozenset(
+        {"name", "issuer", "subject", "audiences"}
+    ),
+    "aks_clusters": frozenset({"name", "tenant", "location", "oidc_id"}),
     "vaults": frozenset(
         {"name", "subscription", "resource_group", "location", "permission_model", "firewall"}
         | {"ip_rules", "legacy_access_denied", "purge_protection", "soft_delete_retention_days"}
@@ -148,21 +160,24 @@ def _unknown_keys(data: dict[str, Any]) -> list[str]:
                 problems.append(f"{where}{'.' if where else ''}{key}: unknown key{hint}")
 
     check(data, "", "")
-    for level in ("tenants", "subscriptions", "apps", "vaults", "role_assignments"):
+    nested = {
+        "subscriptions": ("resource_groups",),
+        "apps": ("secrets", "federated_credentials"),
+        "managed_identities": ("federated_credentials",),
+        "vaults": ("access_policies",),
+    }
+    levels = ("tenants", "subscriptions", "apps", "managed_identities", "aks_clusters")
+    for level in (*levels, "vaults", "role_assignments"):
         for i, item in enumerate(
             data.get(level) or [] if isinstance(data.get(level), list) else []
         ):
             check(item, level, f"{level}[{i}]")
             if not isinstance(item, dict):
                 continue
-            nested = {
-                "subscriptions": "resource_groups",
-                "apps": "secrets",
-                "vaults": "access_policies",
-            }
-            inner = item.get(nested.get(level, ""))
-            for j, sub in enumerate(inner if isinstance(inner, list) else []):
-                check(sub, f"{level}.{nested[level]}", f"{level}[{i}].{nested[level]}[{j}]")
+            for key in nested.get(level, ()):
+                inner = item.get(key)
+                for j, sub in enumerate(inner if isinstance(inner, list) else []):
+                    check(sub, f"{level}.{key}", f"{level}[{i}].{key}[{j}]")
             if level == "vaults" and isinstance(item.get("secrets"), dict):
                 for name, spec in item["secrets"].items():
                     check(spec, "vaults.secrets.*", f"vaults[{i}].secrets.{name}")
@@ -260,6 +275,7 @@ def validate(data: Any) -> list[str]:  # noqa: C901 - one flat pass keeps every 
             )
         principals |= {str(a.get("name", "")).lower(), str(a.get("object_id", "")).lower()}
         client_ids[str(a.get("client_id", "")).lower()] = str(a.get("name", ""))
+    problems += validate_identities(data, seen, tenant_keys, principals, client_ids)
 
     def principal_ok(value: Any, where: str) -> bool:
         ref = str(value or "").lower()
@@ -364,6 +380,132 @@ def validate(data: Any) -> list[str]:  # noqa: C901 - one flat pass keeps every 
     return problems
 
 
+AKS_ISSUER = "https://{location}.oic.prod-aks.azure.com/{tenant}/{oidc_id}/"
+MI_TYPES = ("user_assigned", "system_assigned")
+
+
+def _federated_problems(item: dict, where: str, clusters: set[str]) -> list[str]:
+    problems = []
+    fics = item.get("federated_credentials") or []
+    if not isinstance(fics, list):
+        return [f"{where}.federated_credentials: a list of mappings (issuer, subject, audiences)"]
+    for j, f in enumerate(fics):
+        fw = f"{where}.federated_credentials[{j}]"
+        if not isinstance(f, dict):
+            problems.append(f"{fw}: must be a mapping (issuer, subject, audiences)")
+            continue
+        issuer = str(f.get("issuer", ""))
+        kind, _, ref = issuer.partition(":")
+        if kind == "aks" and ref.lower() not in clusters:
+            problems.append(f"{fw}.issuer: unknown AKS cluster {ref!r} (aks_clusters[].name)")
+        elif kind != "aks" and not issuer.startswith("https://"):
+            problems.append(f"{fw}.issuer: 'aks:CLUSTER' or an https:// issuer URL")
+        if not isinstance(f.get("subject"), str) or not f["subject"]:
+            problems.append(f"{fw}.subject: required (e.g. system:serviceaccount:NS:SA)")
+        auds = f.get("audiences", ["api://AzureADTokenExchange"])
+        if not isinstance(auds, list) or not auds or not all(isinstance(a, str) for a in auds):
+            problems.append(f"{fw}.audiences: a non-empty list of strings")
+    return problems
+
+
+def validate_identities(
+    data: dict, seen: dict[str, set[str]], tenant_keys: set[str], principals: set[str], client_ids
+) -> list[str]:
+    """Problems of aks_clusters, managed_identities and every federated credential; adds the
+    managed identities to ``principals`` (they hold roles like service principals)."""
+    problems: list[str] = []
+    clusters: set[str] = set()
+    for i, c in enumerate(_expect_list(data, "aks_clusters", problems, required=False)):
+        where = f"aks_clusters[{i}]"
+        if not isinstance(c, dict) or not c.get("name"):
+            problems.append(f"{where}.name: required")
+            continue
+        clusters.add(str(c["name"]).lower())
+        if str(c.get("tenant", "")).lower() not in tenant_keys:
+            problems.append(f"{where}.tenant: unknown tenant {c.get('tenant')!r}")
+        if not GUID.match(str(c.get("oidc_id", ""))):
+            problems.append(f"{where}.oidc_id: must be a GUID (the issuer URL's last segment)")
+        if not re.fullmatch(r"[a-z0-9]{2,30}", str(c.get("location", "westeurope"))):
+            problems.append(f"{where}.location: an Azure region name such as westeurope")
+    for i, a in enumerate(data.get("apps") or [] if isinstance(data.get("apps"), list) else []):
+        if isinstance(a, dict):
+            problems += _federated_problems(a, f"apps[{i}]", clusters)
+    system = 0
+    for i, m in enumerate(_expect_list(data, "managed_identities", problems, required=False)):
+        where = f"managed_identities[{i}]"
+        if not isinstance(m, dict) or not m.get("name"):
+            problems.append(f"{where}.name: required")
+            continue
+        if m.get("type", "user_assigned") not in MI_TYPES:
+            problems.append(f"{where}.type: user_assigned or system_assigned")
+        system += m.get("type") == "system_assigned"
+        for key in ("client_id", "object_id"):
+            if not GUID.match(str(m.get(key, ""))):
+                problems.append(f"{where}.{key}: must be a GUID")
+        for key, known in seen.items():
+            value = str(m.get(key, "")).lower()
+            if value and value in known:
+                problems.append(f"{where}.{key}: duplicate {m[key]!r} (already used)")
+            known.add(value)
+        if str(m.get("tenant", "")).lower() not in tenant_keys:
+            problems.append(f"{where}.tenant: unknown tenant {m.get('tenant')!r}")
+        problems += _federated_problems(m, where, clusters)
+        principals |= {str(m["name"]).lower(), str(m.get("object_id", "")).lower()}
+        client_ids[str(m.get("client_id", "")).lower()] = str(m["name"])
+    if system > 1:
+        problems.append("managed_identities: at most one system_assigned identity (one host)")
+    return problems
+
+
+def _identity_state(data: dict, tenants: dict[str, str]) -> tuple[list[dict], list[dict]]:
+    """The managed identities (as directory principals) and the AKS clusters."""
+    clusters = []
+    for c in data.get("aks_clusters") or []:
+        tenant = tenants[str(c["tenant"]).lower()]
+        location = c.get("location", "westeurope")
+        oidc_id = str(c["oidc_id"]).lower()
+        clusters.append(
+            {
+                "name": c["name"],
+                "tenant_id": tenant,
+                "location": location,
+                "oidc_id": oidc_id,
+                "issuer": AKS_ISSUER.format(location=location, tenant=tenant, oidc_id=oidc_id),
+            }
+        )
+    issuers = {c["name"].lower(): c["issuer"] for c in clusters}
+    identities = [
+        {
+            "name": m["name"],
+            "tenant_id": tenants[str(m["tenant"]).lower()],
+            "client_id": str(m["client_id"]).lower(),
+            "object_id": str(m["object_id"]).lower(),
+            "secrets": [],
+            "kind": m.get("type", "user_assigned"),
+            "federated_credentials": _fics(m, issuers),
+        }
+        for m in data.get("managed_identities") or []
+    ]
+    return identities, clusters
+
+
+def _fics(item: dict, issuers: dict[str, str]) -> list[dict]:
+    out = []
+    for j, f in enumerate(item.get("federated_credentials") or []):
+        issuer = str(f["issuer"])
+        if issuer.startswith("aks:"):
+            issuer = issuers[issuer[4:].lower()]
+        out.append(
+            {
+                "name": str(f.get("name") or f"fic-{j}"),
+                "issuer": issuer,
+                "subject": str(f["subject"]),
+                "audiences": [str(a) for a in f.get("audiences", ["api://AzureADTokenExchange"])],
+            }
+        )
+    return out
+
+
 def _timestamp(value: Any) -> float:
     if isinstance(value, int | float):
         return float(value)
@@ -392,7 +534,7 @@ def build_state(scenario: Scenario, generated: dict[str, str]) -> dict[str, Any]
     apps, by_principal = [], {}
     for a in data["apps"]:
         secrets_ = []
-        for j, sec in enumerate(a.get("secrets") or [{}]):
+        for j, sec in enumerate([{}] if a.get("secrets") is None else a["secrets"]):
             value = sec.get("value", GENERATE)
             if value == GENERATE:
                 value = generated.setdefault(f"{a['name']}#{j}", generate_client_secret())
@@ -409,7 +551,14 @@ def build_state(scenario: Scenario, generated: dict[str, str]) -> dict[str, Any]
             "graph_permissions": [str(p) for p in a.get("graph_permissions") or []],
         }
         apps.append(app)
-        by_principal[a["name"].lower()] = app
+    identities, clusters = _identity_state(data, tenants)
+    issuers = {c["name"].lower(): c["issuer"] for c in clusters}
+    for raw, app in zip(data["apps"], apps, strict=True):
+        if raw.get("federated_credentials"):
+            app["federated_credentials"] = _fics(raw, issuers)
+    apps += identities
+    for app in apps:
+        by_principal[app["name"].lower()] = app
         by_principal[app["object_id"]] = app
     subs = []
     for s in data["subscriptions"]:
@@ -522,4 +671,5 @@ def build_state(scenario: Scenario, generated: dict[str, str]) -> dict[str, Any]
             "authorization": {"assignments": assignments, "propagation_delay": 0.0},
         },
         "keyvault": {"vaults": vaults},
+        "identity": {"clusters": clusters},
     }

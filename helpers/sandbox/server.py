@@ -37,6 +37,8 @@ from .graph import urls as graph_urls
 from .graph.models import Graph
 from .graph.responses import GraphResponses
 from .http import MAX_BODY, ProtocolError, Request, Response, ServiceError
+from .identity import urls as identity_urls
+from .identity.responses import IdentityResponses, imds_target
 from .keyvault import exceptions as kv_exc
 from .keyvault import urls as kv_urls
 from .keyvault.responses import KeyVaultResponses
@@ -234,11 +236,13 @@ class Router:
         self.arm = ArmResponses(state.arm)
         self.graph = GraphResponses(Graph(state.directory))
         self.control = ControlResponses(state, info)
+        self.identity = IdentityResponses(state.identity)
         self.routes = {
             "entra": _compile(entra_urls.URLS),
             "keyvault": _compile(kv_urls.URLS),
             "arm": _compile(arm_urls.URLS, re.IGNORECASE),
             "graph": _compile(graph_urls.URLS, re.IGNORECASE),
+            **{name: _compile(urls) for name, urls in identity_urls.URLS.items()},
         }
         # (service, method, path) -> (handler, params): clients repeat the same few paths.
         self._matched: dict[tuple[str, str, str], tuple[str, dict[str, str]]] = {}
@@ -253,6 +257,10 @@ class Router:
             return "graph"
         if host.endswith(VAULT_SUFFIX) or host == "vault.azure.net":
             return "keyvault"
+        if host.endswith(identity_urls.OIDC_SUFFIX):
+            return "oidc"
+        if host == identity_urls.IMDS_HOST:
+            return "imds"
         return None
 
     def _match(self, service: str, method: str, path: str):
@@ -281,7 +289,9 @@ class Router:
         service = self.service_for(request.host)
         assert service is not None
         latency, fault = 0, None
-        if service != "entra" or request.path.endswith("/token"):
+        if service not in identity_urls.URLS and (
+            service != "entra" or request.path.endswith("/token")
+        ):
             # Sign-in faults hit the token request: clients cache discovery documents, and a
             # failed discovery would hide the AADSTS error behind "Unable to get authority".
             latency, fault = self.state.faults.pick(service, request.host)
@@ -300,6 +310,8 @@ class Router:
                 response = self.arm.dispatch(request, handler, params)
             elif service == "graph":
                 response = self.graph.dispatch(request, handler, params)
+            elif service in identity_urls.URLS:
+                response = getattr(self.identity, handler)(request, **params)
             else:
                 response = getattr(self.entra, handler)(request, **params)
         except ServiceError as err:
@@ -312,7 +324,10 @@ class Router:
         return response
 
     def handle_control(self, request: Request) -> Response:
-        """A control API request (reset, seed, faults...) answered in its own error shape."""
+        """A control API request (reset, seed, faults...) answered in its own error shape, or
+        a request to the App Service managed identity endpoint on the same address."""
+        if request.path.lower().rstrip("/") == identity_urls.APP_SERVICE_PATH:
+            return self.handle_identity("app_service", request)
         try:
             return self.control.dispatch(request)
         except ServiceError as err:
@@ -324,6 +339,17 @@ class Router:
         except Exception:  # a sandbox bug: still an answer, and a traceback that tests see
             log.exception("control %s %s failed", request.method, request.path)
             return internal_error("control")
+
+    def handle_identity(self, service: str, request: Request) -> Response:
+        """The App Service managed identity endpoint (on the proxy's own address)."""
+        try:
+            handler, params = self._match(service, request.method, request.path)
+            return getattr(self.identity, handler)(request, **params)
+        except ServiceError as err:
+            return err.to_response()
+        except Exception:  # a sandbox bug: still an answer, and a traceback that tests see
+            log.exception("%s %s %s failed", service, request.method, request.path)
+            return internal_error(service)
 
     @staticmethod
     def _fault_response(service: str, fault: Fault) -> Response:
@@ -423,6 +449,8 @@ class SandboxServer:
                 await self._tunnel(first, reader, writer, peer, sock)
             elif first.target.startswith("/"):
                 await self._serve_http(reader, writer, "", peer, first, sock)
+            elif imds_target(first.target):  # IMDS, asked through HTTP_PROXY
+                await self._serve_http(reader, writer, identity_urls.IMDS_HOST, peer, first, sock)
             else:
                 writer.write(plain(403, "the sandbox is not an open proxy", close=True))
         except ProtocolError as err:
@@ -452,7 +480,8 @@ class SandboxServer:
         host = host.lower().strip("[]")
         if not _HOSTNAME.match(host) or not port.isdigit():
             raise ProtocolError(400, "malformed CONNECT target (host:port)")
-        if port != "443" or self.router.service_for(host) is None:
+        service = self.router.service_for(host)
+        if port != "443" or service is None or service == "imds":  # IMDS is plain HTTP only
             log.warning("refused CONNECT %s", first.target[:300])
             writer.write(
                 plain(

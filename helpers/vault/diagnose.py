@@ -18,6 +18,11 @@ from helpers.common.redact import scrub_text
 from helpers.findings import Finding
 from helpers.findings.codes.auth import (
     CREDENTIAL_UNAVAILABLE,
+    FEDERATED_MISMATCH,
+    FEDERATED_TOKEN_EXPIRED,
+    FEDERATED_TOKEN_UNTRUSTED,
+    MANAGED_IDENTITY_NOT_FOUND,
+    MANAGED_IDENTITY_REFUSED,
     SECRET_EXPIRED,
     SIGN_IN_FAILED,
     TENANT_MISMATCH,
@@ -144,6 +149,9 @@ def _diagnose(
     network = _network_finding(subject, text, types, short, data) if status is None else None
     if network is not None:
         return network
+    managed = _managed_identity_finding(subject, text, short, data)
+    if managed is not None:
+        return managed
 
     # Entra ID
     aadsts = re.search(r"AADSTS(\d+)", text)
@@ -158,6 +166,9 @@ def _diagnose(
         return SECRET_EXPIRED(subject, entra, **data)
     if code == "700016":
         return UNKNOWN_APP(subject, entra, **data)
+    federated = _federated_finding(subject, code, text, entra, data)
+    if federated is not None:
+        return federated
     if code == "90002" or "Unable to get authority configuration" in text:
         which = re.search(r"authority configuration for (\S+)", text)
         where = which.group(1).rstrip(".") if which else f"tenant {tenant!r}"
@@ -212,6 +223,54 @@ def _diagnose(
             subject, f"HTTP {status} {err_code}: {scrub_detail(message, sensitive)}", **data
         )
     return UNEXPECTED(subject, f"{type(error).__name__}: {short}", **data)
+
+
+# Workload identity federation (AADSTS70021 and its newer per-claim split).
+_FEDERATED_MISMATCH = {"70021", "700211", "700212", "700213", "7002138"}
+_FEDERATED_UNTRUSTED = {"7000272", "50013", "50027", "50166"}
+
+
+def _federated_finding(
+    subject: str, code: str, text: str, entra: str, data: dict[str, Any]
+) -> Finding | None:
+    if code in _FEDERATED_MISMATCH:
+        claims = re.search(
+            r"Assertion Issuer: '([^']*)'\. Assertion Subject: '([^']*)'\. "
+            r"Assertion Audience: '([^']*)'",
+            text,
+        )
+        if claims:
+            data.update(
+                assertion_issuer=claims.group(1),
+                assertion_subject=claims.group(2),
+                assertion_audience=claims.group(3),
+            )
+            entra = (
+                f"AADSTS{code}: no federated credential names issuer {claims.group(1)!r}, "
+                f"subject {claims.group(2)!r} and audience {claims.group(3)!r}"
+            )
+        return FEDERATED_MISMATCH(subject, entra, **data)
+    if code == "700024":
+        return FEDERATED_TOKEN_EXPIRED(subject, entra, **data)
+    if code in _FEDERATED_UNTRUSTED:
+        return FEDERATED_TOKEN_UNTRUSTED(subject, entra, **data)
+    return None
+
+
+def _managed_identity_finding(
+    subject: str, text: str, short: str, data: dict[str, Any]
+) -> Finding | None:
+    """IMDS's and the App Service endpoint's own answers (azure-identity reports them as
+    CredentialUnavailableError with the endpoint's message)."""
+    if "Identity not found" in text or "Unable to load the proper Managed Identity" in text:
+        return MANAGED_IDENTITY_NOT_FOUND(subject, short, **data)
+    if re.search(
+        r"Required metadata header not specified|X-IDENTITY-HEADER|api-version is invalid|"
+        r"api-version is missing",
+        text,
+    ):
+        return MANAGED_IDENTITY_REFUSED(subject, short, **data)
+    return None
 
 
 def _network_finding(

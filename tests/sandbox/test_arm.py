@@ -271,10 +271,11 @@ def test_list_at_scope_includes_inherited_but_not_child_assignments(admin_auth):
     at_rg = admin_auth.role_assignments.list_for_scope(rg_scope, filter="atScope()")
     everything_in_rg = admin_auth.role_assignments.list_for_scope(rg_scope)
 
-    # vault level: the 3 vault assignments + admin's Owner inherited from the group
-    assert sorted(a.scope for a in at_vault) == [rg_scope] + [vault_scope()] * 3
+    # vault level: the 5 vault assignments (3 + the managed and the workload identity's,
+    # issue 12) + admin's Owner inherited from the group
+    assert sorted(a.scope for a in at_vault) == [rg_scope] + [vault_scope()] * 5
     assert [a.scope for a in at_rg] == [rg_scope]
-    assert len(list(everything_in_rg)) == 4
+    assert len(list(everything_in_rg)) == 6
 
 
 def test_list_filtered_by_principal_id(admin_auth):
@@ -300,7 +301,7 @@ def test_list_for_resource_group_and_for_resource_routes(admin_auth):
         ops.list_for_resource(RG, "Microsoft.KeyVault", "vaults", VAULT, filter="atScope()")
     )
 
-    assert len(for_rg) == len(for_vault) == 4
+    assert len(for_rg) == len(for_vault) == 6
 
 
 def test_creating_the_same_assignment_twice_is_role_assignment_exists(admin_auth):

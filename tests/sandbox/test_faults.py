@@ -377,11 +377,12 @@ def test_status_describes_the_running_sandbox(akv_sandbox):
 
     assert status["scenario"] == "default"
     assert status["ephemeral"] is True
-    assert set(status["apps"]) == {"admin", "airflow-backend"}
+    assert set(status["apps"]) == {"admin", "airflow-backend", "airflow-workload"}
     assert status["vaults"][VAULT]["permission_model"] == "rbac"
     assert status["vaults"][POLICY_VAULT]["permission_model"] == "access_policy"
     assert status["vaults"][VAULT]["uri"] == vault_url()
-    assert status["role_assignments"] == 4
+    assert set(status["managed_identities"]) == {"airflow-uami", "airflow-host"}
+    assert status["role_assignments"] == 6
     assert status["faults"][0]["target"] == "arm"
 
 

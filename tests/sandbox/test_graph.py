@@ -103,7 +103,14 @@ def test_service_principal_by_id_by_app_id_key_and_by_names_filter(tokens):
         BACKEND_OID
     ]
     started = _get("/servicePrincipals?$filter=startswith(displayName,'air')", admin).json()
-    assert [s["displayName"] for s in started["value"]] == ["airflow-backend"]
+    assert {s["displayName"]: s["servicePrincipalType"] for s in started["value"]} == {
+        "airflow-backend": "Application",
+        "airflow-workload": "Application",
+        "airflow-uami": "ManagedIdentity",  # managed identities are service principals too
+        "airflow-host": "ManagedIdentity",
+    }
+    apps = _get("/applications?$filter=startswith(displayName,'air')", admin).json()["value"]
+    assert sorted(a["displayName"] for a in apps) == ["airflow-backend", "airflow-workload"]
     selected = _get(f"/servicePrincipals/{BACKEND_OID}?$select=appId", admin).json()
     assert set(selected) == {"@odata.context", "id", "appId"}
 

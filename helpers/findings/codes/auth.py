@@ -13,6 +13,11 @@ __all__ = [
     "CREDENTIAL_UNAVAILABLE",
     "TOKEN_REJECTED",
     "CREDENTIAL_SETTINGS_MISSING",
+    "FEDERATED_MISMATCH",
+    "FEDERATED_TOKEN_EXPIRED",
+    "FEDERATED_TOKEN_UNTRUSTED",
+    "MANAGED_IDENTITY_NOT_FOUND",
+    "MANAGED_IDENTITY_REFUSED",
 ]
 
 SIGNED_IN = define(
@@ -167,5 +172,99 @@ CREDENTIAL_SETTINGS_MISSING = define(
     """
     Set tenant_id and client_id in the settings (or AZURE_TENANT_ID / AZURE_CLIENT_ID in the
     environment) from the app registration's Overview page.
+    """,
+)
+
+FEDERATED_MISMATCH = define(
+    "AKV-AUTH-012",
+    Severity.ERROR,
+    "No federated credential matches the workload's token (AADSTS70021)",
+    """
+    Workload identity signs in with the pod's projected service-account token. Entra ID
+    accepts it only when one federated identity credential of the app (or user-assigned
+    identity) names the token's issuer, subject and audience exactly, case included: the
+    cluster's OIDC issuer URL (with its trailing slash), system:serviceaccount:NAMESPACE:NAME,
+    and api://AzureADTokenExchange. A pod running under another service account or namespace,
+    a credential made for another cluster, or a token minted for another audience all end
+    here. Newer tenants split the code: AADSTS700211 (issuer), AADSTS700213 (subject).
+    """,
+    """
+    Compare the issuer, subject and audience in the detail with the app's federated
+    credentials (az ad app federated-credential list --id <client id>, or for a managed
+    identity az identity federated-credential list). Add a credential for exactly these values,
+    or run the pod under the service account the credential names; the issuer is
+    az aks show --query oidcIssuerProfile.issuerUrl.
+    """,
+)
+
+FEDERATED_TOKEN_EXPIRED = define(
+    "AKV-AUTH-013",
+    Severity.ERROR,
+    "The projected service-account token has expired (AADSTS700024)",
+    """
+    The token in AZURE_FEDERATED_TOKEN_FILE is past its expiry. The kubelet rewrites the
+    projected token well before it expires; a stale copy (baked into an image, copied out of a
+    pod, a file that is no longer the projected volume) or a stopped kubelet leaves an old one.
+    """,
+    """
+    Read the token from the projected volume the workload identity webhook mounts
+    (/var/run/secrets/azure/tokens/azure-identity-token) instead of a copy, and let the
+    credential re-read the file; in the sandbox, run `akv-runbook sandbox env --credential
+    workload-identity` again.
+    """,
+)
+
+FEDERATED_TOKEN_UNTRUSTED = define(
+    "AKV-AUTH-014",
+    Severity.ERROR,
+    "Entra ID could not validate the workload's token",
+    """
+    The federated token is malformed (AADSTS50027), or its signature could not be checked
+    against the issuer's published keys (AADSTS7000272: the signing key is not in the
+    issuer's JWKS; AADSTS50013: the signature does not match). The file may hold something
+    other than the projected token, or the cluster's service-account signing key was rotated
+    while the issuer's discovery document still serves the old keys.
+    """,
+    """
+    Check that AZURE_FEDERATED_TOKEN_FILE is the webhook's projected token, and that the
+    cluster's OIDC issuer is enabled and serves the current keys
+    (az aks show --query oidcIssuerProfile; <issuer>/openid/v1/jwks).
+    """,
+)
+
+MANAGED_IDENTITY_NOT_FOUND = define(
+    "AKV-AUTH-015",
+    Severity.ERROR,
+    "This host has no managed identity with that client id",
+    """
+    The managed identity endpoint answered that the identity asked for is not assigned to
+    this host: IMDS says "Identity not found", the App Service / Container Apps endpoint
+    "Unable to load the proper Managed Identity". managed_identity_client_id (or
+    AZURE_CLIENT_ID) names a user-assigned identity that is not attached to this VM, node pool
+    or app, or is an object id / another identity's id; with no id at all, the host has no
+    system-assigned identity.
+    """,
+    """
+    Use the client id of a user-assigned identity attached to this host
+    (az vm identity show / az webapp identity show / az containerapp identity show), or
+    attach the identity to the host; leave the client id empty to use the system-assigned one.
+    """,
+)
+
+MANAGED_IDENTITY_REFUSED = define(
+    "AKV-AUTH-016",
+    Severity.ERROR,
+    "The managed identity endpoint refused the request",
+    """
+    The local token endpoint rejected the request before looking at any identity: IMDS
+    without the Metadata: true header or with an unsupported api-version, or the App Service /
+    Container Apps endpoint without the IDENTITY_HEADER value in X-IDENTITY-HEADER. The SDKs
+    send both; a hand-written request, an outdated SDK or an IDENTITY_HEADER copied from
+    another app (the platform rotates it) ends here.
+    """,
+    """
+    Let azure-identity's ManagedIdentityCredential make the request, and do not copy
+    IDENTITY_ENDPOINT / IDENTITY_HEADER between apps or restarts: read them from the
+    environment the platform sets.
     """,
 )

@@ -9,6 +9,11 @@ from ..http import ServiceError
 
 __all__ = [
     "AadError",
+    "AssertionExpired",
+    "AssertionKeyNotFound",
+    "AssertionSignatureInvalid",
+    "FederatedCredentialMismatch",
+    "MalformedAssertion",
     "ExpiredClientSecret",
     "InvalidClientSecret",
     "InvalidResource",
@@ -100,6 +105,63 @@ class MissingClientSecret(AadError):
             "'client_assertion', 'client_secret' or 'request' is required for the "
             "'client_credentials' grant type."
         )
+
+
+class FederatedCredentialMismatch(AadError):
+    """AADSTS70021: no federated identity credential of the app matches the assertion's
+    issuer, subject and audience (the text Entra ID sends, with the three claims)."""
+
+    status, error, code = 401, "invalid_client", 70021
+
+    def __init__(self, issuer: str, subject: str, audience: str):
+        super().__init__(
+            "No matching federated identity record found for presented assertion. "
+            f"Assertion Issuer: '{issuer}'. Assertion Subject: '{subject}'. "
+            f"Assertion Audience: '{audience}'. "
+            "https://docs.microsoft.com/en-us/azure/active-directory/develop/"
+            "workload-identity-federation"
+        )
+
+
+class AssertionExpired(AadError):
+    status, error, code = 401, "invalid_client", 700024
+
+    def __init__(self, now: str, valid_from: str, expiry: str):
+        super().__init__(
+            f"Client assertion is not within its valid time range. Current time: {now}, "
+            f"assertion valid from {valid_from}, expiry time of assertion {expiry}. Review the "
+            "documentation at https://learn.microsoft.com/entra/identity-platform/"
+            "certificate-credentials ."
+        )
+
+
+class AssertionKeyNotFound(AadError):
+    status, error, code = 401, "invalid_client", 7000272
+
+    def __init__(self, kid: str, issuer: str):
+        super().__init__(
+            f"The certificate with identifier {kid} used to sign the federated credential "
+            f"could not be found in the metadata of identity provider {issuer}. Please validate "
+            "that your Identity Provider's metadata exposes the key used to sign the incoming "
+            "token."
+        )
+
+
+class AssertionSignatureInvalid(AadError):
+    status, error, code = 401, "invalid_client", 50013
+
+    def __init__(self):
+        super().__init__(
+            "Assertion failed signature validation. [Reason - The provided signature value "
+            "did not match the expected signature value.]"
+        )
+
+
+class MalformedAssertion(AadError):
+    status, error, code = 400, "invalid_request", 50027
+
+    def __init__(self):
+        super().__init__("JWT token is invalid or malformed.")
 
 
 class MissingParameter(AadError):

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -15,11 +16,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import exceptions as exc
+from .federation import check_assertion
 
 __all__ = [
     "App",
     "ClientSecret",
     "Directory",
+    "FederatedCredential",
     "RESOURCES",
     "TOKEN_LIFETIME",
     "Tenant",
@@ -51,8 +54,19 @@ class ClientSecret:
 
 
 @dataclass
+class FederatedCredential:
+    """A federated identity credential: tokens of ``issuer`` for ``subject`` may sign in."""
+
+    name: str
+    issuer: str
+    subject: str
+    audiences: list[str] = field(default_factory=lambda: ["api://AzureADTokenExchange"])
+
+
+@dataclass
 class App:
-    """An app registration plus its service principal (object id) in one tenant."""
+    """An app registration plus its service principal (object id) in one tenant, or a
+    managed identity (``kind`` system_assigned / user_assigned: a service principal too)."""
 
     name: str
     tenant_id: str
@@ -62,6 +76,12 @@ class App:
     # Microsoft Graph application permissions granted (admin-consented) to the app; they
     # reach Graph as the `roles` claim of its Graph tokens.
     graph_permissions: list[str] = field(default_factory=list)
+    kind: str = "app"
+    federated_credentials: list[FederatedCredential] = field(default_factory=list)
+
+    @property
+    def managed(self) -> bool:
+        return self.kind != "app"
 
 
 @dataclass
@@ -96,6 +116,9 @@ class Directory:
         self.apps: dict[str, App] = {}  # by client id (lower case)
         self.signing_key: rsa.RSAPrivateKey = rsa.generate_private_key(65537, 2048)
         self._verified: dict[str, dict[str, Any]] = {}
+        # issuer URL -> its JWKS keys by kid (what Entra would fetch from the issuer's
+        # discovery document); the identity service registers the sandbox's OIDC issuers.
+        self.issuer_keys: Callable[[str], dict[str, Any] | None] = lambda issuer: None
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -115,7 +138,15 @@ class Directory:
         self.tenants = {t["id"]: Tenant(**t) for t in data.get("tenants", [])}
         self.apps = {}
         for raw in data.get("apps", []):
-            app = App(**{**raw, "secrets": [ClientSecret(**s) for s in raw.get("secrets", [])]})
+            app = App(
+                **{
+                    **raw,
+                    "secrets": [ClientSecret(**s) for s in raw.get("secrets", [])],
+                    "federated_credentials": [
+                        FederatedCredential(**f) for f in raw.get("federated_credentials", [])
+                    ],
+                }
+            )
             self.apps[app.client_id.lower()] = app
         self._verified.clear()
 
@@ -151,8 +182,13 @@ class Directory:
         client_id: str,
         client_secret: str | None,
         scope: str,
+        client_assertion: str | None = None,
+        client_assertion_type: str | None = None,
     ) -> Token:
-        """A client-credentials token, checked in the order Entra ID checks the request."""
+        """A client-credentials token, checked in the order Entra ID checks the request.
+
+        The client proves itself with a client secret, or with a ``client_assertion`` that
+        one of the app's federated identity credentials accepts (workload identity)."""
         found = self.resolve_tenant(tenant)
         for name, value in (("grant_type", grant_type), ("client_id", client_id)):
             if not value:
@@ -162,9 +198,18 @@ class Directory:
         app = self.apps.get(client_id.lower())
         if app is None or app.tenant_id != found.id:
             raise exc.UnauthorizedClient(client_id, found.id)
+        now = time.time()
+        if client_assertion is not None or client_assertion_type is not None:
+            check_assertion(
+                app.federated_credentials,
+                client_assertion or "",
+                client_assertion_type or "",
+                now=now,
+                issuer_keys=self.issuer_keys,
+            )
+            return Token(self.mint(app, self._resource(scope, found.id), now=now))
         if not client_secret:
             raise exc.MissingClientSecret()
-        now = time.time()
         matching = [
             s
             for s in app.secrets
@@ -174,14 +219,19 @@ class Directory:
             raise exc.InvalidClientSecret(app.client_id)
         if all(s.expired(now) for s in matching):
             raise exc.ExpiredClientSecret(app.client_id)
+        return Token(self.mint(app, self._resource(scope, found.id), now=now))
+
+    @staticmethod
+    def _resource(scope: str, tenant_id: str) -> str:
+        """The token audience a client-credentials ``scope`` asks for."""
         scopes = scope.split()
         resource = next((s for s in scopes if s.endswith("/.default")), None)
         if resource is None:
             raise exc.InvalidScope(" ".join(scopes))
         resource = resource.removesuffix("/.default").rstrip("/")
         if resource not in RESOURCES:
-            raise exc.InvalidResource(resource, found.id)
-        return Token(self.mint(app, RESOURCES[resource], now=now))
+            raise exc.InvalidResource(resource, tenant_id)
+        return RESOURCES[resource]
 
     def signing_keys(self, *, tenant: str) -> dict[str, Any]:
         """The JWKS of a tenant (or of the multi-tenant aliases)."""

@@ -83,6 +83,8 @@ class EntraResponses:
             client_id=form.get("client_id", ""),
             client_secret=form.get("client_secret"),
             scope=form.get("scope", ""),
+            client_assertion=form.get("client_assertion"),
+            client_assertion_type=form.get("client_assertion_type"),
         )
         body = {
             "token_type": "Bearer",

@@ -94,7 +94,8 @@ def _service_principal(app: App) -> DirectoryObject:
             "appRoleAssignmentRequired": False,
             "displayName": app.name,
             "servicePrincipalNames": [app.client_id],
-            "servicePrincipalType": "Application",
+            # A managed identity is a service principal without an application object.
+            "servicePrincipalType": "ManagedIdentity" if app.managed else "Application",
             "signInAudience": "AzureADMyOrg",
             "tags": [],
             "alternativeNames": [],
@@ -437,7 +438,7 @@ class Graph:
         self, *, claims: dict[str, Any], filter: str | None = None
     ) -> list[DirectoryObject]:
         self.require(claims, READ_ALL)
-        apps = [_application(a) for a in self._apps(claims)]
+        apps = [_application(a) for a in self._apps(claims) if not a.managed]
         return self._filtered(apps, filter, _APP_PROPS)
 
     def get_application(
@@ -446,6 +447,8 @@ class Graph:
         self.require(claims, READ_ALL)
         wanted = self._guid(ident if ident is not None else app_id or "")
         for app in self._apps(claims):
+            if app.managed:
+                continue  # no application object behind a managed identity
             obj = _application(app)
             if wanted == (obj.id if ident is not None else app.client_id.lower()):
                 return obj

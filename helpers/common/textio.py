@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ __all__ = [
     "InputError",
     "load_json",
     "load_yaml",
+    "printable",
     "read_bytes",
     "read_text",
 ]
@@ -269,3 +271,15 @@ def load_json(text: str, *, limit: int = MAX_TEXT_BYTES) -> Any:
         raise InputError("nested too deeply") from None
     except ValueError as err:  # a number beyond int's digit limit
         raise InputError(f"a value cannot be read ({type(err).__name__})") from None
+
+
+# C0/C1 controls and DEL (a terminal obeys ESC sequences; XML 1.0 cannot hold most of them at
+# all) and the bidirectional overrides that make text read differently from what it holds.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters shown as escapes (``\\x1b``): what a user typed can
+    neither drive the terminal that prints it nor break the XML or HTML it lands in.
+    Line breaks and tabs are kept."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from helpers.common.textio import printable
 from helpers.findings.core import Finding, Severity, exit_code, has_errors, worst
 
 __all__ = [
@@ -72,15 +73,16 @@ def text_table(rows: Sequence[Sequence[str]], *, right: Iterable[int] = ()) -> l
 
 
 def render_text(findings: Sequence[Finding], *, title: str = "", colour: bool = False) -> str:
-    lines = [title] if title else []
+    """Findings as terminal text; what came from user input is :func:`printable`."""
+    lines = [printable(title)] if title else []
     for f in findings:
         mark = _MARK[f.severity]
         if colour:
             mark = f"\033[{_COLOUR[f.severity]}m{mark}\033[0m"
-        subject = f" [{f.subject}]" if f.subject else ""
+        subject = f" [{printable(f.subject)}]" if f.subject else ""
         lines.append(f"{mark} {f.code} {f.title}{subject}")
         if f.detail:
-            lines.append(f"    {f.detail}")
+            lines.append(f"    {printable(f.detail)}")
         if f.severity in (Severity.ERROR, Severity.WARNING):
             lines.append(f"    fix: {f.fix}")
     if not findings:
@@ -97,7 +99,9 @@ _HTML_BG = {
 
 
 def render_html(findings: Sequence[Finding], *, title: str = "") -> str:
-    esc = html.escape
+    def esc(text: str) -> str:
+        return html.escape(printable(text))
+
     rows = []
     for f in findings:
         fix = "" if f.severity is Severity.OK else f"<div><b>Fix:</b> {esc(f.fix)}</div>"
@@ -127,8 +131,9 @@ def to_junit(suites: dict[str, Sequence[Finding]], *, name: str = "akv-runbook")
 
     Errors are failures; warnings pass but carry system-out; OK and INFO pass.
     """
-    root = ET.Element("testsuites", name=name)
+    root = ET.Element("testsuites", name=printable(name))
     for suite_name, findings in suites.items():
+        suite_name = printable(suite_name)  # XML 1.0 cannot hold most control characters
         failures = sum(f.severity is Severity.ERROR for f in findings)
         suite = ET.SubElement(
             root,
@@ -144,9 +149,9 @@ def to_junit(suites: dict[str, Sequence[Finding]], *, name: str = "akv-runbook")
                 suite,
                 "testcase",
                 classname=suite_name,
-                name=f"{f.code} {f.subject}".strip(),
+                name=printable(f"{f.code} {f.subject}".strip()),
             )
-            text = f"{f.title}\n{f.detail}\nFix: {f.fix}\nDocs: {f.spec.docs_link}"
+            text = printable(f"{f.title}\n{f.detail}\nFix: {f.fix}\nDocs: {f.spec.docs_link}")
             if f.severity is Severity.ERROR:
                 failure = ET.SubElement(case, "failure", message=f"{f.code}: {f.title}")
                 failure.text = text

@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,6 +161,13 @@ def _dag_files(path: Path) -> list[Path]:
     )
 
 
+def _decoded(source: bytes) -> str:
+    """The file's text as Python reads it (PEP 263: UTF-8 unless a coding line says otherwise);
+    ``ast.parse`` of the raw bytes accepted a latin-1 comment that ``import`` refuses."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+    return source.decode(encoding)
+
+
 def lint_dags(folder: Path | str, *, use_cache: bool | None = None) -> list[Finding]:
     """Parse-time (module level) Variable / connection lookups in DAG files, what Airflow 3
     removed or deprecated (AKV-DAG-006/007/008) and secret values logged (AKV-DAG-009).
@@ -185,8 +194,17 @@ def lint_dags(folder: Path | str, *, use_cache: bool | None = None) -> list[Find
     for path in files:
         rel = path.relative_to(base).as_posix()
         try:
-            source = read_bytes(path)
+            source = _decoded(read_bytes(path))
             tree = ast.parse(source, filename=rel)
+        except UnicodeDecodeError as err:
+            findings.append(
+                DAG_UNREADABLE(
+                    rel,
+                    f"{rel}: not valid {err.encoding} (and no coding line says otherwise): "
+                    "Python refuses to import it, so Airflow reports an import error.",
+                )
+            )
+            continue
         except SyntaxError as err:
             findings.append(
                 DAG_UNREADABLE(

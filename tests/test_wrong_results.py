@@ -277,3 +277,9 @@ def test_removed_and_deprecated_airflow_2_forms_are_told_apart(tmp_path: Path):
         "AKV-DAG-007@10",
         "AKV-DAG-008@10",
     ]
+
+
+def test_a_device_is_not_a_dag_folder():
+    from helpers.backend_config import lint_dags
+
+    assert [f.code for f in lint_dags("/dev/null")] == ["AKV-DAG-004"]

@@ -182,6 +182,8 @@ def lint_dags(folder: Path | str, *, use_cache: bool | None = None) -> list[Find
         return [DAG_UNREADABLE(str(folder), f"not a path: {type(err).__name__}.")]
     if not exists:
         return [DAG_UNREADABLE(str(root), f"{root} does not exist.")]
+    if not (root.is_dir() or root.is_file()):
+        return [DAG_UNREADABLE(str(root), f"{root} is neither a DAG file nor a folder.")]
     try:
         files = _dag_files(root)
     except OSError as err:

@@ -120,7 +120,7 @@ KEYS: dict[str, frozenset[str]] = {
     "": frozenset(
         {"name", "description", "tenants", "subscriptions", "apps", "vaults"}
         | {"role_assignments", "default_principal", "default_vault"}
-        | {"managed_identities", "aks_clusters"}
+        | {"managed_identities", "aks_clusters", "propagation_delay"}
     ),
     "tenants": frozenset({"id", "domain", "name"}),
     "subscriptions": frozenset({"id", "tenant", "name", "resource_groups"}),
@@ -377,6 +377,9 @@ def validate(data: Any) -> list[str]:  # noqa: C901 - one flat pass keeps every 
     for key, known in (("default_principal", principals), ("default_vault", vault_names)):
         if data.get(key) and str(data[key]).lower() not in known:
             problems.append(f"{key}: unknown {data[key]!r}")
+    delay = data.get("propagation_delay", 0)
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay <= 3600:
+        problems.append("propagation_delay: seconds a new role assignment takes, 0-3600")
     return problems
 
 
@@ -668,7 +671,10 @@ def build_state(scenario: Scenario, generated: dict[str, str]) -> dict[str, Any]
         },
         "arm": {
             "subscriptions": subs,
-            "authorization": {"assignments": assignments, "propagation_delay": 0.0},
+            "authorization": {
+                "assignments": assignments,
+                "propagation_delay": float(data.get("propagation_delay", 0)),
+            },
         },
         "keyvault": {"vaults": vaults},
         "identity": {"clusters": clusters},

@@ -36,6 +36,7 @@ from .faults import Fault
 from .graph import urls as graph_urls
 from .graph.models import Graph
 from .graph.responses import GraphResponses
+from .headers import RateLimits, arm_headers, arm_operation, decorate, keyvault_headers
 from .http import MAX_BODY, ProtocolError, Request, Response, ServiceError
 from .identity import urls as identity_urls
 from .identity.responses import IdentityResponses, imds_target
@@ -237,6 +238,7 @@ class Router:
         self.graph = GraphResponses(Graph(state.directory))
         self.control = ControlResponses(state, info)
         self.identity = IdentityResponses(state.identity)
+        self.rate_limits = RateLimits()
         self.routes = {
             "entra": _compile(entra_urls.URLS),
             "keyvault": _compile(kv_urls.URLS),
@@ -288,6 +290,15 @@ class Router:
     async def handle(self, request: Request) -> Response:
         service = self.service_for(request.host)
         assert service is not None
+        response = await self._answer(service, request)
+        if service == "keyvault":
+            vault = self.state.keyvault.vault_for_host(request.host)
+            decorate(response, keyvault_headers(request, vault.location if vault else None))
+        elif service == "arm":
+            decorate(response, arm_headers(request, self.rate_limits))
+        return response
+
+    async def _answer(self, service: str, request: Request) -> Response:
         latency, fault = 0, None
         if service not in identity_urls.URLS and (
             service != "entra" or request.path.endswith("/token")
@@ -299,7 +310,7 @@ class Router:
             await asyncio.sleep(latency / 1000)
         try:
             if fault is not None:
-                return self._fault_response(service, fault)
+                return self._fault_response(service, fault, request)
             handler, params = self._match(service, request.method, request.path)
             if service == "keyvault":
                 vault = self.state.keyvault.vault_for_host(request.host)
@@ -352,10 +363,14 @@ class Router:
             return internal_error(service)
 
     @staticmethod
-    def _fault_response(service: str, fault: Fault) -> Response:
+    def _fault_response(service: str, fault: Fault, request: Request) -> Response:
         throttle = fault.kind == "throttle"
+        subscription = arm_urls.subscription_of(request.path) if service == "arm" else None
         err: ServiceError
-        if service == "keyvault":
+        if throttle and subscription:
+            operation = arm_operation(request.method, request.path)
+            err = arm_exc.SubscriptionRequestsThrottled(subscription, operation, fault.retry_after)
+        elif service == "keyvault":
             err = (
                 kv_exc.Throttled(fault.retry_after)
                 if throttle

@@ -21,6 +21,7 @@ __all__ = [
     "RoleAssignmentUpdateNotPermitted",
     "RoleDefinitionDoesNotExist",
     "SubscriptionNotFound",
+    "SubscriptionRequestsThrottled",
     "UnsupportedMediaType",
 ]
 
@@ -172,10 +173,28 @@ class MissingApiVersion(ArmError):
 
 
 class InjectedFault(ArmError):
-    """A throttle (429 + Retry-After) or a server error injected through the control API."""
+    """A throttle (429 + Retry-After) of a tenant-level request, or a server error, injected
+    through the control API."""
 
     def __init__(self, status: int, retry_after: int | None = None):
-        super().__init__("Injected by the sandbox.")
+        throttled = status == 429
+        super().__init__(
+            "The request is being throttled." if throttled else "Injected by the sandbox."
+        )
         self.status = status
-        self.code = "TooManyRequests" if status == 429 else "ServerError"
+        self.code = "TooManyRequests" if throttled else "ServerError"
         self.headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+
+
+class SubscriptionRequestsThrottled(ArmError):
+    """429 for a subscription's request over ARM's limit, as ARM words it."""
+
+    status, code = 429, "SubscriptionRequestsThrottled"
+
+    def __init__(self, subscription: str, operation: str, retry_after: int):
+        super().__init__(
+            f"Number of requests for subscription '{subscription}' and operation "
+            f"'{operation}' exceeded the backend storage limit. Please try again after "
+            f"'{retry_after}' seconds."
+        )
+        self.headers = {"Retry-After": str(retry_after)}

@@ -1,5 +1,9 @@
 """Paths served on management.azure.com (method, regex, handler in responses.py)."""
 
+from __future__ import annotations
+
+import re
+
 __all__ = [
     "ASSIGNMENTS",
     "DEFINITIONS",
@@ -8,6 +12,7 @@ __all__ = [
     "SUB",
     "URLS",
     "VAULT",
+    "subscription_of",
 ]
 
 SUB = r"/subscriptions/(?P<sub>[^/]+)"
@@ -34,3 +39,13 @@ URLS = [
     ("GET", DEFINITIONS, "list_role_definitions"),
     ("GET", rf"{DEFINITIONS}/(?P<role>[^/]+)", "get_role_definition"),
 ]
+
+
+_SUBSCRIPTION = re.compile(r"/subscriptions/([^/?]+)", re.IGNORECASE)
+
+
+def subscription_of(path: str) -> str | None:
+    """The subscription a request is about (ARM throttles per subscription), or None for a
+    tenant-level request."""
+    found = _SUBSCRIPTION.match(path)
+    return found.group(1) if found else None

@@ -11,6 +11,7 @@ __all__ = [
     "InvalidName",
     "KeyVaultError",
     "MethodNotAllowed",
+    "MissingApiVersion",
     "ObjectIsBeingDeleted",
     "ObjectIsDeletedButRecoverable",
     "RESOURCE",
@@ -118,6 +119,13 @@ class BadParameter(KeyVaultError):
 class InvalidName(BadParameter):
     def __init__(self, name: str):
         super().__init__(f"The request URI contains an invalid name: {name}")
+
+
+class MissingApiVersion(BadParameter):
+    """A data-plane request without ``api-version`` (every SDK, az and Airflow send one)."""
+
+    def __init__(self):
+        super().__init__("The request URI contains an invalid or missing api-version.")
 
 
 class Throttled(KeyVaultError):

@@ -220,6 +220,13 @@ class KeyVaultBackend:
         return self.vaults.get(host.removesuffix(".vault.azure.net").lower())
 
     # -- authentication and authorization ------------------------------------------------
+    @staticmethod
+    def require_api_version(*, api_version: str | None) -> None:
+        """Key Vault answers 400 BadParameter to a request without ``api-version``, before it
+        looks at the token (any value is accepted: clients pin their own)."""
+        if not api_version:
+            raise exc.MissingApiVersion()
+
     def authenticate(self, *, vault: Vault, authorization: str) -> dict[str, Any]:
         """The claims of the request's bearer token, checked as Key Vault checks them."""
         token = bearer_token(authorization)

@@ -9,15 +9,8 @@ from .models import Caller, KeyVaultBackend, Page, Secret, SecretVersion, Vault
 
 __all__ = [
     "KeyVaultResponses",
-    "SERVICE_HEADERS",
     "bundle",
 ]
-
-SERVICE_HEADERS = {
-    "Cache-Control": "no-cache",
-    "x-ms-keyvault-service-version": "1.9.2700.1",
-    "x-ms-keyvault-network-info": "conn_type=Ipv4;addr=127.0.0.1;act_addr_fam=InterNetwork;",
-}
 
 
 def _attributes(vault: Vault, v: SecretVersion) -> dict[str, Any]:
@@ -65,6 +58,7 @@ class KeyVaultResponses:
         self.backend = backend
 
     def dispatch(self, request: Request, vault: Vault, handler: str, params: dict[str, str]):
+        self.backend.require_api_version(api_version=request.query.get("api-version"))
         claims = self.backend.authenticate(
             vault=vault, authorization=request.headers.get("authorization", "")
         )
@@ -73,7 +67,7 @@ class KeyVaultResponses:
 
     @staticmethod
     def _ok(payload: Any) -> Response:
-        return Response.json(payload, headers=SERVICE_HEADERS)
+        return Response.json(payload)  # the service headers: helpers.sandbox.headers
 
     @staticmethod
     def _paging(request: Request) -> dict[str, str | None]:
@@ -143,7 +137,7 @@ class KeyVaultResponses:
 
     def purge_deleted_secret(self, request, vault, caller, name):
         self.backend.purge_deleted_secret(vault=vault, name=name, caller=caller)
-        return Response(204, b"", dict(SERVICE_HEADERS))
+        return Response(204, b"")
 
     def recover_deleted_secret(self, request, vault, caller, name):
         secret = self.backend.recover_deleted_secret(vault=vault, name=name, caller=caller)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import time
@@ -12,9 +11,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ..signing import SigningKey, sha1_thumbprint
 from . import exceptions as exc
 from .federation import check_assertion
 
@@ -114,7 +112,7 @@ class Directory:
     def __init__(self) -> None:
         self.tenants: dict[str, Tenant] = {}
         self.apps: dict[str, App] = {}  # by client id (lower case)
-        self.signing_key: rsa.RSAPrivateKey = rsa.generate_private_key(65537, 2048)
+        self.key = SigningKey(sha1_thumbprint)
         self._verified: dict[str, dict[str, Any]] = {}
         # issuer URL -> its JWKS keys by kid (what Entra would fetch from the issuer's
         # discovery document); the identity service registers the sandbox's OIDC issuers.
@@ -123,10 +121,7 @@ class Directory:
     # -- state ---------------------------------------------------------------------------
     @property
     def kid(self) -> str:
-        der = self.signing_key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        return base64.urlsafe_b64encode(hashlib.sha1(der).digest()).decode().rstrip("=")  # noqa: S324
+        return self.key.kid
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -261,7 +256,7 @@ class Directory:
         }
         if audience == RESOURCES["https://graph.microsoft.com"] and app.graph_permissions:
             claims["roles"] = list(app.graph_permissions)
-        return jwt.encode(claims, self.signing_key, algorithm="RS256", headers={"kid": self.kid})
+        return self.key.sign(claims)
 
     def verify_signature(self, token: str) -> dict[str, Any] | None:
         """Claims of a token this sandbox signed, or None. Checked once per token, then cached."""
@@ -271,7 +266,7 @@ class Directory:
         try:
             claims = jwt.decode(
                 token,
-                self.signing_key.public_key(),
+                self.key.public,
                 algorithms=["RS256"],
                 options={"verify_aud": False, "verify_exp": False, "verify_nbf": False},
             )
@@ -283,34 +278,11 @@ class Directory:
         return claims
 
     def jwks(self) -> dict[str, Any]:
-        numbers = self.signing_key.public_key().public_numbers()
-
-        def b64(n: int) -> str:
-            raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-            return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-        return {
-            "keys": [
-                {
-                    "kty": "RSA",
-                    "use": "sig",
-                    "kid": self.kid,
-                    "x5t": self.kid,
-                    "n": b64(numbers.n),
-                    "e": b64(numbers.e),
-                }
-            ]
-        }
+        return {"keys": [self.key.jwk(x5t=self.key.kid)]}
 
     def key_pem(self) -> bytes:
-        return self.signing_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+        return self.key.pem()
 
     def load_key_pem(self, pem: bytes) -> None:
-        key = serialization.load_pem_private_key(pem, password=None)
-        if isinstance(key, rsa.RSAPrivateKey):
-            self.signing_key = key
+        if self.key.load_pem(pem):
             self._verified.clear()

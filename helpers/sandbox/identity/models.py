@@ -10,19 +10,14 @@ the directory trusts for federated credentials naming that issuer (``issuer_keys
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import time
 import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from ..entra.models import RESOURCES, App, Directory
+from ..signing import SigningKey, sha256_key_id
 from . import exceptions as exc
 
 __all__ = [
@@ -87,16 +82,11 @@ class IssuedToken:
         }
 
 
-def _b64(n: int) -> str:
-    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
 class IdentityService:
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
         self.clusters: dict[str, Cluster] = {}
-        self.signing_key: rsa.RSAPrivateKey = rsa.generate_private_key(65537, 2048)
+        self.key = SigningKey(sha256_key_id)
         self.header_secret = ""  # IDENTITY_HEADER of the App Service endpoint
         directory.issuer_keys = self.issuer_keys
 
@@ -108,23 +98,10 @@ class IdentityService:
         return {"clusters": [asdict(c) for c in self.clusters.values()]}
 
     def key_pem(self) -> bytes:
-        return self.signing_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+        return self.key.pem()
 
     def load_key_pem(self, pem: bytes) -> None:
-        key = serialization.load_pem_private_key(pem, password=None)
-        if isinstance(key, rsa.RSAPrivateKey):
-            self.signing_key = key
-
-    @property
-    def kid(self) -> str:
-        der = self.signing_key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        return base64.urlsafe_b64encode(hashlib.sha256(der).digest()[:24]).decode().rstrip("=")
+        self.key.load_pem(pem)
 
     # -- managed identities --------------------------------------------------------------
     def host_identities(self) -> list[App]:
@@ -225,7 +202,7 @@ class IdentityService:
 
     def issuer_keys(self, issuer: str) -> dict[str, Any] | None:
         if any(c.issuer == issuer for c in self.clusters.values()):
-            return {self.kid: self.signing_key.public_key()}
+            return {self.key.kid: self.key.public}
         return None
 
     def openid_configuration(self, cluster: Cluster) -> dict[str, Any]:
@@ -238,9 +215,7 @@ class IdentityService:
         }
 
     def jwks(self) -> dict[str, Any]:
-        numbers = self.signing_key.public_key().public_numbers()
-        key = {"use": "sig", "kty": "RSA", "kid": self.kid, "alg": "RS256"}
-        return {"keys": [{**key, "n": _b64(numbers.n), "e": _b64(numbers.e)}]}
+        return {"keys": [self.key.jwk(alg="RS256")]}
 
     def service_account_token(
         self,
@@ -268,7 +243,7 @@ class IdentityService:
             "nbf": issued,
             "sub": f"system:serviceaccount:{namespace}:{service_account}",
         }
-        return jwt.encode(claims, self.signing_key, algorithm="RS256", headers={"kid": self.kid})
+        return self.key.sign(claims)
 
     def federated_subject(self, principal: App) -> tuple[str, str, str, str]:
         """(cluster, namespace, service account, audience) of the principal's first federated

@@ -312,3 +312,31 @@ def test_unreachable_imds_is_reported_within_the_timeout(akv_sandbox, silent_lis
     (finding,) = [f for f in result.findings if f.code == MANAGED_IDENTITY_UNREACHABLE.code]
     assert "IMDS" in finding.detail
     assert elapsed < 5, elapsed
+
+
+# -- the token file as a setting ---------------------------------------------------------------
+def test_settings_name_the_token_file_when_the_environment_does_not(platform, capsys, tmp_path):
+    env = platform.apply_environment(credential="workload-identity")
+    token_file = env["AZURE_FEDERATED_TOKEN_FILE"]
+    del os.environ["AZURE_FEDERATED_TOKEN_FILE"]
+    fields = {**KINDS["workload-identity"], "federated_token_file": token_file}
+    path = settings_file(tmp_path, "wi-file", **fields)
+    code, payload = run_json(capsys, "check", "--settings", path)
+    assert code == 0, payload["findings"]
+    assert payload["claims"]["appid"] == WI_CLIENT
+    assert "AZURE_FEDERATED_TOKEN_FILE" not in os.environ  # the backend's read restored it
+
+
+def test_a_token_pasted_as_the_token_file_is_dropped_and_never_shown(platform, tmp_path):
+    from helpers.settings import load_settings
+
+    token = platform.client.call(
+        "POST", "/service-account-token", {"namespace": "airflow", "service_account": "x"}
+    )["token"]
+    path = settings_file(
+        tmp_path, "pasted", **KINDS["workload-identity"], federated_token_file=token
+    )
+    settings, findings = load_settings(path)
+    assert settings.federated_token_file == ""
+    assert [(f.code, f.subject) for f in findings] == [("AKV-SET-012", "federated_token_file")]
+    assert token not in json.dumps([f.to_dict() for f in findings])

@@ -196,7 +196,7 @@ def backend_credential(
     if missing:
         return CREDENTIAL_SETTINGS_MISSING("sign-in", f"missing: {', '.join(missing)}")
     if workload:
-        token_file = environ.get("AZURE_FEDERATED_TOKEN_FILE", "")
+        token_file = s.federated_token_file or environ.get("AZURE_FEDERATED_TOKEN_FILE", "")
         problem = token_file_problem(token_file)
         if problem:
             return FEDERATED_TOKEN_FILE_UNREADABLE(

@@ -340,3 +340,42 @@ def test_a_token_pasted_as_the_token_file_is_dropped_and_never_shown(platform, t
     assert settings.federated_token_file == ""
     assert [(f.code, f.subject) for f in findings] == [("AKV-SET-012", "federated_token_file")]
     assert token not in json.dumps([f.to_dict() for f in findings])
+
+
+@pytest.mark.parametrize(
+    ("fields", "object_id"),
+    [(KINDS["imds"], UAMI_OID), (KINDS["workload-identity"], WI_OID)],
+    ids=["user-assigned-managed-identity", "workload-identity"],
+)
+def test_grant_from_the_operators_shell_finds_the_object_id_through_graph(
+    platform, capsys, tmp_path, monkeypatch, fields, object_id
+):
+    """Where the identity cannot sign in (no IMDS, no token file: the operator's laptop), its
+    object id comes from Graph by client id, as `az ad sp show --id` finds it."""
+    monkeypatch.setenv(SANDBOX_STATE_VAR, str(platform.state_dir))
+    platform.client.call("POST", "/propagation-delay", {"seconds": 0})
+    assert revoke(platform, object_id) >= 1
+    platform.apply_environment(credential="client-secret")
+    path = settings_file(tmp_path, "remote", **fields)
+    _, payload = run_json(
+        capsys,
+        "grant", "--settings", path, "--operator", "sandbox-admin", "--perform", "--wait", "1",
+    )  # fmt: skip
+    assert payload["object_id"] == object_id
+    assert "AKV-ROLE-001" in codes(payload), payload["findings"]
+    kind = "imds" if object_id == UAMI_OID else "workload-identity"
+    platform.apply_environment(credential=kind)
+    code, after = run_json(capsys, "check", "--settings", path, "--no-backend")
+    assert code == 0, after["findings"]
+
+
+def test_grant_to_a_system_assigned_identity_off_its_host_needs_the_object_id(
+    platform, capsys, tmp_path, monkeypatch
+):
+    monkeypatch.setenv(SANDBOX_STATE_VAR, str(platform.state_dir))
+    platform.apply_environment(credential="client-secret")
+    path = settings_file(tmp_path, "system", credential="managed_identity")
+    code, payload = run_json(capsys, "grant", "--settings", path, "--operator", "sandbox-admin")
+    assert payload["object_id"] == ""
+    assert {"AKV-ROLE-017", MANAGED_IDENTITY_UNREACHABLE.code} <= set(codes(payload))
+    assert code != 0

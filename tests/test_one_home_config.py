@@ -184,7 +184,7 @@ def test_settings_readers_use_the_same_kind(kind):
 
 
 @pytest.mark.parametrize("kind", ["managed_identity", "workload_identity"])
-def test_render_the_probe_and_the_credential_use_the_same_identity(kind):
+def test_render_the_probe_and_the_credential_use_the_same_identity(kind, tmp_path):
     from helpers.backend_config.identity import identity_of
     from helpers.probe.backend import backend_environ
     from helpers.vault.credentials import backend_credential
@@ -196,7 +196,9 @@ def test_render_the_probe_and_the_credential_use_the_same_identity(kind):
         | ({"tenant_id": tenant} if kind == "workload_identity" else {})
     )
     assert identity_of(s)[0] == client
-    env = {"AZURE_FEDERATED_TOKEN_FILE": "/var/run/token"}
+    token = tmp_path / "token"  # read before any request since issue 12: it must exist
+    token.write_text("header.payload.signature")
+    env = {"AZURE_FEDERATED_TOKEN_FILE": str(token)}
     plan = backend_credential(s, env)
     assert client in plan.key
     assert backend_environ(s, env)["AZURE_CLIENT_ID"] == client

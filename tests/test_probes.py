@@ -242,18 +242,18 @@ def test_missing_tenant_reports_AKV_AUTH_011(akv_sandbox):
     assert "tenant_id" in only(result, "AKV-AUTH-011").detail
 
 
-def test_managed_identity_outside_azure_reports_AKV_AUTH_009(akv_sandbox):
+def test_managed_identity_outside_azure_reports_AKV_AUTH_018(akv_sandbox):
     result = probe(backend_settings(credential=Credential.MANAGED_IDENTITY), timeout=2)
 
-    assert "AKV-AUTH-009" in codes(result)
+    assert "AKV-AUTH-018" in codes(result)  # no managed identity endpoint answered (issue 12)
 
 
-def test_workload_identity_without_token_file_reports_AKV_AUTH_009(akv_sandbox):
+def test_workload_identity_without_token_file_reports_AKV_AUTH_017(akv_sandbox):
     environ = {k: v for k, v in os.environ.items() if k != "AZURE_FEDERATED_TOKEN_FILE"}
 
     result = probe(backend_settings(credential=Credential.WORKLOAD_IDENTITY), environ=environ)
 
-    assert "AZURE_FEDERATED_TOKEN_FILE" in only(result, "AKV-AUTH-009").detail
+    assert "AZURE_FEDERATED_TOKEN_FILE" in only(result, "AKV-AUTH-017").detail
 
 
 def test_entra_throttling_reports_AKV_SVC_001_at_sign_in(akv_sandbox):

@@ -39,6 +39,8 @@ from helpers.findings.codes.cfg import (
     HELM_KWARGS_MAPPING,
     PROVIDER_NOT_REQUIRED,
     SECRET_IN_FILE,
+    WI_ANNOTATION_MISSING,
+    WI_LABEL_MISSING,
 )
 from helpers.findings.codes.set import (
     WRONG_TYPE,
@@ -254,6 +256,7 @@ def _lint_helm_doc(doc: Any, text: object) -> list[Finding]:
         else _resubject(f, "[workers] ", "config.workers.")
         for f in found
     ]
+    findings += _helm_workload_identity(doc)
     secret = view.env.get("AZURE_CLIENT_SECRET")
     if secret and secret.strip():
         findings.append(
@@ -263,6 +266,65 @@ def _lint_helm_doc(doc: Any, text: object) -> list[Finding]:
             )
         )
     return scrub_findings(findings, [secret, *secrets_in(None, text)])
+
+
+# What the Azure Workload Identity webhook reads: the pod label and the service account's
+# annotation, on every chart component that reads secrets.
+WI_LABEL = "azure.workload.identity/use"
+WI_ANNOTATION = "azure.workload.identity/client-id"
+HELM_COMPONENTS = ("scheduler", "workers", "triggerer", "dagProcessor", "apiServer", "webserver")
+
+
+def _mapping(obj: Any, *keys: str) -> Mapping[str, Any]:
+    for key in keys:
+        obj = obj.get(key) if isinstance(obj, Mapping) else None
+    return obj if isinstance(obj, Mapping) else {}
+
+
+def _helm_workload_identity(doc: Mapping[str, Any]) -> list[Finding]:
+    """The webhook's label and annotations, when the values set up workload identity (the
+    label or one annotation present)."""
+    label = _mapping(doc, "labels").get(WI_LABEL)
+    labels = {c: _mapping(doc, c, "labels").get(WI_LABEL) for c in HELM_COMPONENTS}
+    annotated = {
+        c: _mapping(doc, c, "serviceAccount", "annotations").get(WI_ANNOTATION)
+        for c in HELM_COMPONENTS
+    }
+    # backend_kwargs cannot tell: managed_identity_client_id + workload_identity_tenant_id is
+    # also how a user-assigned managed identity is named (DefaultAzureCredential decides).
+    wanted = label is not None or any(
+        v is not None for v in (*labels.values(), *annotated.values())
+    )
+    if not wanted:
+        return []
+    findings: list[Finding] = []
+    present = [v for v in (label, *labels.values()) if v is not None]
+    if not any(v == "true" for v in present):
+        how = (
+            f'it is {st.shown(present[0])}, not the string "true"'
+            if present
+            else "no labels (top-level or per component) carry it"
+        )
+        findings.append(
+            WI_LABEL_MISSING(
+                f"labels.{WI_LABEL}",
+                f"workload identity is configured but the pods are not labelled "
+                f'{WI_LABEL}: "true" ({how}); the webhook injects no token.',
+            )
+        )
+    configured = [c for c in HELM_COMPONENTS if c in doc]
+    core = ["scheduler", "workers", "triggerer", "dagProcessor"]
+    missing = [c for c in dict.fromkeys([*core, *configured]) if not annotated.get(c)]
+    if missing:
+        findings.append(
+            WI_ANNOTATION_MISSING(
+                f"{missing[0]}.serviceAccount.annotations",
+                f"the service accounts of {', '.join(missing)} lack {WI_ANNOTATION}; pods "
+                "running under them get no workload identity.",
+                components=missing,
+            )
+        )
+    return findings
 
 
 def _resubject(f: Finding, old: str, new: str) -> Finding:

@@ -30,12 +30,14 @@ __all__ = [
     "KWARGS_OF",
     "env_for",
     "env_from_kwargs",
+    "identity_fields_from_env",
     "identity_of",
     "kind_from_env",
     "kind_from_kwargs",
     "kind_of",
     "kwargs_for",
     "kwargs_from_env",
+    "platform_kind",
     "secret_in_kwargs",
 ]
 
@@ -92,6 +94,37 @@ def kind_from_env(
     ):
         return Credential.WORKLOAD_IDENTITY
     return Credential.MANAGED_IDENTITY
+
+
+def platform_kind(environ: Mapping[str, str]) -> Credential | None:
+    """The kind the platform's own variables announce, None when they announce none: the AKS
+    webhook's AZURE_FEDERATED_TOKEN_FILE, App Service's IDENTITY_ENDPOINT (or the older
+    MSI_ENDPOINT), or AZURE_TOKEN_CREDENTIALS naming one credential. A VM's IMDS sets nothing."""
+    chosen = str(environ.get("AZURE_TOKEN_CREDENTIALS", "")).strip().lower()
+    if str(environ.get(FEDERATED_TOKEN_FILE, "")).strip() or chosen == "workloadidentitycredential":
+        return Credential.WORKLOAD_IDENTITY
+    if (
+        environ.get("IDENTITY_ENDPOINT")
+        or environ.get("MSI_ENDPOINT")
+        or chosen == "managedidentitycredential"
+    ):
+        return Credential.MANAGED_IDENTITY
+    if environ.get(CLIENT_SECRET_ENV) or chosen == "environmentcredential":
+        return Credential.CLIENT_SECRET
+    return None
+
+
+def identity_fields_from_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """Settings fields (credential, ids) for the identity the platform's variables announce;
+    {} when they announce none (see :func:`platform_kind`)."""
+    kind = platform_kind(environ)
+    client = str(environ.get("AZURE_CLIENT_ID", "")).strip()
+    tenant = str(environ.get("AZURE_TENANT_ID", "")).strip()
+    if kind is Credential.MANAGED_IDENTITY:
+        return {"credential": kind.value, "managed_identity_client_id": client}
+    if kind is Credential.WORKLOAD_IDENTITY:
+        return {"credential": kind.value, "client_id": client, "tenant_id": tenant}
+    return {}
 
 
 def env_from_kwargs(kwargs: Mapping[str, Any]) -> dict[str, str]:

@@ -24,6 +24,7 @@ from helpers.backend_config import (
     lint_file,
     settings_from_environment,
 )
+from helpers.backend_config.identity import identity_fields_from_env
 from helpers.backend_config.names import describe_mapping, map_names, name_findings, reverse
 from helpers.backend_config.render import render
 from helpers.batch import check_inventory, load_inventory
@@ -142,9 +143,11 @@ def resolve_settings(args: argparse.Namespace) -> tuple[Settings, list[Finding]]
             "tenant_id": "AZURE_TENANT_ID",
             "client_id": "AZURE_CLIENT_ID",
         }
-        settings, findings = settings_from_mapping(
-            {field: os.environ[var] for field, var in known.items() if os.environ.get(var)}
-        )
+        values = {field: os.environ[var] for field, var in known.items() if os.environ.get(var)}
+        # A managed or workload identity the platform announces (IDENTITY_ENDPOINT, the
+        # webhook's AZURE_FEDERATED_TOKEN_FILE) is the identity to check, not a client secret.
+        values.update(identity_fields_from_env(os.environ))
+        settings, findings = settings_from_mapping(values)
     overrides = {
         field: getattr(args, dest)
         for dest, field in OVERRIDES.items()

@@ -63,6 +63,8 @@ def backend_environ(settings: Settings, env: Mapping[str, str]) -> dict[str, str
             AZURE_CLIENT_SECRET=None,
             AZURE_TOKEN_CREDENTIALS="workloadidentitycredential",
         )
+        if s.federated_token_file:
+            out["AZURE_FEDERATED_TOKEN_FILE"] = s.federated_token_file
     return out
 
 

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from azure.core.credentials import TokenCredential
 
+from helpers.backend_config.identity import identity_of, kind_of
 from helpers.findings import Finding, has_errors
 from helpers.findings.codes.perm import FORBIDDEN_BY_POLICY, FORBIDDEN_BY_RBAC
 from helpers.findings.codes.role import (
@@ -60,6 +61,7 @@ from helpers.roles.model import (
     role_id,
     role_name,
 )
+from helpers.roles.principal import object_id_of_client
 from helpers.roles.privilege import (
     GRANTORS,
     LEAST_PRIVILEGE_ROLE,
@@ -67,7 +69,7 @@ from helpers.roles.privilege import (
     POLICY_PERMISSIONS,
     role_verdict,
 )
-from helpers.settings import Settings
+from helpers.settings import Credential, Settings
 from helpers.vault.credentials import Operator, identify, transport_kwargs
 from helpers.vault.diagnose import diagnose
 
@@ -147,6 +149,10 @@ def plan_grant(
     plan = GrantPlan(role=role_name(role) or LEAST_PRIVILEGE_ROLE)
     grantee = str(object_id or "").strip() or str(backend.claims.get("oid", "") or "")
     known = isinstance(operator, Operator)
+    if not grantee and known:  # e.g. a managed identity, which signs in only on its host
+        grantee = object_id_of_client(
+            operator.credential, _client_id_of(settings), vault_url=settings.vault_url
+        )
     if known:
         plan.operator = operator.label
         refusal = _refuse_self_grant(operator, grantee)
@@ -200,6 +206,15 @@ def plan_grant(
     plan.findings += made
     plan.granted = not has_errors(made)
     return plan
+
+
+def _client_id_of(settings: Settings) -> str:
+    """The client id of a user-assigned managed identity or a workload identity's app, which
+    cannot sign in from the operator's shell; "" for a service principal (its sign-in there is
+    the check that its secret is the one configured)."""
+    if kind_of(settings) is Credential.CLIENT_SECRET:
+        return ""
+    return identity_of(settings)[0]
 
 
 class GrantNeed(StrEnum):

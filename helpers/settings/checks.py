@@ -5,6 +5,7 @@ Shared by :mod:`helpers.settings.load`, :mod:`helpers.backend_config` and the wi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ from helpers.findings.codes.set import (
     PREFIX_TRAILING_SEP,
     SECRET_ENV_EMPTY,
     SECRET_ENV_NOT_SET,
+    SECRET_IN_SETTINGS,
     SECRET_VALUE_AS_NAME,
     SEP_INVALID,
     TENANT_INVALID,
@@ -60,6 +62,7 @@ __all__ = [
     "check_secret_env",
     "check_sep",
     "check_tenant",
+    "check_token_file",
     "check_vault_url",
     "keep_value",
     "parse_version",
@@ -248,6 +251,25 @@ def check_guid(value: object, subject: str = "client_id") -> tuple[str, list[Fin
         detail = f"{subject} {shown(text)} is not a GUID."
     findings.append(GUID_INVALID(subject, detail))
     return keep_value(text), findings
+
+
+def check_token_file(
+    value: object, subject: str = "federated_token_file"
+) -> tuple[str, list[Finding]]:
+    """The PATH of the workload identity token file (empty: AZURE_FEDERATED_TOKEN_FILE, as the
+    webhook sets it). A pasted token is reported and dropped, never shown."""
+    findings: list[Finding] = []
+    text, done = _opening(value, subject, findings)
+    if done:
+        return text, findings
+    jwt = text.startswith("eyJ") and text.count(".") == 2
+    if jwt or (looks_like_secret(text) and not re.search(r"[/\\]", text)):
+        detail = (
+            f"{subject} holds a token-like value ({fingerprint(text)}), not a path; name the "
+            "file the webhook mounts, e.g. /var/run/secrets/azure/tokens/azure-identity-token."
+        )
+        return "", [*findings, SECRET_IN_SETTINGS(subject, detail)]
+    return text, findings
 
 
 def check_env_var_name(

@@ -97,6 +97,8 @@ class Settings:
     retry_total: int | None = 3
     # Added fields (all optional):
     workload_identity_tenant_id: str = ""
+    # The workload identity token file; "" = AZURE_FEDERATED_TOKEN_FILE (the webhook sets it).
+    federated_token_file: str = ""
     python_version: str | None = None
     # [secrets] use_cache as configured (None: not known). Matters for parse-time lookups.
     use_cache: bool | None = None
@@ -255,6 +257,14 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     ),
     "retry_total": FieldSpec("count", check="check_retry_total"),
     "workload_identity_tenant_id": FieldSpec("text", check="check_tenant"),
+    "federated_token_file": FieldSpec(
+        "text",
+        label="Token file",
+        placeholder="/var/run/secrets/azure/tokens/azure-identity-token",
+        help="Workload identity: the projected service-account token's path (default: "
+        "AZURE_FEDERATED_TOKEN_FILE, which the AKS webhook sets).",
+        check="check_token_file",
+    ),
     "python_version": FieldSpec("version", check="parse_version"),
     "use_cache": FieldSpec("flag"),
     "client_secret_set": FieldSpec("flag"),

@@ -40,7 +40,10 @@ from helpers.common.envscope import scoped_environ
 from helpers.common.facts import SANDBOX_STATE_VAR
 from helpers.common.redact import fingerprint
 from helpers.findings import Finding
-from helpers.findings.codes.auth import CREDENTIAL_SETTINGS_MISSING, CREDENTIAL_UNAVAILABLE
+from helpers.findings.codes.auth import (
+    CREDENTIAL_SETTINGS_MISSING,
+    FEDERATED_TOKEN_FILE_UNREADABLE,
+)
 from helpers.findings.codes.role import OPERATOR_UNKNOWN
 from helpers.findings.codes.set import SECRET_ENV_NOT_SET
 from helpers.sandbox import SandboxClient, SandboxNotRunning, default_state_dir
@@ -64,6 +67,7 @@ __all__ = [
     "locked_environ",
     "operator_credential",
     "operator_from_environ",
+    "token_file_problem",
     "transport_kwargs",
 ]
 
@@ -178,9 +182,12 @@ def backend_credential(
     identity, identity_tenant = identity_of(s)
     if kind is Credential.MANAGED_IDENTITY:
         client_id = identity or None  # None: the host's system-assigned identity
+        # azure-identity retries IMDS for long (its own policy: 404/410/429/5xx, backoff):
+        # one attempt per request timeout, so an unreachable endpoint is reported in time.
+        bounded = {**transport, "retry_total": 0}
         return CredentialPlan(
             ("managed_identity", client_id or ""),
-            lambda: ManagedIdentityCredential(client_id=client_id, **transport),
+            lambda: ManagedIdentityCredential(client_id=client_id, **bounded),
         )
     workload = kind is Credential.WORKLOAD_IDENTITY
     tenant = identity_tenant if workload else s.tenant_id
@@ -189,10 +196,11 @@ def backend_credential(
     if missing:
         return CREDENTIAL_SETTINGS_MISSING("sign-in", f"missing: {', '.join(missing)}")
     if workload:
-        token_file = environ.get("AZURE_FEDERATED_TOKEN_FILE", "")
-        if not token_file:
-            return CREDENTIAL_UNAVAILABLE(
-                "sign-in", "AZURE_FEDERATED_TOKEN_FILE is not set (no projected token)"
+        token_file = s.federated_token_file or environ.get("AZURE_FEDERATED_TOKEN_FILE", "")
+        problem = token_file_problem(token_file)
+        if problem:
+            return FEDERATED_TOKEN_FILE_UNREADABLE(
+                "sign-in", problem, token_file=token_file, client_id=client
             )
         return CredentialPlan(
             ("workload_identity", tenant, client, token_file),
@@ -210,6 +218,27 @@ def backend_credential(
         lambda: ClientSecretCredential(s.tenant_id, s.client_id, secret, **transport),
         secret,
     )
+
+
+def token_file_problem(path: str) -> str | None:
+    """Why the workload identity token file at ``path`` cannot be read (None when it can);
+    checked before any request, as WorkloadIdentityCredential reads it on every sign-in."""
+    if not str(path or "").strip():
+        return "AZURE_FEDERATED_TOKEN_FILE is not set (no projected service-account token)"
+    where = f"AZURE_FEDERATED_TOKEN_FILE={path}"
+    try:
+        file = Path(path)
+        if not file.exists():
+            return f"{where}: no such file"
+        if file.is_dir():
+            return f"{where}: is a directory, not the token file"
+        with file.open("rb") as handle:
+            head = handle.read(64)
+    except (OSError, ValueError) as err:
+        return f"{where}: cannot be read ({getattr(err, 'strerror', None) or err})"
+    if not head.strip():
+        return f"{where}: the file is empty"
+    return None
 
 
 class CredentialPool:

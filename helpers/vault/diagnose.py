@@ -20,9 +20,11 @@ from helpers.findings.codes.auth import (
     CREDENTIAL_UNAVAILABLE,
     FEDERATED_MISMATCH,
     FEDERATED_TOKEN_EXPIRED,
+    FEDERATED_TOKEN_FILE_UNREADABLE,
     FEDERATED_TOKEN_UNTRUSTED,
     MANAGED_IDENTITY_NOT_FOUND,
     MANAGED_IDENTITY_REFUSED,
+    MANAGED_IDENTITY_UNREACHABLE,
     SECRET_EXPIRED,
     SIGN_IN_FAILED,
     TENANT_MISMATCH,
@@ -144,15 +146,14 @@ def _diagnose(
     tenant = settings.tenant_id if settings else ""
 
     status, err_code, inner, message, headers = response_error(error)
+    identity = _identity_source_finding(subject, text, types, short, data, settings)
+    if identity is not None:
+        return identity
     # No HTTP answer: a transport problem (azure-identity wraps them in
     # ClientAuthenticationError, so they are looked for before the AADSTS codes).
     network = _network_finding(subject, text, types, short, data) if status is None else None
     if network is not None:
         return network
-    managed = _managed_identity_finding(subject, text, short, data)
-    if managed is not None:
-        return managed
-
     # Entra ID
     aadsts = re.search(r"AADSTS(\d+)", text)
     code = aadsts.group(1) if aadsts else ""
@@ -270,6 +271,37 @@ def _managed_identity_finding(
         text,
     ):
         return MANAGED_IDENTITY_REFUSED(subject, short, **data)
+    return None
+
+
+_TOKEN_FILE_ERRORS = {"FileNotFoundError", "PermissionError", "IsADirectoryError"}
+_UNREACHABLE = re.compile(r"ManagedIdentityCredential authentication unavailable")
+
+
+def _identity_source_finding(
+    subject: str,
+    text: str,
+    types: set[str],
+    short: str,
+    data: dict[str, Any],
+    settings: Settings | None,
+) -> Finding | None:
+    """Failures of the identity's local source, before Entra ID is asked: the workload token
+    file (azure-identity reads it on every sign-in) and the managed identity endpoint."""
+    if "WorkloadIdentityCredential" in text and (
+        types & _TOKEN_FILE_ERRORS
+        or re.search(r"No such file or directory|Permission denied|Is a directory", text)
+    ):
+        return FEDERATED_TOKEN_FILE_UNREADABLE(subject, f"azure-identity: {short}", **data)
+    managed = _managed_identity_finding(subject, text, short, data)
+    if managed is not None:
+        return managed
+    chain = "DefaultAzureCredential" in text  # a chain tries MI last-but-one; not its cause
+    mi_settings = settings is not None and str(settings.credential) == "managed_identity"
+    if _UNREACHABLE.search(text) and (mi_settings or not chain):
+        cause = _network_finding(subject, text, types, short, {})
+        why = f" ({cause.spec.title.lower()})" if cause is not None else ""
+        return MANAGED_IDENTITY_UNREACHABLE(subject, f"azure-identity: {short}{why}", **data)
     return None
 
 

@@ -18,6 +18,8 @@ __all__ = [
     "FEDERATED_TOKEN_UNTRUSTED",
     "MANAGED_IDENTITY_NOT_FOUND",
     "MANAGED_IDENTITY_REFUSED",
+    "FEDERATED_TOKEN_FILE_UNREADABLE",
+    "MANAGED_IDENTITY_UNREACHABLE",
 ]
 
 SIGNED_IN = define(
@@ -266,5 +268,48 @@ MANAGED_IDENTITY_REFUSED = define(
     Let azure-identity's ManagedIdentityCredential make the request, and do not copy
     IDENTITY_ENDPOINT / IDENTITY_HEADER between apps or restarts: read them from the
     environment the platform sets.
+    """,
+)
+
+FEDERATED_TOKEN_FILE_UNREADABLE = define(
+    "AKV-AUTH-017",
+    Severity.ERROR,
+    "The workload identity token file is missing or unreadable",
+    """
+    Workload identity reads the pod's projected service-account token from the file
+    AZURE_FEDERATED_TOKEN_FILE names, on every sign-in. The variable is not set, the file does
+    not exist, is a directory, cannot be read or is empty: the Azure Workload Identity webhook
+    did not mutate the pod (no azure.workload.identity/use: "true" label, or the webhook is not
+    installed), the variable was copied from another pod, or the projected volume is not
+    mounted in this container. azure-identity then fails before any request
+    (FileNotFoundError / PermissionError from WorkloadIdentityCredential).
+    """,
+    """
+    Label the pod azure.workload.identity/use: "true" and annotate its service account with
+    azure.workload.identity/client-id, then restart it so the webhook injects the variables and
+    mounts the token (/var/run/secrets/azure/tokens/azure-identity-token). Do not set
+    AZURE_FEDERATED_TOKEN_FILE by hand; in the sandbox run
+    `akv-runbook sandbox env --credential workload-identity`.
+    """,
+)
+
+MANAGED_IDENTITY_UNREACHABLE = define(
+    "AKV-AUTH-018",
+    Severity.ERROR,
+    "No managed identity endpoint answered",
+    """
+    A managed identity signs in through a token endpoint on the host: IMDS at
+    http://169.254.169.254 (VMs, VM scale sets, AKS nodes) or the endpoint IDENTITY_ENDPOINT
+    names (App Service, Container Apps, Functions). Nothing answered within the timeout, or
+    the connection was refused: this is not an Azure host, the pod cannot reach the node's
+    IMDS (a network policy, a proxy in HTTP_PROXY that does not pass 169.254.169.254, pod
+    identity's NMI missing), or IDENTITY_ENDPOINT is stale. azure-identity retries IMDS for
+    long; the probe stops at its timeout.
+    """,
+    """
+    Run the check where Airflow runs. On AKS prefer workload identity; otherwise allow egress
+    to 169.254.169.254:80 and put 169.254.169.254 in NO_PROXY. On App Service / Container Apps
+    enable the identity and use the IDENTITY_ENDPOINT / IDENTITY_HEADER the platform sets; in
+    the sandbox run `akv-runbook sandbox env --credential managed-identity` (or imds).
     """,
 )

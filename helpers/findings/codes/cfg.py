@@ -39,6 +39,8 @@ __all__ = [
     "OVERRIDES_NEED_33",
     "NO_CREDENTIAL",
     "WORKERS_KWARGS_IGNORED",
+    "WI_LABEL_MISSING",
+    "WI_ANNOTATION_MISSING",
 ]
 
 JSON_INVALID = define(
@@ -388,4 +390,41 @@ WORKERS_KWARGS_IGNORED = define(
     kwargs are ignored.
     """,
     "Remove them, or set [workers] secrets_backend too.",
+)
+
+WI_LABEL_MISSING = define(
+    "AKV-CFG-029",
+    Severity.ERROR,
+    'Workload identity without the pod label azure.workload.identity/use: "true"',
+    """
+    The Azure Workload Identity webhook mutates only pods labelled
+    azure.workload.identity/use: "true" (the string; a YAML boolean is not a valid label
+    value). Without it no AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID or AZURE_TENANT_ID is
+    injected and no token is mounted, so the backend's workload identity sign-in fails
+    (AKV-AUTH-017) and DefaultAzureCredential falls through to the node's managed identity.
+    """,
+    """
+    Add to the values: labels: {azure.workload.identity/use: "true"} (the chart puts the
+    top-level labels on every pod), or the same label under each Airflow component's labels;
+    `akv-runbook config render --target helm` writes it.
+    """,
+)
+
+WI_ANNOTATION_MISSING = define(
+    "AKV-CFG-030",
+    Severity.ERROR,
+    "Workload identity without the service-account annotation azure.workload.identity/client-id",
+    """
+    The webhook takes the identity's client id from the pod's service account annotation
+    azure.workload.identity/client-id and sets AZURE_CLIENT_ID from it; the federated
+    credential names that service account (system:serviceaccount:NAMESPACE:NAME). A component
+    whose service account is not annotated signs in as nothing (or with the wrong client id)
+    unless backend_kwargs name the client id.
+    """,
+    """
+    Annotate the service account of every component that reads secrets (scheduler, workers,
+    triggerer, dagProcessor, apiServer / webserver):
+    <component>.serviceAccount.annotations: {azure.workload.identity/client-id: <client id>};
+    `akv-runbook config render --target helm` writes them.
+    """,
 )

@@ -265,7 +265,9 @@ GRANTEE_UNKNOWN = define(
     secret is not in the operator's shell — and no object id was given.
     """,
     """
-    Pass --object-id (`az ad sp show --id <client id> --query id`), or make the backend's
-    secret available in the variable the settings name (client_secret_env).
+    Pass --object-id (`az ad sp show --id <client id> --query id`; for a system-assigned
+    managed identity `az vm identity show` / `az webapp identity show --query principalId`), or
+    make the backend's secret available in the variable the settings name (client_secret_env).
+    A user-assigned managed identity or a workload identity app is looked up by its client id.
     """,
 )

@@ -62,7 +62,7 @@ __all__ = [
 # (client-secret); the sample DAG (30-40 s) runs only in the default run.
 RETRIEVAL = "04_live_retrieval"
 CREDENTIAL_RUNS: dict[str, dict[str, Any]] = {
-    kind: {"credential": kind, "run_dag": False}
+    kind: {"sign_in_with": kind, "run_dag": False}
     for kind in ("managed-identity", "workload-identity")
 }
 

@@ -136,7 +136,10 @@ def test_demo_runs_the_retrieval_notebook_again_for_each_identity_kind(tmp_path)
             tmp_path,
             variants={RETRIEVAL: {"x": {"client_secret": "s3cr3t-value~abcdefgh"}}},
         )
-    results = [{"step": "sdk", "ok": True, "findings": [{"code": "AKV-AUTH-001"}]}]
+    results = [
+        {"step": "sdk", "ok": True, "findings": [{"code": "AKV-AUTH-001"}]},
+        {"step": "dag-test", "ok": True, "findings": [{"code": "AKV-RUN-010"}]},
+    ]
     runs = [
         NotebookRun(RETRIEVAL, Path("x"), RunStatus.OK, 1.0, results=results),
         NotebookRun(f"{RETRIEVAL}-managed-identity", Path("x"), RunStatus.OK, 1.0, results=results),
@@ -148,7 +151,8 @@ def test_demo_runs_the_retrieval_notebook_again_for_each_identity_kind(tmp_path)
         ["managed-identity", "ok"],
         ["workload-identity", "failed"],
     ]
-    assert "sdk ok (AKV-AUTH-001)" in lines[0] and lines[2].endswith("E")
+    assert lines[0].endswith("sdk ok (AKV-AUTH-001); dag-test skipped")
+    assert lines[2].endswith("E")
 
 
 # -- the fleet -------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from helpers.common.leaks import secret_valued_parameters
 from helpers.common.papermill_engine import register as register_engine
 from helpers.common.paths import NOTEBOOKS_DIR
 from helpers.findings import Severity, text_table
+from helpers.findings.codes.run import SKIPPED
 from helpers.findings.results import collect_results
 from helpers.sandbox import Sandbox
 
@@ -411,6 +412,9 @@ def retrieval_by_credential(summary: RunSummary) -> list[str]:
                 continue
             codes = [f["code"] for f in payload.get("findings", ())]
             verdict = "ok" if payload.get("ok") else "error"
+            if codes == [SKIPPED.code]:
+                layers.append(f"{step} skipped")
+                continue
             layers.append(f"{step} {verdict} ({', '.join(dict.fromkeys(codes)) or '-'})")
         detail = "; ".join(layers) or run.error or "no results"
         lines.append(f"{kinds[run.name]:<18} {run.status.value:<8} {detail}")

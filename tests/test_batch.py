@@ -57,8 +57,10 @@ def test_each_broken_environment_gets_its_finding_and_the_healthy_none(fleet100,
 
 def test_one_sign_in_per_identity(checked):
     batch, _, _ = checked
-    # 10 shared service principals + the expired one + the wrong secret + the unknown tenant
-    assert batch.identities == 13
+    # 10 shared service principals, 10 managed identities and 10 workload-identity apps (the
+    # environments take turns at the three kinds) + the expired one + the wrong secret + the
+    # unknown tenant
+    assert batch.identities == 33
 
 
 def test_the_junit_file_reads_with_a_junit_parser(fleet100, checked):

@@ -237,6 +237,9 @@ def test_make_demo_writes_no_secret_anywhere(tmp_path):
 
     def keep_secrets(sandbox: Sandbox) -> None:  # after the run: includes what it stored
         secrets.extend(with_embedded_credentials(sandbox.secret_values()))
+        # the projected service-account tokens of the workload-identity run (issue 12)
+        tokens = Path(sandbox.state_dir).glob("workload-identity/*/azure-identity-token")
+        secrets.extend(token.read_text() for token in tokens)
 
     printed: list[str] = []
     code = run_demo_notebooks(tmp_path, echo=printed.append, inspect_sandbox=keep_secrets)
@@ -246,7 +249,10 @@ def test_make_demo_writes_no_secret_anywhere(tmp_path):
     for notebook in demo_notebooks():
         assert {f"{notebook.stem}.ipynb", f"{notebook.stem}.html"} <= names
     assert "summary.json" in names
-    assert len(secrets) >= 6  # two client secrets, the stored values, their passwords
+    for kind in ("managed-identity", "workload-identity"):  # 04 once more per identity kind
+        assert f"04_live_retrieval-{kind}.ipynb" in names
+    assert any(line.lstrip().startswith("workload-identity") for line in printed)
+    assert len(secrets) >= 7  # two client secrets, the stored values, their passwords
 
     leaks = scan_for_secrets([*written, *committed_notebooks()], secrets)
     assert [str(leak) for leak in leaks] == []

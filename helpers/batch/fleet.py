@@ -12,10 +12,18 @@ environments in ten different ways — each one a mistake the seed document's re
 Client secrets are minted by the sandbox and handed to the checks the way a deployment
 would: in environment variables named by the inventory (``AKV_FLEET_SECRET_03``), never in
 the inventory itself.
+
+Environments take turns at the three ways the backend signs in (:data:`CREDENTIALS`): a
+service principal's client secret, a user-assigned managed identity (the sandbox's App
+Service endpoint: ``IDENTITY_ENDPOINT`` / ``IDENTITY_HEADER`` in the process environment, as
+on the host) and workload identity (apps trusting one AKS service account; one projected
+token file, ``AZURE_FEDERATED_TOKEN_FILE``, as in a pod). A breakage only a client secret
+can have (wrong or expired secret, unknown tenant) keeps its environment on a client secret.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import tempfile
 import uuid
@@ -35,7 +43,7 @@ from helpers.common.leaks import scan_for_secrets
 from helpers.sandbox import Sandbox
 from helpers.sandbox.scenario import Scenario, validate
 
-__all__ = ["BREAKAGES", "Fleet", "fleet_plan", "run_fleet_demo"]
+__all__ = ["BREAKAGES", "CREDENTIALS", "Fleet", "fleet_credentials", "fleet_plan", "run_fleet_demo"]
 
 TENANT_ID = "5f0c6e2a-3b1d-4c8e-9a7f-0d2b4e6f8a10"
 TENANT = "sandbox.onmicrosoft.com"
@@ -59,6 +67,25 @@ BREAKAGES: dict[str, str] = {
     "throttled": "AKV-SVC-001",
     "invalid-backend-kwargs": "AKV-CFG-004",
 }
+
+
+# The credential kinds environments take turns at (settings' spelling).
+CREDENTIALS = ("client_secret", "managed_identity", "workload_identity")
+# Breakages of a client secret: their environments always sign in with one.
+SECRET_BREAKAGES = frozenset({"wrong-secret", "expired-secret", "unknown-tenant"})
+AKS_CLUSTER = "fleet-aks"
+SERVICE_ACCOUNT = ("airflow", "airflow-worker")  # namespace, service account of every pod
+
+
+def fleet_credentials(
+    plan: list[tuple[str, str | None]], kinds: tuple[str, ...] = CREDENTIALS
+) -> list[str]:
+    """The credential kind of each environment of ``plan``: round-robin over ``kinds``."""
+    kinds = kinds or ("client_secret",)
+    return [
+        "client_secret" if breakage in SECRET_BREAKAGES else kinds[i % len(kinds)]
+        for i, (_, breakage) in enumerate(plan)
+    ]
 
 
 def _guid(*parts: object) -> str:
@@ -94,9 +121,11 @@ class Fleet:
         broken: int | None = None,
         identities: int = 10,
         directory: str | Path | None = None,
+        credentials: tuple[str, ...] = CREDENTIALS,
     ):
         self.plan = fleet_plan(size, broken)
         self.identities = max(1, min(identities, size))
+        self.credentials = fleet_credentials(self.plan, credentials)
         self._tmp = None if directory else tempfile.TemporaryDirectory(prefix="akv-fleet-")
         self.directory = Path(directory or self._tmp.name)
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -110,7 +139,67 @@ class Fleet:
 
     # -- what the fleet is made of -------------------------------------------------------
     def app_name(self, index: int) -> str:
-        return f"fleet-app-{index % self.identities + 1:02d}"
+        """The principal environment ``index`` signs in as (its kind's, shared in turns)."""
+        n = self._identity_number(index)
+        prefix = {"managed_identity": "fleet-mi", "workload_identity": "fleet-wi"}
+        return f"{prefix.get(self.credentials[index], 'fleet-app')}-{n:02d}"
+
+    def _identity_number(self, index: int) -> int:
+        kind = self.credentials[index]
+        turn = sum(1 for k in self.credentials[:index] if k == kind)
+        return turn % self.identities + 1
+
+    def _used(self, kind: str) -> list[int]:
+        """The identity numbers of ``kind`` some environment uses (each is declared)."""
+        return sorted(
+            {self._identity_number(i) for i, k in enumerate(self.credentials) if k == kind}
+        )
+
+    def _identity_data(self) -> dict[str, Any]:
+        """Managed identities, workload apps (federated to the pods' service account) and
+        the AKS cluster whose OIDC issuer signs the pods' tokens."""
+        namespace, account = SERVICE_ACCOUNT
+        wi = [
+            {
+                "name": f"fleet-wi-{n:02d}",
+                "tenant": TENANT,
+                "client_id": _guid("wi", n),
+                "object_id": _guid("wi-sp", n),
+                "secrets": [],
+                "federated_credentials": [
+                    {
+                        "name": "airflow-worker",
+                        "issuer": f"aks:{AKS_CLUSTER}",
+                        "subject": f"system:serviceaccount:{namespace}:{account}",
+                        "audiences": ["api://AzureADTokenExchange"],
+                    }
+                ],
+            }
+            for n in self._used("workload_identity")
+        ]
+        mi = [
+            {
+                "name": f"fleet-mi-{n:02d}",
+                "type": "user_assigned",
+                "tenant": TENANT,
+                "client_id": _guid("mi", n),
+                "object_id": _guid("mi-sp", n),
+            }
+            for n in self._used("managed_identity")
+        ]
+        data: dict[str, Any] = {"workload_apps": wi}
+        if mi:
+            data["managed_identities"] = mi
+        if wi:
+            data["aks_clusters"] = [
+                {
+                    "name": AKS_CLUSTER,
+                    "tenant": TENANT,
+                    "location": "westeurope",
+                    "oidc_id": _guid("aks", AKS_CLUSTER),
+                }
+            ]
+        return data
 
     def scenario_data(self) -> dict[str, Any]:
         apps = [
@@ -123,6 +212,8 @@ class Fleet:
             }
             for n in range(self.identities)
         ]
+        identities = self._identity_data()
+        apps += identities.pop("workload_apps")
         apps.append(
             {
                 "name": "fleet-app-expired",
@@ -175,23 +266,36 @@ class Fleet:
             "default_vault": _vault_name(0),
             "vaults": vaults,
             "role_assignments": assignments,
+            **identities,
         }
 
     def inventory_data(self) -> dict[str, Any]:
         environments = []
         for i, (name, kind) in enumerate(self.plan):
             url = f"https://{_vault_name(i)}.vault.azure.net/"
-            n = i % self.identities + 1
-            env: dict[str, Any] = {
-                "name": name,
+            n = self._identity_number(i)
+            credential = self.credentials[i]
+            env: dict[str, Any] = {"name": name, "vault_url": url}
+            # as `akv-runbook config render` writes them: no config lookups, bounded retries
+            kwargs: dict[str, Any] = {
                 "vault_url": url,
-                "client_id": _guid("app", n - 1),
-                "client_secret_env": SECRET_VAR.format(n),
-                # as `akv-runbook config render` writes them: no config lookups, bounded retries
-                "backend_kwargs": f'{{"vault_url": "{url}", "connections_prefix": '
-                '"airflow-connections", "variables_prefix": "airflow-variables", '
-                '"config_prefix": null, "retry_total": 3}',
+                "connections_prefix": "airflow-connections",
+                "variables_prefix": "airflow-variables",
+                "config_prefix": None,
+                "retry_total": 3,
             }
+            if credential == "client_secret":
+                env["client_id"] = _guid("app", n - 1)
+                env["client_secret_env"] = SECRET_VAR.format(n)
+            else:  # no secret anywhere: the platform proves the identity
+                short = "mi" if credential == "managed_identity" else "wi"
+                env["credential"] = credential
+                env["managed_identity_client_id"] = _guid(short, n)
+                kwargs["managed_identity_client_id"] = _guid(short, n)
+                kwargs["workload_identity_tenant_id"] = TENANT_ID
+                if credential == "workload_identity":
+                    env["workload_identity_tenant_id"] = TENANT_ID
+            env["backend_kwargs"] = json.dumps(kwargs)
             if kind == "wrong-secret":
                 env["client_secret_env"] = WRONG_SECRET_VAR
             elif kind == "expired-secret":
@@ -251,7 +355,21 @@ class Fleet:
         env[EXPIRED_SECRET_VAR] = directory.app_by_name("fleet-app-expired").secrets[0].value
         env[WRONG_SECRET_VAR] = "wrong~" + secrets.token_urlsafe(24)
         self._wrong = env[WRONG_SECRET_VAR]
+        env.update(self._platform_variables())
         env.update(self.sandbox_variables())
+        return env
+
+    def _platform_variables(self) -> dict[str, str]:
+        """What the host (managed identity endpoint) and the pod (projected token file) set,
+        as `sandbox env --credential` gives them; the identity itself comes from each
+        environment's managed_identity_client_id."""
+        env: dict[str, str] = {}
+        platform = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_FEDERATED_TOKEN_FILE")
+        for kind, prefix in (("managed-identity", "fleet-mi"), ("workload-identity", "fleet-wi")):
+            used = self._used(kind.replace("-", "_"))
+            if used:
+                given = self.sandbox.client.env(f"{prefix}-{used[0]:02d}", kind)
+                env.update({k: v for k, v in given.items() if k in platform})
         return env
 
     def secret_values(self) -> list[str]:
@@ -302,6 +420,11 @@ def run_fleet_demo(
     with Fleet(size=size) as fleet:
         path = "audit path: the check notebook per environment" if notebooks else "fast path"
         echo(f"Sandbox fleet of {size} environments on 127.0.0.1:{fleet.sandbox.port}; {path}")
+        shares = {kind: fleet.credentials.count(kind) for kind in CREDENTIALS}
+        echo(
+            "Signing in with: "
+            + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in shares.items() if n)
+        )
         inventory = load_inventory(fleet.inventory_path)
         if notebooks:
             batch = check_inventory_notebooks(inventory, report_dir, progress=progress)

@@ -35,6 +35,7 @@ from helpers.common.leaks import secret_valued_parameters
 from helpers.common.papermill_engine import register as register_engine
 from helpers.common.paths import NOTEBOOKS_DIR
 from helpers.findings import Severity, text_table
+from helpers.findings.codes.run import SKIPPED
 from helpers.findings.results import collect_results
 from helpers.sandbox import Sandbox
 
@@ -45,15 +46,26 @@ if TYPE_CHECKING:
 # when a notebook is run or read, never when this module is imported.
 
 __all__ = [
+    "CREDENTIAL_RUNS",
+    "RETRIEVAL",
     "NotebookRun",
     "RunStatus",
     "RunSummary",
     "demo_notebooks",
+    "retrieval_by_credential",
     "run_demo_notebooks",
     "run_notebooks",
     "run_one",
 ]
 
+
+# `make demo` runs the retrieval notebook again for each credential kind but the default
+# (client-secret); the sample DAG (30-40 s) runs only in the default run.
+RETRIEVAL = "04_live_retrieval"
+CREDENTIAL_RUNS: dict[str, dict[str, Any]] = {
+    kind: {"sign_in_with": kind, "run_dag": False}
+    for kind in ("managed-identity", "workload-identity")
+}
 
 # ipykernel warns on every start that it runs over local TCP; keep the demo's output readable.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
@@ -165,6 +177,7 @@ def run_notebooks(
     out_dir: Path,
     *,
     parameters: dict[str, Any] | None = None,
+    variants: Mapping[str, Mapping[str, dict[str, Any]]] | None = None,
     env: Mapping[str, str] | None = None,
     kernel_name: str = "python3",
     execution_timeout: int = 600,
@@ -176,9 +189,12 @@ def run_notebooks(
     *name* of an environment variable (``client_secret_env="AZURE_CLIENT_SECRET"``), never a
     value. ``env`` is set in ``os.environ`` for the run (the kernels inherit it) and restored
     afterwards. ``progress(name, None)`` is called as a notebook starts and
-    ``progress(name, run)`` when it ends. Writes ``out_dir/summary.json``.
+    ``progress(name, run)`` when it ends. ``variants`` ({notebook stem: {suffix: extra
+    parameters}}) runs a notebook again after the others, once per suffix, into
+    ``<stem>-<suffix>.ipynb``. Writes ``out_dir/summary.json``.
     """
-    bad = secret_valued_parameters(parameters or {})
+    extra = [p for by_suffix in (variants or {}).values() for p in by_suffix.values()]
+    bad = [name for p in [parameters or {}, *extra] for name in secret_valued_parameters(p)]
     if bad:
         raise ValueError(
             f"parameters {', '.join(bad)} look like secrets: pass the name of an environment "
@@ -189,11 +205,17 @@ def run_notebooks(
     out_dir.mkdir(parents=True, exist_ok=True)
     started, clock = datetime.now(UTC), time.perf_counter()
     runs = []
+    jobs = [(Path(nb), Path(nb).stem, parameters) for nb in notebooks]
+    jobs += [
+        (Path(nb), f"{Path(nb).stem}-{suffix}", {**(parameters or {}), **more})
+        for nb in notebooks
+        for suffix, more in (variants or {}).get(Path(nb).stem, {}).items()
+    ]
     with scoped_environ(env or {}):
-        for notebook in map(Path, notebooks):
+        for notebook, name, params in jobs:
             if progress:
-                progress(notebook.stem, None)
-            run = run_one(notebook, out_dir, parameters, kernel_name, execution_timeout)
+                progress(name, None)
+            run = run_one(notebook, out_dir, params, kernel_name, execution_timeout, name)
             runs.append(run)
             if progress:
                 progress(run.name, run)
@@ -356,6 +378,7 @@ def run_demo_notebooks(
             notebooks,
             out_dir,
             parameters={"fail_on_error": False},  # every step runs; findings, not failures
+            variants={RETRIEVAL: CREDENTIAL_RUNS},
             env=env,
             progress=_echo_progress(echo),
         )
@@ -363,8 +386,39 @@ def run_demo_notebooks(
             inspect_sandbox(sandbox)
     echo("")
     echo(summary.table())
+    lines = retrieval_by_credential(summary)
+    if lines:
+        echo("\nThe retrieval notebook, once per credential kind:")
+        for line in lines:
+            echo(f"  {line}")
     echo(f"\nReport: {out_dir}  (executed notebooks, HTML, summary.json)")
     return 0 if summary.ok else 1
+
+
+def retrieval_by_credential(summary: RunSummary) -> list[str]:
+    """One line per run of the retrieval notebook: its credential kind, how it ended and
+    what each layer (SDK, backend, Variable.get, the DAG) reported."""
+    kinds = {RETRIEVAL: "client-secret"}
+    kinds.update({f"{RETRIEVAL}-{kind}": kind for kind in CREDENTIAL_RUNS})
+    lines = []
+    for run in summary.runs:
+        if run.name not in kinds:
+            continue
+        steps = {p.get("step"): p for p in run.results}
+        layers = []
+        for step in ("sdk", "backend", "variable-get", "dag-test"):
+            payload = steps.get(step)
+            if payload is None:
+                continue
+            codes = [f["code"] for f in payload.get("findings", ())]
+            verdict = "ok" if payload.get("ok") else "error"
+            if codes == [SKIPPED.code]:
+                layers.append(f"{step} skipped")
+                continue
+            layers.append(f"{step} {verdict} ({', '.join(dict.fromkeys(codes)) or '-'})")
+        detail = "; ".join(layers) or run.error or "no results"
+        lines.append(f"{kinds[run.name]:<18} {run.status.value:<8} {detail}")
+    return lines
 
 
 def _echo_progress(echo: Callable[[str], None]) -> Progress:

@@ -44,7 +44,9 @@ environment = "sandbox"  # "sandbox" (offline emulator) or "azure" (this process
 vault_url = "{SANDBOX_DEFAULTS["vault_url"]}"
 tenant_id = "{SANDBOX_DEFAULTS["tenant_id"]}"
 client_id = "{SANDBOX_DEFAULTS["client_id"]}"
-client_secret_env = "AZURE_CLIENT_SECRET"  # the NAME of the variable holding the secret
+sign_in_with = "client-secret"  # the backend's credential: client-secret | managed-identity | workload-identity (sandbox: also imds)
+managed_identity_client_id = ""  # managed/workload identity: its client id; empty: the one the environment selects
+client_secret_env = "AZURE_CLIENT_SECRET"  # client-secret only: the NAME of the variable holding the secret
 variables = ["sample-variable"]
 connections = ["sample-connection"]
 target = "env"  # adf | fabric | helm | compose | airflow_cfg | env
@@ -60,15 +62,19 @@ the secret). It also settles `fail_on_error`: run headless (papermill, nbconvert
 whose result has an error finding stops the run after showing it, so that papermill exits
 non-zero; in JupyterLab every step runs and you read the findings. `runbook.connect` points this kernel at the sandbox (started by `make lab`, or started here in
 the background if none is running) or, with `environment = "azure"`, at real Azure through
-this process's environment. The settings are built from the parameters above and checked
+this process's environment. `sign_in_with` picks how the backend signs in: a client secret, a
+managed identity or workload identity; in the sandbox the kernel's environment is then what
+`akv-runbook sandbox env --credential …` prints (for workload identity, a projected token file
+whose content is never shown). The settings are built from the parameters above and checked
 offline; nothing here needs the client secret itself — only the name of the variable that
-holds it."""
+holds it, and a managed or workload identity has none at all."""
 
 SETTINGS = """\
 settings, problems = runbook.settings_from_params(
     environment=environment, vault_url=vault_url, tenant_id=tenant_id, client_id=client_id,
+    credential=sign_in_with, managed_identity_client_id=managed_identity_client_id,
     client_secret_env=client_secret_env, variables=variables, connections=connections,
-    target=target,
+    target=target, conn=conn,
 )"""
 
 
@@ -81,7 +87,7 @@ def preamble(notebook: str, *extra_parameters: str) -> list[Cell]:
         md(CONNECT),
         code(f'from helpers import runbook\nrunbook.start("{notebook}", globals())'),
         code(
-            "conn = runbook.connect(environment, scenario=sandbox_scenario)\n"
+            "conn = runbook.connect(environment, scenario=sandbox_scenario, credential=sign_in_with)\n"
             'runbook.show("connect", conn.describe())'
         ),
         code(SETTINGS),
@@ -183,6 +189,7 @@ moved into the variable named on the form and the field is cleared at once."""
     code(
         """\
 values = dict(vault_url=vault_url, tenant_id=tenant_id, client_id=client_id,
+              credential=sign_in_with, managed_identity_client_id=settings.managed_identity_client_id,
               client_secret_env=client_secret_env, variables=variables)"""
     ),
     code(

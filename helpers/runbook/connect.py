@@ -22,10 +22,19 @@ from helpers.findings import Finding, has_errors
 from helpers.findings.codes.run import ENVIRONMENT_UNAVAILABLE
 from helpers.probe import NETWORK_VARS
 from helpers.runbook.results import KERNEL, Section, StepResult, redact
-from helpers.sandbox import Sandbox, SandboxClient, default_state_dir
+from helpers.sandbox import (
+    CREDENTIAL_KINDS,
+    CREDENTIAL_VARS,
+    Sandbox,
+    SandboxClient,
+    default_state_dir,
+)
 from helpers.vault.credentials import OPERATOR_LABELS, operator_credential
 
-__all__ = ["SANDBOX_DEFAULTS", "Connection", "connect", "scratch_dir"]
+__all__ = ["DEFAULT_CREDENTIAL", "SANDBOX_DEFAULTS", "Connection", "connect", "scratch_dir"]
+
+# The notebooks' ``credential`` parameter: a kind of `akv-runbook sandbox env --credential`.
+DEFAULT_CREDENTIAL = "client-secret"
 
 # The default scenario's values: what the notebooks' parameters default to.
 SANDBOX_DEFAULTS = {
@@ -44,6 +53,7 @@ class Connection:
     tenant_id: str = ""
     client_id: str = ""
     subscription_id: str = ""
+    credential: str = DEFAULT_CREDENTIAL
     sandbox: Sandbox | None = None
     control: SandboxClient | None = None
     findings: list[Finding] = field(default_factory=list)
@@ -96,6 +106,7 @@ class Connection:
             ["environment", where],
             ["vault", self.vault_url or "(not set)"],
             ["tenant", self.tenant_id or "(not set)"],
+            ["credential", self.credential],
             ["client id", self.client_id or "(not set)"],
             ["subscription", self.subscription_id or "(not set)"],
             ["grants and samples made by", self.operator],
@@ -115,6 +126,7 @@ def connect(
     scenario: str | os.PathLike[str] | None = None,
     principal: str | None = None,
     notebook: str | None = None,
+    credential: str | None = None,
 ) -> Connection:
     """Connect this kernel to the sandbox or to real Azure; never raises.
 
@@ -122,15 +134,27 @@ def connect(
     and ``make demo`` set AKV_SANDBOX_PORT), else start one in a background thread of this
     kernel (always so when ``scenario``, a scenario YAML, is given) and apply its environment.
     ``principal`` picks the sandbox identity whose AZURE_* variables the kernel gets (default:
-    the backend's). ``"azure"``: use the process environment as it is. ``notebook`` names the
-    notebook in every :func:`~helpers.runbook.results.show` payload.
+    the backend's). ``credential`` (a kind of ``akv-runbook sandbox env --credential``:
+    client-secret, managed-identity, imds, workload-identity) sets up the kernel's environment
+    as that command does: the sandbox answers it (for workload identity it also writes the
+    projected token file), and the other kinds' variables are unset. ``"azure"``: use the
+    process environment as it is. ``notebook`` names the notebook in every
+    :func:`~helpers.runbook.results.show` payload.
     """
     if notebook:
         KERNEL.notebook = str(notebook)
     quiet_sdk_logs()
     kind = str(environment or "").strip().lower()
+    how = str(credential or DEFAULT_CREDENTIAL).strip().lower().replace("_", "-")
+    if how not in CREDENTIAL_KINDS:
+        choices = ", ".join(CREDENTIAL_KINDS)
+        return Connection(
+            kind or "(empty)",
+            credential=how,
+            findings=[ENVIRONMENT_UNAVAILABLE("credential", f"{credential!r}: use {choices}")],
+        )
     if kind == "azure":
-        return _connection("azure")
+        return _connection("azure", credential=how)
     if kind != "sandbox":
         return Connection(
             kind or "(empty)",
@@ -140,13 +164,15 @@ def connect(
         )
     try:
         if scenario is None and os.environ.get(SANDBOX_PORT_VAR):
-            control = _reuse_sandbox(principal)
-            return _connection("sandbox", control=control)
-        sandbox = _start_sandbox(scenario, principal)
-        return _connection("sandbox", sandbox=sandbox, control=sandbox.client)
+            control = _reuse_sandbox(principal, how)
+            return _connection("sandbox", control=control, credential=how)
+        sandbox = _start_sandbox(scenario, principal, how)
+        return _connection("sandbox", sandbox=sandbox, control=sandbox.client, credential=how)
     except Exception as err:  # noqa: BLE001 - reported as a finding
         detail = f"{type(err).__name__}: {redact(str(err), limit=300)}"
-        return Connection("sandbox", findings=[ENVIRONMENT_UNAVAILABLE("sandbox", detail)])
+        return Connection(
+            "sandbox", credential=how, findings=[ENVIRONMENT_UNAVAILABLE("sandbox", detail)]
+        )
 
 
 def _connection(kind: str, **kwargs: Any) -> Connection:
@@ -161,17 +187,31 @@ def _connection(kind: str, **kwargs: Any) -> Connection:
     )
 
 
-def _reuse_sandbox(principal: str | None) -> SandboxClient:
+def _reuse_sandbox(principal: str | None, credential: str) -> SandboxClient:
     state_dir = Path(os.environ.get(SANDBOX_STATE_VAR) or default_state_dir())
     token = (state_dir / "control-token").read_text().strip()
     client = SandboxClient(int(os.environ[SANDBOX_PORT_VAR]), token)
     client.status()  # reachable?
-    if principal:
-        os.environ.update(client.env(principal))
+    # The inherited environment is kept (make lab, make demo: the backend's client secret;
+    # an audit run: whatever its identities need) unless another principal or kind is asked
+    # for, or an earlier connect() of this kernel switched kinds.
+    if principal or credential != DEFAULT_CREDENTIAL or _SWITCHED:
+        env = client.env(principal, credential)
+        for key in CREDENTIAL_VARS:
+            if key not in env:
+                os.environ.pop(key, None)
+        os.environ.update(env)
+        _SWITCHED[:] = [credential]
     return client
 
 
-def _start_sandbox(scenario: str | os.PathLike[str] | None, principal: str | None) -> Sandbox:
+# The kind an earlier connect() of this kernel applied over the inherited environment.
+_SWITCHED: list[str] = []
+
+
+def _start_sandbox(
+    scenario: str | os.PathLike[str] | None, principal: str | None, credential: str
+) -> Sandbox:
     key = str(Path(scenario).resolve()) if scenario else ""
     sandbox = KERNEL.sandboxes.get(key)
     if sandbox is None:
@@ -179,7 +219,7 @@ def _start_sandbox(scenario: str | os.PathLike[str] | None, principal: str | Non
         state_dir = scratch_dir("kernel")
         sandbox = Sandbox(scenario=scenario, state_dir=state_dir, ephemeral=True).start()
         KERNEL.sandboxes[key] = sandbox
-    sandbox.apply_environment(principal)
+    sandbox.apply_environment(principal, credential)
     return sandbox
 
 

@@ -19,6 +19,7 @@ from helpers.common.redact import fingerprint
 from helpers.findings import Finding, has_errors
 from helpers.findings.codes.set import SECRET_VALUE_AS_NAME
 from helpers.probe import probe
+from helpers.runbook.connect import Connection
 from helpers.runbook.results import (
     KERNEL,
     Section,
@@ -60,6 +61,7 @@ NOTEBOOK_ONLY = frozenset(
         "run_dag",
         "principal",
         "fail_on_error",
+        "conn",
     }
 )
 # What a kernel's namespace holds besides the parameters when the first step runs.
@@ -142,16 +144,37 @@ def _id_list(value: Any) -> Any:
     return value
 
 
-def settings_from_params(**params: Any) -> tuple[Settings, list[Finding]]:
-    """Settings from notebook parameters (vault_url, tenant_id, client_id, client_secret_env,
-    variables, connections, target, ...). Notebook-only parameters (environment,
-    sandbox_scenario, existing_config, perform_grant, run_dag) are ignored; ``variables`` and
-    ``connections`` may be comma-separated strings. Never raises."""
+def _identity_values(values: dict[str, Any], conn: Connection | None) -> None:
+    """A managed or workload identity without ``managed_identity_client_id`` is the one the
+    connection's environment selects (AZURE_CLIENT_ID, AZURE_TENANT_ID: what `sandbox env
+    --credential` or the platform set), as DefaultAzureCredential would pick it. ``imds`` is
+    the sandbox's other managed-identity protocol: a managed identity to the settings."""
+    if str(values.get("credential", "")).strip().lower() == "imds":
+        values["credential"] = "managed_identity"
+    kind = str(values.get("credential", "")).strip().lower().replace("-", "_")
+    if conn is None or kind not in ("managed_identity", "workload_identity"):
+        return
+    if not values.get("managed_identity_client_id") and conn.client_id:
+        values["managed_identity_client_id"] = conn.client_id
+    if kind == "workload_identity" and not values.get("workload_identity_tenant_id"):
+        values["workload_identity_tenant_id"] = conn.tenant_id or values.get("tenant_id", "")
+
+
+def settings_from_params(
+    *, conn: Connection | None = None, **params: Any
+) -> tuple[Settings, list[Finding]]:
+    """Settings from notebook parameters (vault_url, tenant_id, client_id, credential,
+    managed_identity_client_id, client_secret_env, variables, connections, target, ...).
+    Notebook-only parameters (environment, sandbox_scenario, existing_config, perform_grant,
+    run_dag) are ignored; ``variables`` and ``connections`` may be comma-separated strings.
+    With ``conn``, a managed or workload identity left unnamed is the one the connection's
+    environment selects. Never raises."""
     values: dict[str, Any] = {}
     for key, value in params.items():
         if key in NOTEBOOK_ONLY:
             continue
         values[key] = _id_list(value) if key in ("variables", "connections") else value
+    _identity_values(values, conn)
     if "name" not in values and params.get("environment"):
         values["name"] = str(params["environment"])
     try:
@@ -164,15 +187,28 @@ def settings_from_params(**params: Any) -> tuple[Settings, list[Finding]]:
 
 
 def _settings_table(settings: Settings) -> list[list[str]]:
+    kind = str(getattr(settings.credential, "value", settings.credential))
+    if kind == "client_secret":
+        identity = [
+            ["client_id", table_cell(settings.client_id)],
+            [
+                "client_secret_env",
+                f"{shown_env_name(settings.client_secret_env)} (the NAME of the variable)",
+            ],
+        ]
+    else:  # no client secret at all: the platform proves the identity
+        identity = [
+            ["managed_identity_client_id", table_cell(settings.managed_identity_client_id)],
+        ]
+        if kind == "workload_identity":
+            tenant = table_cell(settings.workload_identity_tenant_id)
+            identity.append(["workload_identity_tenant_id", tenant])
     return [
         ["setting", "value"],
         ["vault_url", table_cell(settings.vault_url)],
         ["tenant_id", table_cell(settings.tenant_id)],
-        ["client_id", table_cell(settings.client_id)],
-        [
-            "client_secret_env",
-            f"{shown_env_name(settings.client_secret_env)} (the NAME of the variable)",
-        ],
+        ["credential", kind],
+        *identity,
         ["variables", ", ".join(map(table_cell, settings.variables)) or "(none)"],
         ["connections", ", ".join(map(table_cell, settings.connections)) or "(none)"],
         ["target", str(getattr(settings.target, "value", settings.target))],

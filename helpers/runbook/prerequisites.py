@@ -8,11 +8,18 @@ import os
 import sys
 from collections.abc import Mapping
 
+from helpers.backend_config.identity import identity_of, kind_of
 from helpers.findings import Finding
 from helpers.findings.codes.run import ENV_DIFFERS, PACKAGE_INSTALLED, PACKAGE_MISSING
 from helpers.probe import probe
 from helpers.runbook.results import Section, StepResult, never_raises, table_cell
-from helpers.settings import Settings, check_secret_env, lint_versions, shown_env_name
+from helpers.settings import (
+    Credential,
+    Settings,
+    check_secret_env,
+    lint_versions,
+    shown_env_name,
+)
 
 __all__ = ["PACKAGES", "check_azure_env", "check_packages", "check_sign_in"]
 
@@ -56,33 +63,56 @@ _USED_BY = {
     "AZURE_TENANT_ID": "the backend's sign-in",
     "AZURE_CLIENT_ID": "the backend's sign-in",
     "AZURE_CLIENT_SECRET": "the backend's sign-in",
+    "AZURE_FEDERATED_TOKEN_FILE": "workload identity: the projected token (its path only)",
+    "IDENTITY_ENDPOINT": "managed identity: the platform's token endpoint",
+    "IDENTITY_HEADER": "managed identity: the endpoint's header (a secret)",
     "AZURE_SUBSCRIPTION_ID": "the runbook's ARM checks (permission model, roles)",
     "AZURE_KEYVAULT_URL": "SDK samples only — Airflow reads vault_url from backend_kwargs",
     "AZURE_AUTHORITY_HOST": "sovereign clouds only",
     "AZURE_TOKEN_CREDENTIALS": "DefaultAzureCredential: which credential to try",
 }
+# Shown as set or not set, never their value.
+_HIDDEN = frozenset({"AZURE_CLIENT_SECRET", "IDENTITY_HEADER"})
 
 
-@never_raises("AZURE_* variables")
-def check_azure_env(settings: Settings, environ: Mapping[str, str] | None = None) -> StepResult:
-    """The AZURE_* variables Airflow's backend signs in with, next to the settings."""
-    env = os.environ if environ is None else environ
-    secret_env = str(settings.client_secret_env or "AZURE_CLIENT_SECRET").strip()
-    wanted = {
-        "AZURE_TENANT_ID": settings.tenant_id,
-        "AZURE_CLIENT_ID": settings.client_id,
-        "AZURE_CLIENT_SECRET": None,
-        secret_env: None,
+def _wanted(settings: Settings, secret_env: str) -> dict[str, str | None]:
+    """Each variable the settings' credential kind uses, with the value it must have."""
+    kind = kind_of(settings)
+    if kind is Credential.CLIENT_SECRET:
+        sign_in: dict[str, str | None] = {
+            "AZURE_TENANT_ID": settings.tenant_id,
+            "AZURE_CLIENT_ID": settings.client_id,
+            "AZURE_CLIENT_SECRET": None,
+            secret_env: None,
+        }
+    else:
+        identity, tenant = identity_of(settings)
+        sign_in = {"AZURE_CLIENT_ID": identity or None}
+        if kind is Credential.WORKLOAD_IDENTITY:
+            sign_in = {"AZURE_TENANT_ID": tenant, **sign_in, "AZURE_FEDERATED_TOKEN_FILE": None}
+        else:
+            sign_in.update({"IDENTITY_ENDPOINT": None, "IDENTITY_HEADER": None})
+    return {
+        **sign_in,
         "AZURE_SUBSCRIPTION_ID": None,
         "AZURE_KEYVAULT_URL": settings.vault_url,
         "AZURE_AUTHORITY_HOST": None,
         "AZURE_TOKEN_CREDENTIALS": None,
     }
+
+
+@never_raises("AZURE_* variables")
+def check_azure_env(settings: Settings, environ: Mapping[str, str] | None = None) -> StepResult:
+    """The AZURE_* variables Airflow's backend signs in with, next to the settings. A managed
+    or workload identity has no client secret: its rows are the platform's variables."""
+    env = os.environ if environ is None else environ
+    secret_env = str(settings.client_secret_env or "AZURE_CLIENT_SECRET").strip()
+    wanted = _wanted(settings, secret_env)
     rows = [["variable", "value", "used by"]]
     findings = list(check_secret_env(settings, env))
     for name, expected in wanted.items():
         value = env.get(name)
-        secret = name in ("AZURE_CLIENT_SECRET", secret_env)
+        secret = name in _HIDDEN or (name == secret_env and secret_env in wanted)
         cell = "(not set)" if not value else "set (value hidden)" if secret else table_cell(value)
         label = shown_env_name(name)
         rows.append(
@@ -97,7 +127,7 @@ def check_azure_env(settings: Settings, environ: Mapping[str, str] | None = None
                     f"{table_cell(str(expected))}{note}",
                 )
             )
-    if secret_env != "AZURE_CLIENT_SECRET" and env.get(secret_env):
+    if secret_env != "AZURE_CLIENT_SECRET" and secret_env in wanted and env.get(secret_env):
         rows.append(
             [
                 "note",

@@ -1,0 +1,23 @@
+"""Training mode: a class of trainees, each with their own slice of one sandbox, working
+through exercises that are data (docs/training.md)."""
+
+from .actions import ACTIONS, CHECKS
+from .classroom import CheckResult, ClassError, Classroom, create_class
+from .exercises import EXERCISES_DIR, Exercise, ExerciseError, load_exercises
+from .scenario import home_vault, trainee_ids, vault_name
+
+__all__ = [
+    "ACTIONS",
+    "CHECKS",
+    "EXERCISES_DIR",
+    "CheckResult",
+    "ClassError",
+    "Classroom",
+    "Exercise",
+    "ExerciseError",
+    "create_class",
+    "home_vault",
+    "load_exercises",
+    "trainee_ids",
+    "vault_name",
+]

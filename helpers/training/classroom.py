@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import secrets as token_source
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from helpers.common.paths import state_home
 from helpers.common.textio import InputError, load_yaml, read_text
 from helpers.findings import Finding
 from helpers.findings.codes.train import CLASS_UNAVAILABLE, EXERCISE_PASSED
@@ -42,14 +44,29 @@ from .exercises import EXERCISES_DIR, Exercise, load_exercises
 from .scenario import FACILITATOR, app_name, class_scenario, home_vault, trainee_ids
 from .wire import Wire
 
-__all__ = ["CheckResult", "ClassError", "Classroom", "create_class", "now_iso"]
+__all__ = [
+    "CLASS_STATE_VAR",
+    "TRAINEE_VAR",
+    "CheckResult",
+    "ClassError",
+    "Classroom",
+    "create_class",
+    "default_class_dir",
+    "now_iso",
+]
 
 CLASS_FILE = "class.json"
+CLASS_STATE_VAR = "AKV_CLASS_STATE_DIR"  # set by `class env`: a trainee's shell finds its class
+TRAINEE_VAR = "AKV_CLASS_TRAINEE"
 LISTS = ("apps", "vaults", "role_assignments", "managed_identities", "aks_clusters")
 
 
 class ClassError(RuntimeError):
     """No class in this state dir, no such trainee or exercise, or the class is not running."""
+
+
+def default_class_dir() -> Path:
+    return Path(os.environ.get(CLASS_STATE_VAR) or state_home() / "class")
 
 
 def now_iso() -> str:
@@ -229,8 +246,8 @@ class Classroom:
         operator = control.env(app_name(trainee, "operator"))
         for key in ("TENANT_ID", "CLIENT_ID", "CLIENT_SECRET"):
             env[f"AKV_OPERATOR_{key}"] = operator[f"AZURE_{key}"]
-        env["AKV_CLASS_TRAINEE"] = trainee
-        env["AKV_CLASS_STATE_DIR"] = str(self.state_dir)
+        env[TRAINEE_VAR] = trainee
+        env[CLASS_STATE_VAR] = str(self.state_dir)
         return env
 
     # -- the class -----------------------------------------------------------------------

@@ -285,7 +285,9 @@ class Classroom:
             record["checks"] += 1
             record["last_check"] = stamp
             if not findings:
-                record.update(state="passed", stuck_since=None)
+                if record["state"] != "skipped":  # solved for them stays solved for them
+                    record["state"] = "passed"
+                record["stuck_since"] = None
                 return CheckResult(
                     True, [EXERCISE_PASSED(exercise, work.exercise.title)], hints=len(hints)
                 )

@@ -131,6 +131,17 @@ def test_passing_by_ones_own_fix_is_recorded_as_passed(room: Classroom) -> None:
     room.reset("trainee-01", "kv-contributor")
 
 
+def test_a_workload_token_of_another_trainees_namespace_does_not_sign_in(room: Classroom) -> None:
+    work = room.workdir("trainee-01", "workload-subject") / "workload.env"
+    room.solve("trainee-01", "workload-subject")
+    assert room.check("trainee-01", "workload-subject").passed
+    work.write_text(
+        work.read_text().replace("POD_NAMESPACE=trainee-01", "POD_NAMESPACE=trainee-02")
+    )
+    assert _codes(room.check("trainee-01", "workload-subject")) == ["AKV-AUTH-012"]
+    room.reset("trainee-01", "workload-subject")
+
+
 def test_an_exercise_file_with_an_unknown_action_is_refused(tmp_path) -> None:
     path = tmp_path / "x.yaml"
     path.write_text(

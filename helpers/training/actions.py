@@ -22,7 +22,7 @@ from string import Template
 from typing import Any
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
-from azure.identity import CredentialUnavailableError
+from azure.identity import CredentialUnavailableError, WorkloadIdentityCredential
 
 from helpers.backend_config import lint_backend_kwargs, lint_dags, read_backend_kwargs
 from helpers.backend_config.names import secret_name
@@ -36,7 +36,7 @@ from helpers.findings.codes.train import (
 from helpers.vault.diagnose import diagnose
 
 from .exercises import Exercise
-from .scenario import TENANT_ID, app_name, guid, vault_name
+from .scenario import CLUSTER, TENANT_ID, app_name, guid, vault_name
 from .wire import Wire
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "run_checks",
     "secret_exists",
     "set_access_policy",
+    "workload_reads",
     "write_file",
 ]
 
@@ -107,6 +108,7 @@ class Slice:
             "vault_url": f"https://{self.vault}.vault.azure.net/",
             "tenant_id": TENANT_ID,
             "client_id": self.client_id("backend"),
+            "namespace": self.trainee,
         }
         if self.exercise.app:
             own = self.app("app")
@@ -227,6 +229,43 @@ def backend_reads(
     return []
 
 
+def workload_reads(s: Slice, variable: str, file: str) -> list[Finding]:
+    """Read a Variable as a pod with workload identity: the service-account token the
+    cluster projects for the file's POD_NAMESPACE / POD_SERVICE_ACCOUNT, exchanged by
+    WorkloadIdentityCredential for the file's AZURE_CLIENT_ID."""
+    values = _env_file(s.path(file))
+    token = s.wire.control.call(
+        "POST",
+        "/service-account-token",
+        {
+            "cluster": CLUSTER,
+            "namespace": values.get("POD_NAMESPACE", ""),
+            "service_account": values.get("POD_SERVICE_ACCOUNT", ""),
+        },
+    )["token"]
+    token_file = s.path(".azure-identity-token")
+    token_file.write_text(token, encoding="utf-8")
+    credential = WorkloadIdentityCredential(
+        tenant_id=TENANT_ID,
+        client_id=values.get("AZURE_CLIENT_ID", ""),
+        token_file_path=str(token_file),
+        **s.wire.transport,
+    )
+    subject = f"Variable {variable}"
+    try:
+        value = (
+            s.wire.secrets(s.vault, credential)
+            .get_secret(secret_name("airflow-variables", variable) or "")
+            .value
+        )
+    except (AzureError, CredentialUnavailableError, ValueError) as err:
+        return [diagnose(err, subject=subject, sensitive=[token])]
+    expected = (
+        s.wire.secrets(s.vault).get_secret(secret_name("airflow-variables", variable) or "").value
+    )
+    return [] if value == expected else [READ_WRONG_VALUE(subject, "another value")]
+
+
 def config_lint_clean(s: Slice, file: str) -> list[Finding]:
     target = s.path(file)
     text = target.read_text(encoding="utf-8") if target.exists() else ""
@@ -262,6 +301,7 @@ def role_is_least_privilege(s: Slice, to: str = "backend") -> list[Finding]:
 
 CHECKS: dict[str, Callable[..., list[Finding]]] = {
     "backend_reads": backend_reads,
+    "workload_reads": workload_reads,
     "config_lint_clean": config_lint_clean,
     "dags_lint_clean": dags_lint_clean,
     "secret_exists": secret_exists,

@@ -23,6 +23,7 @@ from typing import Any
 from .exercises import Exercise
 
 __all__ = [
+    "CLUSTER",
     "FACILITATOR",
     "SAMPLE_VALUE",
     "SUBSCRIPTION_ID",
@@ -42,6 +43,7 @@ TENANT_ID = "5f0c6e2a-3b1d-4c8e-9a7f-0d2b4e6f8a10"
 TENANT = "sandbox.onmicrosoft.com"
 SUBSCRIPTION_ID = "7d3a9c1e-5b2f-4e6d-8c0a-1f3e5d7b9c21"
 FACILITATOR = "facilitator"
+CLUSTER = "class-aks"  # the AKS cluster whose OIDC issuer workload-identity exercises trust
 SAMPLE_VALUE = "the value of sample-variable for {trainee}"
 MAX_TRAINEES = 99  # the vault names hold two digits
 
@@ -148,11 +150,29 @@ def class_scenario(
                 values = [(secret(own), current)]
                 if exercise.app.get("expired_secret"):
                     values.insert(0, (secret(own + "#expired"), "2020-01-01"))
-                apps.append(_app(own, values))
+                extra = {}
+                if federated := exercise.app.get("federated"):
+                    # the subject names the trainee's namespace: a token minted for another
+                    # trainee's pods never signs in as this app
+                    account = federated.get("service_account", "airflow-worker")
+                    extra["federated_credentials"] = [
+                        {
+                            "name": account,
+                            "issuer": f"aks:{CLUSTER}",
+                            "subject": f"system:serviceaccount:{trainee}:{account}",
+                            "audiences": ["api://AzureADTokenExchange"],
+                        }
+                    ]
+                apps.append(_app(own, values, **extra))
                 # the rotated secret, as a platform team would leave it for the trainee
                 home_secrets[f"{exercise.id}-client-secret"] = secret(own)
             vaults.append(_exercise_vault(trainee, exercise, names, roles))
+    clusters = [
+        {"name": CLUSTER, "tenant": TENANT, "location": "westeurope", "oidc_id": guid("aks")}
+    ]
+    federated = any(e.app and e.app.get("federated") for e in exercises)
     return {
+        **({"aks_clusters": clusters} if federated else {}),
         "name": f"class-{len(trainees)}",
         "tenants": [{"id": TENANT_ID, "domain": TENANT}],
         "subscriptions": [

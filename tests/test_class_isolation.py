@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 from azure.core.exceptions import HttpResponseError
+from azure.identity import ManagedIdentityCredential
+from azure.keyvault.secrets import SecretClient
 
+from helpers.common.envscope import scoped_environ
 from helpers.sandbox import Sandbox, load_scenario
 from helpers.training import Classroom, create_class, home_vault
 from helpers.training.scenario import FACILITATOR, SAMPLE_VALUE, guid
@@ -63,3 +66,21 @@ def test_the_facilitator_is_not_a_trainee_and_trainees_get_their_own_environment
     assert env["AKV_OPERATOR_CLIENT_ID"] == guid("app", "trainee-07-operator")
     assert env["AZURE_CLIENT_SECRET"] != class30.client_secrets()[FACILITATOR]
     assert Path(env["REQUESTS_CA_BUNDLE"]).is_file()
+
+
+@pytest.mark.parametrize("credential", ["managed-identity", "imds"])
+def test_a_trainees_managed_identity_reads_only_their_own_vault(
+    class30: Classroom, credential: str
+) -> None:
+    env = class30.environment("trainee-03", credential)
+    assert env["AZURE_CLIENT_ID"] == guid("app", "trainee-03-identity")
+    with scoped_environ(env):
+        mi = ManagedIdentityCredential(client_id=env["AZURE_CLIENT_ID"])
+        own = SecretClient(env["AZURE_KEYVAULT_URL"], mi, retry_total=0)
+        assert own.get_secret("airflow-variables-sample-variable").value == SAMPLE_VALUE.format(
+            trainee="trainee-03"
+        )
+        other = SecretClient("https://t04-kv.vault.azure.net/", mi, retry_total=0)
+        with pytest.raises(HttpResponseError) as refused:
+            other.get_secret("airflow-variables-sample-variable")
+    assert refused.value.status_code == 403

@@ -106,7 +106,7 @@ def cmd_class_start(args: argparse.Namespace) -> int:
 
 def cmd_class_env(args: argparse.Namespace) -> int:
     try:
-        env = _room(args).environment(args.trainee)
+        env = _room(args).environment(args.trainee, args.credential)
     except (ClassError, sb.SandboxNotRunning, RuntimeError) as err:
         return _fail(err)
     if args.json:
@@ -253,6 +253,13 @@ def add_class_commands(sub: argparse._SubParsersAction) -> None:
 
     env = actions.add_parser("env", help="print a trainee's shell exports (eval them)")
     common(env, exercise=False)
+    env.add_argument(
+        "--credential",
+        choices=("client-secret", "managed-identity", "imds"),
+        default="client-secret",
+        help="client-secret: the trainee's backend app (default); managed-identity / imds: "
+        "their user-assigned managed identity, as App Service or a VM would give it",
+    )
     env.add_argument("--json", action="store_true", help="print a JSON object instead")
     env.set_defaults(func=cmd_class_env)
 

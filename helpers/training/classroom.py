@@ -236,14 +236,17 @@ class Classroom:
 
     def environment(self, trainee: str, credential: str | None = None) -> dict[str, str]:
         """The trainee's shell: proxy, CA bundle, their backend's AZURE_* (the sandbox env
-        code path), their home vault, and their operator as AKV_OPERATOR_* (for
+        code path; ``credential`` managed-identity or imds: their user-assigned managed
+        identity), their home vault, and their operator as AKV_OPERATOR_* (for
         ``grant --operator-env AKV_OPERATOR``)."""
         if trainee not in self.trainees:
             raise ClassError(f"no trainee {trainee!r} in this class")
         control = self.wire.control
-        backend = app_name(trainee, "backend")
+        who = "backend" if credential in (None, "client-secret") else "identity"
+        if credential == "workload-identity":
+            raise ClassError("workload identity is an exercise's (workload-subject), not a shell's")
         env = {**proxy_environment(control.port, self.sandbox_dir / "ca-bundle.pem")}
-        env.update(control.env(backend, credential))
+        env.update(control.env(app_name(trainee, who), credential))
         env["AZURE_KEYVAULT_URL"] = f"https://{home_vault(trainee)}.vault.azure.net/"
         operator = control.env(app_name(trainee, "operator"))
         for key in ("TENANT_ID", "CLIENT_ID", "CLIENT_SECRET"):

@@ -76,11 +76,14 @@ def resource_group(trainee: str) -> str:
 
 
 def app_name(trainee: str, who: str, exercise: str | None = None) -> str:
-    """The app of ``who`` (backend, operator, app) in a trainee's slice."""
+    """The app of ``who`` (backend, operator, identity: the user-assigned managed identity,
+    app: an exercise's own) in a trainee's slice."""
     if who == "backend":
         return trainee
     if who == "operator":
         return f"{trainee}-operator"
+    if who == "identity":
+        return f"{trainee}-identity"
     return f"{trainee}-{exercise}"
 
 
@@ -116,6 +119,7 @@ def class_scenario(
     ]
     groups = [{"name": "rg-class", "location": "westeurope"}]
     vaults: list[dict[str, Any]] = []
+    identities: list[dict[str, Any]] = []
     roles: list[dict[str, Any]] = [
         {"principal": FACILITATOR, "role": "Owner", "scope": "subscription"},
         {"principal": FACILITATOR, "role": "Key Vault Administrator", "scope": "subscription"},
@@ -124,6 +128,16 @@ def class_scenario(
         backend, operator = app_name(trainee, "backend"), app_name(trainee, "operator")
         apps.append(_app(backend, [(secret(backend), current)]))
         apps.append(_app(operator, [(secret(operator), current)]))
+        identity = app_name(trainee, "identity")
+        identities.append(
+            {
+                "name": identity,
+                "type": "user_assigned",
+                "tenant": TENANT,
+                "client_id": guid("app", identity),
+                "object_id": guid("sp", identity),
+            }
+        )
         group = resource_group(trainee)
         groups.append({"name": group, "location": "westeurope"})
         for role in ("Owner", "Key Vault Administrator"):
@@ -139,9 +153,10 @@ def class_scenario(
                 "secrets": home_secrets,
             }
         )
-        roles.append(
-            {"principal": backend, "role": "Key Vault Secrets User", "scope": f"vault:{home}"}
-        )
+        for reader in (backend, identity):
+            roles.append(
+                {"principal": reader, "role": "Key Vault Secrets User", "scope": f"vault:{home}"}
+            )
         for exercise in exercises:
             names = {"backend": backend, "operator": operator}
             if exercise.app is not None:
@@ -184,6 +199,7 @@ def class_scenario(
             }
         ],
         "apps": apps,
+        "managed_identities": identities,
         "default_principal": app_name(trainees[0], "backend"),
         "default_vault": home_vault(trainees[0]),
         "vaults": vaults,

@@ -150,3 +150,10 @@ def test_an_exercise_file_with_an_unknown_action_is_refused(tmp_path) -> None:
     )
     with pytest.raises(ExerciseError, match="unknown action 'grant_everything'"):
         load_exercise(path, actions=set(ACTIONS), checks=set(CHECKS))
+
+
+def test_a_deleted_work_file_fails_the_check_with_its_own_finding(room: Classroom) -> None:
+    (room.workdir("trainee-02", "kwargs-comma") / "backend_kwargs.json").unlink()
+    assert _codes(room.check("trainee-02", "kwargs-comma")) == ["AKV-TRAIN-007"]
+    room.reset("trainee-02", "kwargs-comma")
+    assert _codes(room.check("trainee-02", "kwargs-comma")) == ["AKV-CFG-004"]

@@ -85,6 +85,8 @@ def cmd_class_start(args: argparse.Namespace) -> int:
         sandbox = sb.Sandbox(scenario=scenario, state_dir=room.sandbox_dir, port=args.port).start()
     except OSError as err:
         return _fail(f"cannot start the class's sandbox on port {args.port}: {err.strerror}")
+    # The facilitator dashboard (helpers/training/dashboard.py) is started here at merge:
+    # start_dashboard(create_app(status_source=room.status, reset=room.reset, token=…), …)
     try:
         fresh = room.set_up()
         flag = f" --state-dir {shlex.quote(str(state_dir))}" if args.state_dir else ""
@@ -165,7 +167,7 @@ def cmd_class_reset(args: argparse.Namespace) -> int:
     quiet_sdk_logs()
     try:
         room.reset(trainee, exercise)
-    except (ClassError, RuntimeError) as err:
+    except (ClassError, RuntimeError, OSError) as err:
         return _fail(err)
     print(f"{trainee}: {exercise} is back to its broken starting state")
     return 0
@@ -179,7 +181,7 @@ def cmd_class_solve(args: argparse.Namespace) -> int:
     quiet_sdk_logs()
     try:
         result = room.solve(trainee, exercise)
-    except (ClassError, RuntimeError) as err:
+    except (ClassError, RuntimeError, OSError) as err:
         return _fail(err)
     print(f"{trainee}: applied the reference fix of {exercise} (recorded as skipped)")
     for finding in result.findings:

@@ -196,9 +196,7 @@ def backend_reads(
     subject = f"Variable {variable}"
     vault_url, prefix = f"https://{s.vault}.vault.azure.net/", "airflow-variables"
     if kwargs_file:
-        text = (
-            s.path(kwargs_file).read_text(encoding="utf-8") if s.path(kwargs_file).exists() else ""
-        )
+        text = s.path(kwargs_file).read_text(encoding="utf-8")
         kwargs, _, findings = read_backend_kwargs(text, subject=kwargs_file)
         if kwargs is None:
             return [KWARGS_IGNORED(kwargs_file, f"{kwargs_file}: Airflow ignores it"), *findings]
@@ -267,13 +265,14 @@ def workload_reads(s: Slice, variable: str, file: str) -> list[Finding]:
 
 
 def config_lint_clean(s: Slice, file: str) -> list[Finding]:
-    target = s.path(file)
-    text = target.read_text(encoding="utf-8") if target.exists() else ""
+    text = s.path(file).read_text(encoding="utf-8")
     _, findings = lint_backend_kwargs(text, subject=file)
     return [f for f in findings if f.severity is Severity.ERROR]
 
 
 def dags_lint_clean(s: Slice, dir: str) -> list[Finding]:  # noqa: A002 - the YAML's word
+    if not s.path(dir).is_dir():
+        raise FileNotFoundError(2, "no such folder", str(s.path(dir)))
     return [f for f in lint_dags(s.path(dir), use_cache=True) if f.severity is Severity.ERROR]
 
 

@@ -35,7 +35,7 @@ import yaml
 from helpers.common.paths import state_home
 from helpers.common.textio import InputError, load_yaml, read_text
 from helpers.findings import Finding
-from helpers.findings.codes.train import CLASS_UNAVAILABLE, EXERCISE_PASSED
+from helpers.findings.codes.train import CLASS_UNAVAILABLE, EXERCISE_PASSED, WORK_FILE_MISSING
 from helpers.sandbox import SandboxClient, SandboxNotRunning, proxy_environment
 from helpers.sandbox.state import write_private
 
@@ -280,7 +280,12 @@ class Classroom:
             work = self._slice(trainee, exercise)
         except ClassError as err:
             return CheckResult(False, [CLASS_UNAVAILABLE(trainee, str(err))])
-        findings = run_checks(work)
+        try:
+            findings = run_checks(work)
+        except FileNotFoundError as err:
+            findings = [WORK_FILE_MISSING(exercise, f"no {Path(err.filename or '').name}")]
+        except (RuntimeError, OSError) as err:  # the sandbox stopped or refused the class
+            return CheckResult(False, [CLASS_UNAVAILABLE(trainee, str(err)[:300])])
         hints = self.exercises[exercise].hints
         stamp = now_iso()
         with self._locked() as doc:

@@ -9,6 +9,7 @@ __all__ = [
     "NOT_LEAST_PRIVILEGE",
     "SECRET_ABSENT",
     "CLASS_UNAVAILABLE",
+    "WORK_FILE_MISSING",
 ]
 
 EXERCISE_PASSED = define(
@@ -66,4 +67,14 @@ CLASS_UNAVAILABLE = define(
     "part of the class.",
     "Start the class with `akv-runbook class start` (the facilitator), and use the trainee id "
     "and exercise id that `akv-runbook class status` lists.",
+)
+
+WORK_FILE_MISSING = define(
+    "AKV-TRAIN-007",
+    Severity.ERROR,
+    "An exercise's work file is missing",
+    "The check reads a file of the trainee's work directory for this exercise "
+    "(<state-dir>/trainees/<trainee>/<exercise>/) and it is not there.",
+    "Restore it with `akv-runbook class reset --exercise ID` (which also restores the broken "
+    "state) and fix it again.",
 )

@@ -154,3 +154,26 @@ def test_class_commands_refuse_an_unknown_trainee_or_exercise_and_a_missing_clas
     assert main([*base, "--trainee", "trainee-09", "--exercise", "kv-contributor"]) == 2
     assert main([*base, "--trainee", "trainee-01", "--exercise", "nope"]) == 2
     assert "no exercise 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--trainees", "0"], "1-99 trainees"),
+        (["--trainees", "100"], "1-99 trainees"),
+        (["--trainees", "2", "--exercises", "kv-contributor,nope"], "unknown exercises"),
+        (["--trainees", "2", "--scenario", "missing.yaml"], "missing.yaml"),
+        (["--trainees", "2", "--scenario", "bad.yaml"], "propagation_delay"),
+        (["--trainees", "2", "--state-dir", "a-file"], "a-file"),
+    ],
+)
+def test_class_start_refuses_unusable_input_with_exit_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch, extra: list[str], says: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text("propagation_delay: many\n")
+    (tmp_path / "a-file").write_text("")
+    state = [] if "--state-dir" in extra else ["--state-dir", str(tmp_path / "class")]
+    assert main(["class", "start", "--port", "0", *state, *extra]) == 2
+    assert says in capsys.readouterr().err
+    assert not (tmp_path / "class").exists()

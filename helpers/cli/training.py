@@ -78,7 +78,7 @@ def cmd_class_start(args: argparse.Namespace) -> int:
             scenario=Path(args.scenario) if args.scenario else None,
         )
         scenario = sb.load_scenario(room.scenario_path)
-    except (ClassError, ExerciseError, InputError, sb.ScenarioError, ValueError) as err:
+    except (ClassError, ExerciseError, InputError, sb.ScenarioError, ValueError, OSError) as err:
         return _fail(err, 2)
     quiet_sdk_logs()
     try:

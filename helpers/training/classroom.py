@@ -37,6 +37,7 @@ from helpers.common.textio import InputError, load_yaml, read_text
 from helpers.findings import Finding
 from helpers.findings.codes.train import CLASS_UNAVAILABLE, EXERCISE_PASSED, WORK_FILE_MISSING
 from helpers.sandbox import SandboxClient, SandboxNotRunning, proxy_environment
+from helpers.sandbox.scenario import validate
 from helpers.sandbox.state import write_private
 
 from .actions import ACTIONS, CHECKS, Slice, run_actions, run_checks
@@ -137,14 +138,20 @@ def create_class(
         return room
     chosen = load_exercises(exercises_dir, exercises, actions=set(ACTIONS), checks=set(CHECKS))
     ids = trainee_ids(trainees)
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     client_secrets: dict[str, str] = {}
     data = class_scenario(ids, chosen, client_secrets)
     if scenario is not None:
-        extra = load_yaml(read_text(scenario))
+        try:
+            extra = load_yaml(read_text(scenario))
+        except InputError as err:
+            raise ClassError(f"--scenario {scenario}: {err}") from None
         if not isinstance(extra, dict):
-            raise InputError(f"{scenario}: a scenario is a mapping")
+            raise ClassError(f"--scenario {scenario}: a scenario is a mapping")
         data = _merge(data, extra)
+    problems = validate(data)
+    if problems:
+        raise ClassError(f"{scenario or 'the class scenario'}: " + "; ".join(problems[:5]))
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_private(state_dir / "secrets.json", json.dumps(client_secrets))
     write_private(state_dir / "scenario.yaml", yaml.safe_dump(data, sort_keys=False))
     write_private(state_dir / "facilitator-token", token_source.token_urlsafe(32))

@@ -84,3 +84,12 @@ def test_a_trainees_managed_identity_reads_only_their_own_vault(
         with pytest.raises(HttpResponseError) as refused:
             other.get_secret("airflow-variables-sample-variable")
     assert refused.value.status_code == 403
+
+
+def test_thirty_trainees_checking_at_once_lose_no_progress(class30: Classroom) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda t: class30.check(t, "kwargs-comma"), class30.trainees))
+    assert [r.hint_number for r in results] == [1] * TRAINEES
+    rows = class30.status()["trainees"]
+    assert [row["exercises"]["kwargs-comma"]["checks"] for row in rows] == [1] * TRAINEES
+    assert {row["exercises"]["kwargs-comma"]["state"] for row in rows} == {"in-progress"}

@@ -159,7 +159,8 @@ def create_class(
         "version": 1,
         "trainees": trainees,
         "exercises": [e.id for e in chosen],
-        "exercises_dir": str(exercises_dir),
+        # only another folder than the package's: a class survives the project moving
+        "exercises_dir": None if exercises_dir == EXERCISES_DIR else str(exercises_dir),
         "started": now_iso(),
         "set_up": False,
         "progress": {

@@ -95,6 +95,7 @@ def cmd_class_start(args: argparse.Namespace) -> int:
             f"({', '.join(room.exercises)}); {'set up' if fresh else 'progress kept'}"
         )
         print(f"sandbox listening on 127.0.0.1:{sandbox.port}; state dir {state_dir}")
+        print("dashboard:         not part of this build (its token is ready)")
         print(f"facilitator token: {room.token_path}  (the dashboard's; keep it private)")
         print(f"progress:          akv-runbook class status{flag}")
         print(f'trainees join:     eval "$(akv-runbook class env --trainee trainee-07{flag})"')

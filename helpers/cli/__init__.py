@@ -21,6 +21,7 @@ from helpers.cli.argtypes import _path, _port, _positive_float, _positive_int
 from helpers.cli.commands import add_engine_commands, output_path_error
 from helpers.cli.output import json_stdout, print_json
 from helpers.cli.progress import batch_progress, stderr_is_tty
+from helpers.cli.training import add_class_commands
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
 from helpers.common.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 from helpers.devtools.demo import run_demo
@@ -53,6 +54,7 @@ a CA bundle, with production URLs (https://<vault>.vault.azure.net).
   akv-runbook sandbox status             # is it running, what does it hold
   akv-runbook demo                       # every notebook, headless, into reports/
   akv-runbook demo --fleet 100           # 100 sandbox environments, ten broken, batch-checked
+  akv-runbook class start --trainees 30  # a training class: see docs/training.md
 
 Checking a real (or sandbox) environment:
 
@@ -383,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     add_engine_commands(sub)
+    add_class_commands(sub)
 
     findings = sub.add_parser(
         "findings",

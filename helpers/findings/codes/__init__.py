@@ -17,6 +17,7 @@ from helpers.findings.codes import (
     secret,
     set,
     svc,
+    train,
     ver,
 )
 
@@ -35,5 +36,6 @@ __all__ = [
     "secret",
     "set",
     "svc",
+    "train",
     "ver",
 ]

@@ -58,7 +58,7 @@ h1 { margin: 0 0 .25rem; font-size: 1.4rem; } h2 { font-size: 1.05rem; margin: 1
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; }
 th, td { border: 1px solid #d1d5db; padding: .3rem .45rem; vertical-align: top; }
-thead th { background: #f3f4f6; font-weight: 600; max-width: 11rem; }
+thead th { background: #f3f4f6; font-weight: 600; max-width: 11rem; overflow-wrap: anywhere; }
 tbody th { text-align: left; white-space: nowrap; }
 .cell { min-width: 8.5rem; }
 .legend .cell { display: inline-block; padding: .1rem .5rem; margin-right: .4rem; }
@@ -110,6 +110,11 @@ SCRIPT = r""""use strict";
     return m < 60 ? m + " min" : Math.floor(m / 60) + " h " + String(m % 60).padStart(2, "0");
   }
 
+  function clock(iso) {
+    const t = Date.parse(iso || "");
+    return Number.isNaN(t) ? "—" : new Date(t).toLocaleTimeString();
+  }
+
   function build(status) {
     const exercises = status.exercises || [];
     const head = el("tr");
@@ -152,8 +157,10 @@ SCRIPT = r""""use strict";
     td.querySelector(".label").textContent = label;
     const meta = [];
     if (stuck !== null) meta.push("stuck " + span(stuck));
-    meta.push("hints " + Number(cell.hints_used || 0));
-    meta.push("checks " + Number(cell.checks || 0));
+    if (state !== "not-started") {
+      meta.push("hints " + Number(cell.hints_used || 0));
+      meta.push("checks " + Number(cell.checks || 0));
+    }
     td.querySelector(".meta").textContent = meta.join(" · ");
     td.querySelector("button").hidden = state === "not-started";
     td.title = label + (cell.last_check ? " · last check " + cell.last_check : "");
@@ -193,7 +200,7 @@ SCRIPT = r""""use strict";
     $("nobody-stuck").hidden = items.length > 0;
     const cls = status.class || {};
     $("summary").textContent = trainees.length + " trainees · " + exercises.length +
-      " exercises · started " + (cls.started || "—") + " · updated " + (view.now || "");
+      " exercises · started " + clock(cls.started) + " · updated " + clock(view.now);
   }
 
   async function poll() {

@@ -104,7 +104,7 @@ def test_a_stuck_trainee_turns_passed_on_the_dashboard_without_a_reload():
             page.goto(f"{handle.url}?token={TOKEN}")
             assert page.url == handle.url  # redirected to the clean URL: no token in history
             cell = page.locator('td[data-trainee="trainee-03"][data-exercise="kv-contributor"]')
-            sync_api.expect(cell).to_have_attribute("data-state", "in-progress", timeout=5_000)
+            sync_api.expect(cell).to_have_attribute("data-state", "in-progress", timeout=15_000)
             sync_api.expect(cell).to_contain_text("in progress")
             sync_api.expect(cell).to_contain_text("stuck 12 min")
             sync_api.expect(cell).to_contain_text("▲")  # a symbol, not colour alone
@@ -127,7 +127,7 @@ def test_a_stuck_trainee_turns_passed_on_the_dashboard_without_a_reload():
                 state="passed", stuck_since=None, checks=5
             )
             state["document"] = fixed
-            sync_api.expect(cell).to_have_attribute("data-state", "passed", timeout=6_000)
+            sync_api.expect(cell).to_have_attribute("data-state", "passed", timeout=10_000)
             sync_api.expect(cell).to_contain_text("✓")
             sync_api.expect(first_stuck).to_have_attribute("data-trainee", "trainee-01")
             assert navigations == []

@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -59,6 +61,17 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
     capsys.readouterr()
     code = main(list(argv))
     return code, capsys.readouterr().out
+
+
+def _get(url: str, token: str | None = None) -> dict | int:
+    """GET from the dashboard (loopback, never through a proxy): the JSON, or the status."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with opener.open(urllib.request.Request(url, headers=headers), timeout=10) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code
 
 
 def _assert_status_shape(doc: dict, trainees: int, exercises: list[str]) -> None:
@@ -118,6 +131,14 @@ def test_class_start_env_check_status_and_a_restart_that_keeps_progress(
         code, out = _run(capsys, "class", "status", "--state-dir", state, "--json")
         assert code == 0
         _assert_status_shape(json.loads(out), 3, exercises)
+
+        # The facilitator dashboard serves the same document, to the token holder only.
+        url = next(ln for ln in lines if ln.startswith("dashboard:")).split()[1].split("?")[0]
+        token = (Path(state) / "facilitator-token").read_text().strip()
+        assert _get(url + "api/status") == 401
+        doc = _get(url + "api/status", token)
+        _assert_status_shape(doc, 3, exercises)
+        assert doc["trainees"][1]["exercises"]["closed-firewall"]["state"] == "skipped"
     finally:
         assert _stop(proc) == 0
 

@@ -23,12 +23,16 @@ from helpers.common.logs import quiet_sdk_logs
 from helpers.common.textio import InputError
 from helpers.training import (
     CLASS_STATE_VAR,
+    DEFAULT_HOST,
     TRAINEE_VAR,
     ClassError,
     Classroom,
     ExerciseError,
+    create_app,
     create_class,
     default_class_dir,
+    is_loopback,
+    start_dashboard,
 )
 
 __all__ = [
@@ -85,8 +89,20 @@ def cmd_class_start(args: argparse.Namespace) -> int:
         sandbox = sb.Sandbox(scenario=scenario, state_dir=room.sandbox_dir, port=args.port).start()
     except OSError as err:
         return _fail(f"cannot start the class's sandbox on port {args.port}: {err.strerror}")
-    # The facilitator dashboard (helpers/training/dashboard.py) is started here at merge:
-    # start_dashboard(create_app(status_source=room.status, reset=room.reset, token=…), …)
+    try:
+        app = create_app(
+            status_source=room.status, reset=room.reset, token=room.token_path.read_text().strip()
+        )
+        dashboard = start_dashboard(app, host=args.host, port=args.dashboard_port)
+    except (OSError, ValueError) as err:
+        sandbox.stop()
+        return _fail(f"cannot start the dashboard on {args.host}:{args.dashboard_port}: {err}")
+    if not is_loopback(args.host):
+        print(
+            f"warning: the dashboard listens on {args.host}, beyond this machine, over plain "
+            "HTTP: anyone on that network who sees the token can read and reset the class",
+            file=sys.stderr,
+        )
     try:
         fresh = room.set_up()
         flag = f" --state-dir {shlex.quote(str(state_dir))}" if args.state_dir else ""
@@ -95,14 +111,17 @@ def cmd_class_start(args: argparse.Namespace) -> int:
             f"({', '.join(room.exercises)}); {'set up' if fresh else 'progress kept'}"
         )
         print(f"sandbox listening on 127.0.0.1:{sandbox.port}; state dir {state_dir}")
-        print("dashboard:         not part of this build (its token is ready)")
-        print(f"facilitator token: {room.token_path}  (the dashboard's; keep it private)")
+        print(
+            f"dashboard:         {dashboard.url}?token=$(cat {shlex.quote(str(room.token_path))})"
+        )
+        print(f"facilitator token: {room.token_path}  (keep it private)")
         print(f"progress:          akv-runbook class status{flag}")
         print(f'trainees join:     eval "$(akv-runbook class env --trainee trainee-07{flag})"')
         print("then:              akv-runbook class check --exercise kv-contributor")
         print("Ctrl-C to stop (progress stays in the state dir)", flush=True)
         _wait_for_stop()
     finally:
+        dashboard.stop()
         sandbox.stop()
     return 0
 
@@ -238,6 +257,15 @@ def add_class_commands(sub: argparse._SubParsersAction) -> None:
         "--port", type=_port, default=sb.DEFAULT_PORT, help=f"default {sb.DEFAULT_PORT}"
     )
     start.add_argument("--state-dir", type=_path, metavar="DIR", help=state_help)
+    start.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"the dashboard's address (default {DEFAULT_HOST}: this machine only; another "
+        "address serves the classroom network over plain HTTP, with a warning)",
+    )
+    start.add_argument(
+        "--dashboard-port", type=_port, default=0, help="the dashboard's port (default: any free)"
+    )
     start.add_argument(
         "--scenario",
         type=_path,

@@ -11,10 +11,21 @@ from .classroom import (
     create_class,
     default_class_dir,
 )
+from .dashboard import (
+    DEFAULT_HOST,
+    DashboardHandle,
+    create_app,
+    is_loopback,
+    new_token,
+    results_csv,
+    start_dashboard,
+    stuck_longest,
+)
 from .exercises import EXERCISES_DIR, Exercise, ExerciseError, load_exercises
 from .scenario import home_vault, trainee_ids, vault_name
 
 __all__ = [
+    "DEFAULT_HOST",
     "ACTIONS",
     "CHECKS",
     "CLASS_STATE_VAR",
@@ -25,9 +36,16 @@ __all__ = [
     "Classroom",
     "Exercise",
     "ExerciseError",
+    "DashboardHandle",
+    "create_app",
     "create_class",
     "default_class_dir",
     "home_vault",
+    "is_loopback",
+    "new_token",
+    "results_csv",
+    "start_dashboard",
+    "stuck_longest",
     "load_exercises",
     "trainee_ids",
     "vault_name",

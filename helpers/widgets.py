@@ -46,6 +46,7 @@ from helpers.settings.fields import field_check, field_spec
 
 __all__ = [
     "ConfigForm",
+    "Form",
     "NamesForm",
     "PermissionsForm",
     "SettingsForm",
@@ -228,6 +229,9 @@ class _Form(widgets.VBox):
             IPython.display.display(obj)
         else:
             self.output.outputs = (*self.output.outputs, _bundle(obj))
+
+
+Form = _Form  # the base of every form, also helpers.widgets_class's
 
 
 def _button(description: str, tooltip: str, icon: str, style: str = "") -> widgets.Button:

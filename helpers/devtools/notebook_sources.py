@@ -618,6 +618,51 @@ With `fail_on_error` (by default when run headless; the audit path passes `False
     code("runbook.raise_for_findings(check, enabled=None)"),
 ]
 
+EXERCISES = [
+    md(
+        """\
+# Exercises: fix a broken setup, then check your work
+
+Each exercise of your class breaks something in **your own** slice of the class's sandbox —
+your service principal, your vaults, your configuration files — the way real deployments
+break. Read its story, fix it (with the runbook's notebooks, `akv-runbook`, or by hand), then
+click **Check my work**: the check inspects the sandbox itself and, while it fails, shows the
+next hint (hint 1, hint 2, then the solution) — the same check as `akv-runbook class check`.
+
+You never type who you are: the trainee and the class come from this kernel's environment,
+which `eval "$(akv-runbook class env --trainee trainee-NN)"` sets in the shell that starts
+JupyterLab (JupyterHub does it for you). Headless, `-p exercise ID` checks one exercise and
+papermill exits non-zero while it fails."""
+    ),
+    md("## Parameters"),
+    code(
+        """\
+# Parameters: papermill's -p overrides these. Who you are is never a parameter: it comes from
+# this kernel's environment (AKV_CLASS_TRAINEE, AKV_CLASS_STATE_DIR, set by `class env`).
+exercise = ""  # an exercise id (`akv-runbook class status` lists them); empty: pick one in the form
+fail_on_error = None  # stop at a step with an error finding; None: headless (papermill) yes, JupyterLab no""",
+        "parameters",
+    ),
+    md("## Your class"),
+    code(
+        """\
+from helpers import runbook, widgets_class
+runbook.start("exercises", globals())
+seat = widgets_class.join_class()
+runbook.show("class", seat.describe())"""
+    ),
+    md("## The exercises"),
+    code('runbook.show("exercises", seat.stories(exercise))'),
+    md("## Check my work"),
+    code("widgets_class.exercise_form(seat, exercise)", "skip-execution", "nbval-skip"),
+    md(
+        """\
+The form's **Check my work** runs exactly this call, which is what a headless run executes
+for the `exercise` parameter (with none, it checks nothing)."""
+    ),
+    code('runbook.show("check", seat.check(exercise))'),
+]
+
 NOTEBOOKS: dict[str, list[Cell]] = {
     "00_start_here": START_HERE,
     "01_prerequisites": PREREQUISITES,
@@ -625,4 +670,5 @@ NOTEBOOKS: dict[str, list[Cell]] = {
     "03_airflow_config": AIRFLOW_CONFIG,
     "04_live_retrieval": LIVE_RETRIEVAL,
     "check_environment": CHECK_ENVIRONMENT,
+    "exercises": EXERCISES,
 }

@@ -23,6 +23,7 @@ from helpers.common.leaks import notebook_secret_risks, scan_for_secrets
 from helpers.common.paths import NOTEBOOKS_DIR
 from helpers.devtools.notebook_sources import NOTEBOOKS, Cell
 from helpers.sandbox import Sandbox
+from helpers.training.classroom import CLASS_STATE_VAR, TRAINEE_VAR
 
 if TYPE_CHECKING:
     import nbformat
@@ -129,6 +130,9 @@ def regenerate_notebooks(
         Sandbox(state_dir=Path(tmp) / "sandbox", ephemeral=True) as sandbox,
     ):
         env = {SANDBOX_PORT_VAR: str(sandbox.port), SANDBOX_STATE_VAR: str(sandbox.state_dir)}
+        # committed outputs are the same from any shell: the exercises notebook outside a
+        # class (empty is unset; a class shell would otherwise leak its trainee into them)
+        env.update({TRAINEE_VAR: "", CLASS_STATE_VAR: ""})
         summary = run_notebooks(chosen, Path(tmp) / "out", env=env, execution_timeout=int(timeout))
         for run in summary.runs:
             source = run.input

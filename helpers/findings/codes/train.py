@@ -10,6 +10,7 @@ __all__ = [
     "SECRET_ABSENT",
     "CLASS_UNAVAILABLE",
     "WORK_FILE_MISSING",
+    "NOT_IN_CLASS",
 ]
 
 EXERCISE_PASSED = define(
@@ -77,4 +78,16 @@ WORK_FILE_MISSING = define(
     "(<state-dir>/trainees/<trainee>/<exercise>/) and it is not there.",
     "Restore it with `akv-runbook class reset --exercise ID` (which also restores the broken "
     "state) and fix it again.",
+)
+
+NOT_IN_CLASS = define(
+    "AKV-TRAIN-008",
+    Severity.WARNING,
+    "This kernel is not part of a class",
+    "The exercises notebook finds the trainee and the class in the kernel's environment "
+    "(AKV_CLASS_TRAINEE, AKV_CLASS_STATE_DIR), which `akv-runbook class env` sets in the "
+    "trainee's shell; this kernel's environment has neither, so no exercise can be checked.",
+    'In a shell: `eval "$(akv-runbook class env --trainee trainee-NN)"` (your trainee id from '
+    "the facilitator), then start JupyterLab from that shell (`make lab` or `jupyter lab`) "
+    "and reopen this notebook.",
 )

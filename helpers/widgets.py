@@ -189,8 +189,9 @@ def _setting_field(name: str, value: str, *, reset_to: str = "") -> _Field:
 
 
 # -- the common form ---------------------------------------------------------------------------
-class _Form(widgets.VBox):
-    """Children, then the buttons' output. ``run`` guards every action."""
+class Form(widgets.VBox):
+    """The base of every form (also helpers.widgets_class): children, then the buttons' output.
+    ``run`` guards every action."""
 
     title = "Form"
 
@@ -231,9 +232,6 @@ class _Form(widgets.VBox):
             self.output.outputs = (*self.output.outputs, _bundle(obj))
 
 
-Form = _Form  # the base of every form, also helpers.widgets_class's
-
-
 def _button(description: str, tooltip: str, icon: str, style: str = "") -> widgets.Button:
     return widgets.Button(description=description, tooltip=tooltip, icon=icon, button_style=style)
 
@@ -262,7 +260,7 @@ def _environment_defaults(defaults: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 # -- 00: settings ------------------------------------------------------------------------------
-class SettingsForm(_Form):
+class SettingsForm(Form):
     """Vault URL, tenant, client id, the secret's variable NAME, a Password, Check, output."""
 
     title = "Check"
@@ -369,7 +367,7 @@ def settings_form(
 
 
 # -- 02: permissions -----------------------------------------------------------------------------
-class PermissionsForm(_Form):
+class PermissionsForm(Form):
     """Diagnose the backend's read access; grant the least-privilege role and wait for it."""
 
     title = "Permissions"
@@ -463,7 +461,7 @@ def permissions_form(
 
 
 # -- 03: configuration -----------------------------------------------------------------------------
-class ConfigForm(_Form):
+class ConfigForm(Form):
     """Render the overrides for a target; lint an existing configuration pasted below."""
 
     title = "Configuration"
@@ -553,7 +551,7 @@ def config_form(
 
 
 # -- 03: names ---------------------------------------------------------------------------------
-class NamesForm(_Form):
+class NamesForm(Form):
     """Your variable and connection ids, mapped live to the secret names the backend reads."""
 
     title = "Naming rule"

@@ -30,7 +30,7 @@ SECRET_VAR = "AKV_TEST_FORM_SECRET"
 
 
 # -- helpers -------------------------------------------------------------------------------
-def output_text(form: widgets._Form) -> str:
+def output_text(form: widgets.Form) -> str:
     """Everything the form's Output shows (HTML and plain text)."""
     return "\n".join(
         "\n".join(str(v) for v in out.get("data", {}).values()) for out in form.output.outputs

@@ -1,0 +1,305 @@
+"""Load benchmark for a class: 30 trainees checking, reading hints, resetting and reading vaults.
+
+Starts a real class (``akv-runbook class start --trainees N`` as a subprocess, in a temporary
+state dir), so that its sandbox (and dashboard) run in a process of their own whose CPU is
+measured apart from the clients'. Then N simulated trainees work for S seconds, spread over
+W client processes (threads inside each, so the GIL of one client process never throttles
+all trainees). Each trainee works through the class's exercises, one at a time, drawing each
+step at random, with an exponential think time (mean ``--think`` seconds) between steps:
+
+    check      ``Classroom.check`` from a fresh ``Classroom`` (what ``class check`` does:
+               it reads class.json, signs in, runs the exercise's checks, records progress)
+    hint       reads the hint the last check revealed (a fresh ``Classroom``, as the CLI)
+    read       reads the trainee's own home vault with the real SDK as their backend
+    solve      the reference fix (rarely: a trainee who gives up), then moves on
+    reset      puts the exercise back to its broken state (rarely)
+
+It prints p50 / p95 / p99 / max of "check my work" (overall and per exercise), the other
+steps' latencies, counts and errors, the CPU of the class's process (sandbox + dashboard)
+and of the clients, the machine's total CPU (others' work shows there), and PASS/FAIL
+against the target: check p95 ≤ 1 s. Traffic goes only to 127.0.0.1; the run stops by
+itself.
+
+    .venv/bin/python bench/class_load.py
+    .venv/bin/python bench/class_load.py --trainees 30 --seconds 60 --think 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections import defaultdict
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from helpers.common.logs import quiet_sdk_logs  # noqa: E402
+from helpers.training import Classroom  # noqa: E402
+from helpers.training.scenario import app_name, guid, home_vault  # noqa: E402
+
+TARGET_P95_S = 1.0
+CLI = [sys.executable, "-c", "import sys; from helpers.cli import main; sys.exit(main())"]
+# step → weight; a check is what a trainee does most, a solve or a reset is rare
+MIX = {"check": 50, "hint": 15, "read": 25, "solve": 4, "reset": 6}
+UNAVAILABLE = "AKV-TRAIN-006"  # the class or its sandbox failed the check, not the trainee
+
+
+# -- the class, in its own process --------------------------------------------------------
+def start_class(state_dir: Path, trainees: int, exercises: str | None) -> subprocess.Popen:
+    argv = [*CLI, "class", "start", "--trainees", str(trainees), "--port", "0"]
+    argv += ["--state-dir", str(state_dir)] + (["--exercises", exercises] if exercises else [])
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("Ctrl-C"):
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not ready.wait(600) or proc.poll() is not None:
+        proc.kill()
+        raise SystemExit("class start did not come up:\n" + "\n".join(lines))
+    return proc
+
+
+def stop_class(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+# -- one trainee --------------------------------------------------------------------------
+class Trainee:
+    def __init__(self, state_dir: Path, trainee: str, exercises: list[str], seed: int):
+        self.state_dir, self.id, self.exercises = state_dir, trainee, exercises
+        self.rng = random.Random(seed)
+        self.current = self.rng.randrange(len(exercises))
+        self.hint: str | None = None
+        self.home = Classroom(state_dir)  # one for vault reads: a kernel keeps its client
+        name = app_name(trainee, "backend")
+        credential = self.home.wire.cached_credential(
+            guid("app", name), self.home.client_secrets()[name]
+        )
+        self.vault = self.home.wire.secrets(home_vault(trainee), credential)
+
+    @property
+    def exercise(self) -> str:
+        return self.exercises[self.current]
+
+    def step(self, kind: str) -> tuple[str, bool | None]:
+        """Do one step; ``(what, passed)`` (passed only for a check)."""
+        if kind == "check":
+            result = Classroom(self.state_dir).check(self.id, self.exercise)
+            if any(f.code == UNAVAILABLE for f in result.findings):
+                raise RuntimeError(f"check unavailable: {result.findings[0].detail}")
+            self.hint = result.hint
+            if result.passed:
+                self.current = (self.current + 1) % len(self.exercises)
+            return f"check {self.exercise}", result.passed
+        if kind == "hint":
+            hints = Classroom(self.state_dir).exercise(self.exercise).hints
+            self.hint = self.hint or hints[0]
+            return "hint", None
+        if kind == "read":
+            self.vault.get_secret("airflow-variables-sample-variable")
+            return "read", None
+        if kind == "solve":
+            Classroom(self.state_dir).solve(self.id, self.exercise)
+            return "solve", None
+        Classroom(self.state_dir).reset(self.id, self.exercise)
+        return "reset", None
+
+    def run(self, until: float, think: float, out: list) -> None:
+        kinds, weights = list(MIX), list(MIX.values())
+        while True:
+            pause = self.rng.expovariate(1 / think) if think > 0 else 0.0
+            if time.monotonic() + pause >= until:
+                return
+            time.sleep(pause)
+            kind = self.rng.choices(kinds, weights)[0]
+            exercise = self.exercise
+            start = time.perf_counter()
+            try:
+                what, passed = self.step(kind)
+                out.append((kind, exercise, time.perf_counter() - start, passed, None))
+            except Exception as err:  # noqa: BLE001 - a benchmark counts every failure
+                detail = f"{type(err).__name__}: {str(err)[:200]}"
+                out.append((kind, exercise, time.perf_counter() - start, None, detail))
+
+
+def client_process(
+    state_dir: str,
+    trainees: list[str],
+    exercises: list[str],
+    start_at: float,
+    seconds: float,
+    think: float,
+    seed: int,
+    queue,
+) -> None:
+    """A client process: its trainees as threads; sends back samples and its own CPU."""
+    try:
+        quiet_sdk_logs()
+        people = [
+            Trainee(Path(state_dir), t, exercises, seed * 1000 + n) for n, t in enumerate(trainees)
+        ]
+        out: list = []
+        time.sleep(max(0.0, start_at - time.time()))
+        cpu0 = time.process_time()
+        until = time.monotonic() + seconds
+        threads = [
+            threading.Thread(target=p.run, args=(until, think, out), daemon=True) for p in people
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(seconds + 120)
+        queue.put((out, time.process_time() - cpu0, None))
+    except Exception:  # noqa: BLE001 - report it to the parent rather than hang it
+        queue.put(([], 0.0, traceback.format_exc()))
+
+
+# -- the report ---------------------------------------------------------------------------
+def cuts(values: list[float]) -> str:
+    if len(values) < 2:
+        return f"n={len(values)}" + (f" {values[0] * 1000:.0f} ms" if values else "")
+    q = statistics.quantiles(values, n=100, method="inclusive")
+    return (
+        f"n={len(values):>5}  p50 {q[49] * 1000:6.0f} ms  p95 {q[94] * 1000:6.0f} ms  "
+        f"p99 {q[98] * 1000:6.0f} ms  max {max(values) * 1000:6.0f} ms"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trainees", type=int, default=30)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--think", type=float, default=2.0, help="mean think time, s (0: none)")
+    parser.add_argument("--clients", type=int, default=3, help="client processes")
+    parser.add_argument("--exercises", help="comma-separated ids (default: all)")
+    parser.add_argument("--seed", type=int, default=13)
+    args = parser.parse_args(argv)
+
+    tmp = Path(tempfile.mkdtemp(prefix="akv-class-bench-"))
+    state_dir = tmp / "class"
+    started = time.monotonic()
+    proc = start_class(state_dir, args.trainees, args.exercises)
+    setup_s = time.monotonic() - started
+    try:
+        room = Classroom(state_dir)
+        exercises, trainees = list(room.exercises), room.trainees
+        print(
+            f"class of {len(trainees)} trainees × {len(exercises)} exercises up in "
+            f"{setup_s:.1f} s (class start, set-up of every slice included)"
+        )
+        sandbox = psutil.Process(proc.pid)
+        groups = [trainees[n :: args.clients] for n in range(args.clients)]
+        ctx = mp.get_context("spawn")
+        queue = ctx.Queue()
+        start_at = time.time() + 8  # clients import and sign in before the clock starts
+        workers = [
+            ctx.Process(
+                target=client_process,
+                args=(
+                    str(state_dir),
+                    group,
+                    exercises,
+                    start_at,
+                    args.seconds,
+                    args.think,
+                    args.seed + n,
+                    queue,
+                ),
+            )
+            for n, group in enumerate(groups)
+            if group
+        ]
+        for worker in workers:
+            worker.start()
+        time.sleep(max(0.0, start_at - time.time()))
+        cpu0, wall0 = sandbox.cpu_times(), time.monotonic()
+        psutil.cpu_percent()
+        results = [queue.get(timeout=args.seconds + 300) for _ in workers]
+        cpu1, wall = sandbox.cpu_times(), time.monotonic() - wall0
+        machine = psutil.cpu_percent()
+        for worker in workers:
+            worker.join(30)
+    finally:
+        stop_class(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    samples = [s for out, _, _ in results for s in out]
+    crashed = [err for _, _, err in results if err]
+    client_cpu = sum(c for _, c, _ in results)
+    sandbox_cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    by_kind: dict[str, list[float]] = defaultdict(list)
+    by_exercise: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, int] = defaultdict(int)
+    passed = failed = 0
+    for kind, exercise, latency, ok, error in samples:
+        if error:
+            errors[f"{kind}: {error}"] += 1
+            continue
+        by_kind[kind].append(latency)
+        if kind == "check":
+            by_exercise[exercise].append(latency)
+            passed += bool(ok)
+            failed += not ok
+    checks = by_kind.get("check", [])
+    print(
+        f"{len(trainees)} trainees, {len(workers)} client processes, {wall:.1f} s, mean think "
+        f"{args.think:g} s, {os.cpu_count()} cores: {len(samples)} steps "
+        f"({len(samples) / wall:.1f}/s), {sum(errors.values())} errors"
+    )
+    print(f"check my work   {cuts(checks)}   ({passed} passed, {failed} failed with a hint)")
+    for exercise in exercises:
+        print(f"  {exercise:<20} {cuts(by_exercise.get(exercise, []))}")
+    for kind in ("hint", "read", "solve", "reset"):
+        print(f"{kind:<15} {cuts(by_kind.get(kind, []))}")
+    for what, count in sorted(errors.items(), key=lambda e: -e[1])[:10]:
+        print(f"error ×{count}: {what}")
+    for err in crashed:
+        print(f"client process failed:\n{err}")
+    print(
+        f"CPU: class process (sandbox + dashboard) {sandbox_cpu / wall * 100:.0f} % of one core, "
+        f"clients {client_cpu / wall * 100:.0f} %, whole machine {machine:.0f} % of "
+        f"{os.cpu_count()} cores (other users' work included)"
+    )
+    if not checks:
+        print("FAIL: no check completed")
+        return 1
+    p95 = statistics.quantiles(checks, n=100, method="inclusive")[94]
+    verdict = "PASS" if p95 <= TARGET_P95_S and not errors and not crashed else "FAIL"
+    print(
+        f"{verdict}: check p95 {p95 * 1000:.0f} ms (target ≤ {TARGET_P95_S * 1000:.0f} ms), "
+        f"{sum(errors.values())} errors"
+    )
+    return 0 if verdict == "PASS" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

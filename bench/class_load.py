@@ -27,6 +27,7 @@ itself.
 from __future__ import annotations
 
 import argparse
+import http.client
 import multiprocessing as mp
 import os
 import random
@@ -41,6 +42,7 @@ import time
 import traceback
 from collections import defaultdict
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 
@@ -56,11 +58,15 @@ TARGET_P95_S = 1.0
 CLI = [sys.executable, "-c", "import sys; from helpers.cli import main; sys.exit(main())"]
 # step → weight; a check is what a trainee does most, a solve or a reset is rare
 MIX = {"check": 50, "hint": 15, "read": 25, "solve": 4, "reset": 6}
+POLL_S = 2.0  # the dashboard page's polling interval (dashboard_page.POLL_MS)
 UNAVAILABLE = "AKV-TRAIN-006"  # the class or its sandbox failed the check, not the trainee
 
 
 # -- the class, in its own process --------------------------------------------------------
-def start_class(state_dir: Path, trainees: int, exercises: str | None) -> subprocess.Popen:
+def start_class(
+    state_dir: Path, trainees: int, exercises: str | None
+) -> tuple[subprocess.Popen, str]:
+    """The running ``class start`` and its dashboard's address (without the token)."""
     argv = [*CLI, "class", "start", "--trainees", str(trainees), "--port", "0"]
     argv += ["--state-dir", str(state_dir)] + (["--exercises", exercises] if exercises else [])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -81,7 +87,27 @@ def start_class(state_dir: Path, trainees: int, exercises: str | None) -> subpro
     if not ready.wait(600) or proc.poll() is not None:
         proc.kill()
         raise SystemExit("class start did not come up:\n" + "\n".join(lines))
-    return proc
+    url = next(line.split()[1] for line in lines if line.startswith("dashboard:"))
+    return proc, url.split("?", 1)[0]
+
+
+def poll_dashboard(url: str, token: str, tabs: int, stop: threading.Event, out: list) -> None:
+    """``tabs`` open dashboards, each fetching /api/view every 2 s as the page does."""
+    where = urlsplit(url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+    headers = {"Authorization": f"Bearer {token}"}
+    while not stop.wait(POLL_S / tabs):
+        start = time.perf_counter()
+        try:
+            conn.request("GET", "/api/view", headers=headers)
+            answer = conn.getresponse()
+            answer.read()
+            error = None if answer.status == 200 else f"HTTP {answer.status}"
+        except OSError as err:
+            conn.close()
+            error = f"{type(err).__name__}: {err}"
+        out.append(("dashboard", "", time.perf_counter() - start, None, error))
+    conn.close()
 
 
 def stop_class(proc: subprocess.Popen) -> None:
@@ -155,7 +181,8 @@ def client_process(
     state_dir: str,
     trainees: list[str],
     exercises: list[str],
-    start_at: float,
+    ready,
+    go,
     seconds: float,
     think: float,
     seed: int,
@@ -168,7 +195,8 @@ def client_process(
             Trainee(Path(state_dir), t, exercises, seed * 1000 + n) for n, t in enumerate(trainees)
         ]
         out: list = []
-        time.sleep(max(0.0, start_at - time.time()))
+        ready.put(os.getpid())
+        go.wait(120)
         cpu0 = time.process_time()
         until = time.monotonic() + seconds
         threads = [
@@ -180,6 +208,7 @@ def client_process(
             thread.join(seconds + 120)
         queue.put((out, time.process_time() - cpu0, None))
     except Exception:  # noqa: BLE001 - report it to the parent rather than hang it
+        ready.put(os.getpid())
         queue.put(([], 0.0, traceback.format_exc()))
 
 
@@ -201,13 +230,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=2.0, help="mean think time, s (0: none)")
     parser.add_argument("--clients", type=int, default=3, help="client processes")
     parser.add_argument("--exercises", help="comma-separated ids (default: all)")
+    parser.add_argument(
+        "--dashboards", type=int, default=1, help="open dashboard tabs polling (default 1)"
+    )
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="akv-class-bench-"))
     state_dir = tmp / "class"
     started = time.monotonic()
-    proc = start_class(state_dir, args.trainees, args.exercises)
+    proc, url = start_class(state_dir, args.trainees, args.exercises)
     setup_s = time.monotonic() - started
     try:
         room = Classroom(state_dir)
@@ -219,8 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         sandbox = psutil.Process(proc.pid)
         groups = [trainees[n :: args.clients] for n in range(args.clients)]
         ctx = mp.get_context("spawn")
-        queue = ctx.Queue()
-        start_at = time.time() + 8  # clients import and sign in before the clock starts
+        queue, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
         workers = [
             ctx.Process(
                 target=client_process,
@@ -228,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
                     str(state_dir),
                     group,
                     exercises,
-                    start_at,
+                    ready,
+                    go,
                     args.seconds,
                     args.think,
                     args.seed + n,
@@ -240,19 +272,33 @@ def main(argv: list[str] | None = None) -> int:
         ]
         for worker in workers:
             worker.start()
-        time.sleep(max(0.0, start_at - time.time()))
+        for _ in workers:  # clients import and sign in before the clock starts
+            ready.get(timeout=300)
+        token = (state_dir / "facilitator-token").read_text().strip()
+        polls: list = []
+        stop = threading.Event()
+        poller = threading.Thread(
+            target=poll_dashboard, args=(url, token, args.dashboards, stop, polls), daemon=True
+        )
         cpu0, wall0 = sandbox.cpu_times(), time.monotonic()
         psutil.cpu_percent()
+        go.set()
+        if args.dashboards > 0:
+            poller.start()
         results = [queue.get(timeout=args.seconds + 300) for _ in workers]
         cpu1, wall = sandbox.cpu_times(), time.monotonic() - wall0
         machine = psutil.cpu_percent()
+        stop.set()
+        if poller.is_alive():
+            poller.join(15)
         for worker in workers:
             worker.join(30)
     finally:
         stop_class(proc)
         shutil.rmtree(tmp, ignore_errors=True)
 
-    samples = [s for out, _, _ in results for s in out]
+    steps = [s for out, _, _ in results for s in out]
+    samples = steps + polls
     crashed = [err for _, _, err in results if err]
     client_cpu = sum(c for _, c, _ in results)
     sandbox_cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
@@ -272,13 +318,14 @@ def main(argv: list[str] | None = None) -> int:
     checks = by_kind.get("check", [])
     print(
         f"{len(trainees)} trainees, {len(workers)} client processes, {wall:.1f} s, mean think "
-        f"{args.think:g} s, {os.cpu_count()} cores: {len(samples)} steps "
-        f"({len(samples) / wall:.1f}/s), {sum(errors.values())} errors"
+        f"{args.think:g} s, {os.cpu_count()} cores: {len(steps)} steps "
+        f"({len(steps) / wall:.1f}/s), {sum(errors.values())} errors; {args.dashboards} "
+        "dashboard tab(s) polling"
     )
     print(f"check my work   {cuts(checks)}   ({passed} passed, {failed} failed with a hint)")
     for exercise in exercises:
         print(f"  {exercise:<20} {cuts(by_exercise.get(exercise, []))}")
-    for kind in ("hint", "read", "solve", "reset"):
+    for kind in ("hint", "read", "solve", "reset", "dashboard"):
         print(f"{kind:<15} {cuts(by_kind.get(kind, []))}")
     for what, count in sorted(errors.items(), key=lambda e: -e[1])[:10]:
         print(f"error ×{count}: {what}")

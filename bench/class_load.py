@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import multiprocessing as mp
 import os
 import random
@@ -120,8 +121,10 @@ def stop_class(proc: subprocess.Popen) -> None:
 
 # -- one trainee --------------------------------------------------------------------------
 class Trainee:
-    def __init__(self, state_dir: Path, trainee: str, exercises: list[str], seed: int):
-        self.state_dir, self.id, self.exercises = state_dir, trainee, exercises
+    def __init__(
+        self, state_dir: Path, trainee: str, exercises: list[str], seed: int, cli: bool = False
+    ):
+        self.state_dir, self.id, self.exercises, self.cli = state_dir, trainee, exercises, cli
         self.rng = random.Random(seed)
         self.current = self.rng.randrange(len(exercises))
         self.hint: str | None = None
@@ -139,13 +142,13 @@ class Trainee:
     def step(self, kind: str) -> tuple[str, bool | None]:
         """Do one step; ``(what, passed)`` (passed only for a check)."""
         if kind == "check":
-            result = Classroom(self.state_dir).check(self.id, self.exercise)
-            if any(f.code == UNAVAILABLE for f in result.findings):
-                raise RuntimeError(f"check unavailable: {result.findings[0].detail}")
-            self.hint = result.hint
-            if result.passed:
+            result = self.check()
+            if any(f["code"] == UNAVAILABLE for f in result["findings"]):
+                raise RuntimeError(f"check unavailable: {result['findings'][0]['detail']}")
+            self.hint = result["hint"]
+            if result["passed"]:
                 self.current = (self.current + 1) % len(self.exercises)
-            return f"check {self.exercise}", result.passed
+            return f"check {self.exercise}", result["passed"]
         if kind == "hint":
             hints = Classroom(self.state_dir).exercise(self.exercise).hints
             self.hint = self.hint or hints[0]
@@ -158,6 +161,23 @@ class Trainee:
             return "solve", None
         Classroom(self.state_dir).reset(self.id, self.exercise)
         return "reset", None
+
+    def check(self) -> dict:
+        """``class check``: in this process, as the notebook's button and the CLI's code do, or
+        (``--cli``) as a trainee's shell does: a new ``akv-runbook`` process each time."""
+        if not self.cli:
+            return Classroom(self.state_dir).check(self.id, self.exercise).to_dict()
+        argv = [*CLI, "class", "check", "--trainee", self.id, "--exercise", self.exercise]
+        done = subprocess.run(
+            [*argv, "--state-dir", str(self.state_dir), "--json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        if done.returncode not in (0, 1):
+            raise RuntimeError(f"class check exit {done.returncode}: {done.stderr[-200:]}")
+        return json.loads(done.stdout)
 
     def run(self, until: float, think: float, out: list) -> None:
         kinds, weights = list(MIX), list(MIX.values())
@@ -177,6 +197,12 @@ class Trainee:
                 out.append((kind, exercise, time.perf_counter() - start, None, detail))
 
 
+def _cpu() -> float:
+    """This process's CPU and that of its finished children (the ``--cli`` checks)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def client_process(
     state_dir: str,
     trainees: list[str],
@@ -186,18 +212,20 @@ def client_process(
     seconds: float,
     think: float,
     seed: int,
+    cli: bool,
     queue,
 ) -> None:
     """A client process: its trainees as threads; sends back samples and its own CPU."""
     try:
         quiet_sdk_logs()
         people = [
-            Trainee(Path(state_dir), t, exercises, seed * 1000 + n) for n, t in enumerate(trainees)
+            Trainee(Path(state_dir), t, exercises, seed * 1000 + n, cli)
+            for n, t in enumerate(trainees)
         ]
         out: list = []
         ready.put(os.getpid())
         go.wait(120)
-        cpu0 = time.process_time()
+        cpu0 = _cpu()
         until = time.monotonic() + seconds
         threads = [
             threading.Thread(target=p.run, args=(until, think, out), daemon=True) for p in people
@@ -206,7 +234,7 @@ def client_process(
             thread.start()
         for thread in threads:
             thread.join(seconds + 120)
-        queue.put((out, time.process_time() - cpu0, None))
+        queue.put((out, _cpu() - cpu0, None))
     except Exception:  # noqa: BLE001 - report it to the parent rather than hang it
         ready.put(os.getpid())
         queue.put(([], 0.0, traceback.format_exc()))
@@ -234,6 +262,11 @@ def main(argv: list[str] | None = None) -> int:
         "--dashboards", type=int, default=1, help="open dashboard tabs polling (default 1)"
     )
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--cli",
+        action="store_true",
+        help="each check runs `akv-runbook class check` as a new process, as from a shell",
+    )
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="akv-class-bench-"))
@@ -264,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.seconds,
                     args.think,
                     args.seed + n,
+                    args.cli,
                     queue,
                 ),
             )
@@ -318,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     checks = by_kind.get("check", [])
     print(
         f"{len(trainees)} trainees, {len(workers)} client processes, {wall:.1f} s, mean think "
-        f"{args.think:g} s, {os.cpu_count()} cores: {len(steps)} steps "
+        f"{args.think:g} s, checks {'as akv-runbook processes' if args.cli else 'in process'}, "
+        f"{os.cpu_count()} cores: {len(steps)} steps "
         f"({len(steps) / wall:.1f}/s), {sum(errors.values())} errors; {args.dashboards} "
         "dashboard tab(s) polling"
     )

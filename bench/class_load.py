@@ -8,20 +8,24 @@ all trainees). Each trainee works through the class's exercises, one at a time, 
 step at random, with an exponential think time (mean ``--think`` seconds) between steps:
 
     check      ``Classroom.check`` from a fresh ``Classroom`` (what ``class check`` does:
-               it reads class.json, signs in, runs the exercise's checks, records progress)
+               it reads class.json, signs in, runs the exercise's checks, records progress);
+               with ``--cli``, a new ``akv-runbook class check --json`` process each time,
+               as from a trainee's shell (Python start-up and imports included)
     hint       reads the hint the last check revealed (a fresh ``Classroom``, as the CLI)
     read       reads the trainee's own home vault with the real SDK as their backend
-    solve      the reference fix (rarely: a trainee who gives up), then moves on
+    solve      the reference fix (rarely: a trainee who gives up); the next check passes
+               and the trainee moves on to the next exercise
     reset      puts the exercise back to its broken state (rarely)
 
 It prints p50 / p95 / p99 / max of "check my work" (overall and per exercise), the other
-steps' latencies, counts and errors, the CPU of the class's process (sandbox + dashboard)
-and of the clients, the machine's total CPU (others' work shows there), and PASS/FAIL
-against the target: check p95 ≤ 1 s. Traffic goes only to 127.0.0.1; the run stops by
-itself.
+steps' latencies, one open dashboard tab's ``/api/view`` polls (every 2 s), counts and
+errors, the CPU of the class's process (sandbox + dashboard) and of the clients, the
+machine's total CPU (others' work shows there), and PASS/FAIL against the target: check
+p95 ≤ 1 s. Traffic goes only to 127.0.0.1; the run stops by itself.
 
     .venv/bin/python bench/class_load.py
     .venv/bin/python bench/class_load.py --trainees 30 --seconds 60 --think 1
+    .venv/bin/python bench/class_load.py --cli --think 10   # checks from trainees' shells
 """
 
 from __future__ import annotations

@@ -119,6 +119,13 @@ def test_a_real_trainee_turns_from_stuck_to_passed_on_the_open_dashboard(
                 assert "trainee-" not in page.content()
                 wrong = page.goto(f"{url}?token=not-{token}")
                 assert wrong is not None and wrong.status == 401
+                for api in ("api/status", "api/view"):  # the data, too, needs the token
+                    answer = page.request.get(url + api)
+                    assert answer.status == 401 and "trainee-" not in answer.text()
+                reset = page.request.post(
+                    url + "api/reset", data={"trainee": TRAINEE, "exercise": EXERCISE}
+                )
+                assert reset.status == 401
 
                 page.goto(f"{url}?token={token}")
                 cell = page.locator(f'td[data-trainee="{TRAINEE}"][data-exercise="{EXERCISE}"]')

@@ -81,7 +81,23 @@ def _steps(data: dict[str, Any], key: str, where: str, known: set[str]) -> list[
     return [{name: dict(args or {}) for name, args in step.items()} for step in steps]
 
 
+_PARSED: dict[tuple[str, int, int, frozenset[str], frozenset[str]], Exercise] = {}
+
+
 def load_exercise(path: Path, *, actions: set[str], checks: set[str]) -> Exercise:
+    """One exercise file; parsed once per process while it is unchanged (every
+    ``Classroom()`` loads them all: a fresh one per check would parse 10 YAML files)."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return _load_exercise(path, actions=actions, checks=checks)
+    key = (str(path), stat.st_mtime_ns, stat.st_size, frozenset(actions), frozenset(checks))
+    if key not in _PARSED:
+        _PARSED[key] = _load_exercise(path, actions=actions, checks=checks)
+    return _PARSED[key]
+
+
+def _load_exercise(path: Path, *, actions: set[str], checks: set[str]) -> Exercise:
     where = str(path)
     try:
         data = load_yaml(read_text(path))

@@ -26,23 +26,13 @@ import pytest
 
 from helpers.common.facts import SANDBOX_PORT_VAR, SANDBOX_STATE_VAR
 from helpers.devtools.lab_settings import write_user_settings
+from tests.chromium import launch, sync_api_or_skip
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--no-proxy-server",  # the pytest process has the sandbox's HTTPS_PROXY
-]
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "test-artifacts" / "browser" / "00_start_here.png"
 FAILURE_SHOT = SCREENSHOT.with_name("00_start_here-failure.png")
 START_HERE = "00_start_here.ipynb"
 FALLBACK = "widgets_smoke.ipynb"
-PROXY_VARS = {"https_proxy", "http_proxy", "all_proxy", "no_proxy"}
 
 
 def free_port() -> int:
@@ -130,14 +120,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 @pytest.mark.timeout(180)
 def test_start_here_form_checks_the_sandbox_in_jupyterlab(akv_sandbox, tmp_path):
-    if not Path(CHROMIUM).exists():
-        reason = (
-            f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium, as "
-            ".ci/run does) to run the real-browser test"
-        )
-        print(f"SKIPPED: {reason}")
-        pytest.skip(reason)
-    sync_api = pytest.importorskip("playwright.sync_api", reason="python playwright missing")
+    sync_api = sync_api_or_skip()
 
     secret = akv_sandbox.environment()["AZURE_CLIENT_SECRET"]
     notebook = prepare_notebooks(tmp_path / "notebooks")
@@ -183,11 +166,8 @@ def test_start_here_form_checks_the_sandbox_in_jupyterlab(akv_sandbox, tmp_path)
         )
     try:
         wait_for_server(base, token, proc, log)
-        browser_env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARS}
         with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=browser_env
-            )
+            browser = launch(p)
             page = browser.new_page(viewport={"width": 1280, "height": 860})
             try:
                 page.goto(f"{base}/lab/tree/{notebook}?token={token}")

@@ -8,7 +8,6 @@ changes. Screenshot: ``test-artifacts/browser/class_dashboard.png``.
 from __future__ import annotations
 
 import copy
-import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,18 +15,8 @@ from pathlib import Path
 import pytest
 
 from helpers.training.dashboard import create_app, start_dashboard
+from tests.chromium import launch, sync_api_or_skip
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--no-proxy-server",  # the pytest process may have the sandbox's HTTPS_PROXY
-]
-PROXY_VARS = {"https_proxy", "http_proxy", "all_proxy", "no_proxy"}
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "test-artifacts" / "browser" / "class_dashboard.png"
 FAILURE_SHOT = SCREENSHOT.with_name("class_dashboard-failure.png")
@@ -75,14 +64,7 @@ def class_document(now: datetime) -> dict:
 
 @pytest.mark.timeout(60)
 def test_a_stuck_trainee_turns_passed_on_the_dashboard_without_a_reload():
-    if not Path(CHROMIUM).exists():
-        reason = (
-            f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium, as "
-            ".ci/run does) to run the real-browser test"
-        )
-        print(f"SKIPPED: {reason}")
-        pytest.skip(reason)
-    sync_api = pytest.importorskip("playwright.sync_api", reason="python playwright missing")
+    sync_api = sync_api_or_skip()
 
     state = {"document": class_document(datetime.now(UTC))}
     resets: list[tuple[str, str]] = []
@@ -91,9 +73,8 @@ def test_a_stuck_trainee_turns_passed_on_the_dashboard_without_a_reload():
         reset=lambda trainee, exercise: resets.append((trainee, exercise)),
         token=TOKEN,
     )
-    browser_env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARS}
     with start_dashboard(app) as handle, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=browser_env)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1180, "height": 640})
         try:
             # Without the token: 401 and nothing of the class.

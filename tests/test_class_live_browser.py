@@ -11,7 +11,6 @@ does. Screenshot: ``test-artifacts/browser/class_live.png``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -22,9 +21,9 @@ from helpers.roles.model import role_id, role_name
 from helpers.training import Classroom
 from helpers.training.scenario import SUBSCRIPTION_ID, guid, vault_name
 from helpers.training.wire import ARM, ROLES_API
+from tests.chromium import launch, sync_api_or_skip
 
 from .test_class_cli import _start, _stop
-from .test_class_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, PROXY_VARS
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "test-artifacts" / "browser" / "class_live.png"
@@ -92,14 +91,7 @@ def _check(capsys: pytest.CaptureFixture[str], state: Path) -> tuple[int, str]:
 def test_a_real_trainee_turns_from_stuck_to_passed_on_the_open_dashboard(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if not Path(CHROMIUM).exists():
-        reason = (
-            f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium, as "
-            ".ci/run does) to run the real-browser test"
-        )
-        print(f"SKIPPED: {reason}")
-        pytest.skip(reason)
-    sync_api = pytest.importorskip("playwright.sync_api", reason="python playwright missing")
+    sync_api = sync_api_or_skip()
 
     state = tmp_path / "class"
     proc, lines = _start(state, "--trainees", "2", "--exercises", EXERCISE)
@@ -107,11 +99,8 @@ def test_a_real_trainee_turns_from_stuck_to_passed_on_the_open_dashboard(
         url = next(line.split()[1] for line in lines if line.startswith("dashboard:"))
         url = url.split("?", 1)[0]
         token = (state / "facilitator-token").read_text().strip()
-        browser_env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARS}
         with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=browser_env
-            )
+            browser = launch(p)
             page = browser.new_page(viewport={"width": 900, "height": 400})
             try:
                 refused = page.goto(url)

@@ -89,6 +89,32 @@ ENTRA = [
         "workload-identity-federation",
     ),
     (
+        "AzureAD/microsoft-authentication-library-for-java#984",
+        entra.AssertionExpired(
+            "2025-08-29T05:47:32.1501147Z",
+            "1970-01-01T00:00:00.0000000Z",
+            "2025-08-29T00:30:05.0000000Z",
+        ),
+        700024,
+        "invalid_client",
+        "Client assertion is not within its valid time range. Current time: "
+        "2025-08-29T05:47:32.1501147Z, assertion valid from 1970-01-01T00:00:00.0000000Z, expiry "
+        "time of assertion 2025-08-29T00:30:05.0000000Z. Review the documentation at "
+        "https://learn.microsoft.com/entra/identity-platform/certificate-credentials .",
+    ),
+    (
+        "Azure/azure-workload-identity#1232",
+        entra.AssertionKeyNotFound(
+            "DFA184AB5E2B3F6529B8CFCE195305014236E297", "https://oidc.svasys.com"
+        ),
+        7000272,
+        "invalid_client",
+        "The certificate with identifier DFA184AB5E2B3F6529B8CFCE195305014236E297 used to sign "
+        "the federated credential could not be found in the metadata of identity provider "
+        "https://oidc.svasys.com. Please validate that your Identity Provider's metadata exposes "
+        "the key used to sign the incoming token.",
+    ),
+    (
         "FriedrichWeinmann/MiniGraph#4",
         entra.MalformedAssertion(),
         50027,

@@ -204,12 +204,18 @@ class InvalidResource(AadError):
 
 
 class TemporarilyUnavailable(AadError):
-    """AADSTS50196, as the token endpoint answers when throttled or failing (fault injection)."""
+    """AADSTS50196, as the token endpoint answers when throttled or failing (fault injection).
+
+    50196 is Entra's LoopDetected code; its text is the one Entra sends (captured verbatim in
+    Azure/azure-sdk-for-net#23324)."""
 
     error, code = "temporarily_unavailable", 50196
 
     def __init__(self, status: int, retry_after: int | None = None):
-        super().__init__("The server is temporarily unavailable.")
+        super().__init__(
+            "The server terminated an operation because it encountered a client request loop. "
+            "Please contact your app vendor."
+        )
         self.status = status
         self.headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
 

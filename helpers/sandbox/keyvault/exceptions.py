@@ -88,10 +88,16 @@ class ObjectIsDeletedButRecoverable(KeyVaultError):
 
 
 class ObjectIsBeingDeleted(KeyVaultError):
+    """A write to a name whose deletion (or purge) is still in progress; the text Key Vault sends
+    (Azure/azure-sdk-for-python#19263; the same shape as ObjectIsBeingRecovered's in
+    microsoft/AzureTRE#2824)."""
+
     status, code, inner = 409, "Conflict", "ObjectIsBeingDeleted"
 
     def __init__(self, name: str):
-        super().__init__(f"Secret {name} is currently being deleted.")
+        super().__init__(
+            f"Secret {name} is currently being deleted and cannot be re-created; retry later."
+        )
 
 
 class SecretAlreadyExists(KeyVaultError):

@@ -45,12 +45,14 @@ __all__ = [
 ]
 
 EPILOG = """\
-The sandbox is an offline Entra ID + Key Vault + ARM emulator. Unmodified Azure SDKs,
-the az-style tools and Airflow's AzureKeyVaultBackend reach it through HTTPS_PROXY and
-a CA bundle, with production URLs (https://<vault>.vault.azure.net).
+The sandbox is an offline Entra ID + Key Vault + ARM + Microsoft Graph emulator (client
+secrets, managed identity, workload identity). Unmodified Azure SDKs (Python, JavaScript),
+the az CLI and Airflow's AzureKeyVaultBackend reach it through HTTPS_PROXY and a CA bundle,
+with production URLs (https://<vault>.vault.azure.net).
 
   akv-runbook sandbox start              # foreground; Ctrl-C stops it
   eval "$(akv-runbook sandbox env)"      # in another shell: proxy, CA bundle, AZURE_*
+  eval "$(akv-runbook sandbox env --credential workload-identity)"   # or managed-identity
   akv-runbook sandbox status             # is it running, what does it hold
   akv-runbook demo                       # every notebook, headless, into reports/
   akv-runbook demo --fleet 100           # 100 sandbox environments, ten broken, batch-checked
@@ -279,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sandbox = sub.add_parser(
         "sandbox",
-        help="run and use the offline Entra ID + Key Vault + ARM sandbox",
+        help="run and use the offline Entra ID + Key Vault + ARM + Graph sandbox",
         description="Run the offline sandbox and point shells at it.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

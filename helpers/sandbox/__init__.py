@@ -1,4 +1,5 @@
-"""The sandbox: an offline, wire-compatible Entra ID + Key Vault + ARM emulator.
+"""The sandbox: an offline, wire-compatible Entra ID + Key Vault + ARM + Graph emulator
+(client secrets, managed identity and workload identity).
 
 Unmodified Azure SDKs and the Airflow backend reach it through ``HTTPS_PROXY`` and a CA
 bundle; see docs/sandbox.md and docs/sandbox-parity.md.

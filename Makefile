@@ -51,7 +51,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix helpers tests bench dags
 
 lock:  ## re-resolve requirements/lock.txt from pyproject.toml in one step
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements/lock.txt
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra class --python-version 3.11 --no-header -o requirements/lock.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache reports

@@ -26,8 +26,10 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from traitlets.config import Config
 
-from helpers.training import Classroom
+from helpers.training import ClassError, Classroom, create_class
+from helpers.training.hub import configure_hub
 from tests.test_class_cli import _start, _stop
 
 jupyterhub = pytest.importorskip("jupyterhub", reason="JupyterHub is the optional 'class' extra")
@@ -206,3 +208,23 @@ def test_each_trainee_kernel_in_jupyterhub_sees_only_its_own_identity(tmp_path: 
         if hub is not None:
             _stop_hub(hub)
         assert _stop(proc) == 0
+
+
+def test_the_config_admits_only_the_class_and_keeps_its_state_in_the_class_dir(
+    tmp_path: Path,
+) -> None:
+    create_class(tmp_path / "c", trainees=3, exercises=["kv-contributor"])
+    env = {"AKV_CLASS_STATE_DIR": str(tmp_path / "c"), "AKV_HUB_PORT": "8123"}
+    with pytest.raises(ClassError, match="AKV_CLASS_PASSWORD"):  # no open door by default
+        configure_hub(Config(), {**env, "AKV_CLASS_PASSWORD": "short"})
+    c = Config()
+    state = configure_hub(c, {**env, "AKV_CLASS_PASSWORD": "class-password"})
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:8123"
+    assert c.JupyterHub.authenticator_class == "shared-password"
+    assert c.SharedPasswordAuthenticator.user_password == "class-password"
+    assert c.Authenticator.allowed_users == {"trainee-01", "trainee-02", "trainee-03"}
+    assert c.JupyterHub.db_url == f"sqlite:///{state / 'hub' / 'jupyterhub.sqlite'}"
+    assert Path(c.JupyterHub.cookie_secret_file).parent == state / "hub"
+    assert c.JupyterHub.spawner_class == "simple"
+    with pytest.raises(ClassError, match="no class"):
+        configure_hub(Config(), {"AKV_CLASS_STATE_DIR": str(tmp_path / "none")})

@@ -20,7 +20,7 @@ from typing import Any
 
 from helpers.common.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 
-from .classroom import CLASS_STATE_VAR, Classroom, default_class_dir
+from .classroom import CLASS_STATE_VAR, ClassError, Classroom, default_class_dir
 
 __all__ = [
     "AUTHENTICATOR_VAR",
@@ -108,7 +108,13 @@ def configure_hub(c: Any, environ: Mapping[str, str] | None = None) -> Path:
     c.JupyterHub.authenticator_class = kind
     c.Authenticator.allowed_users = set(room.trainees)
     if kind == "shared-password":
-        c.SharedPasswordAuthenticator.user_password = environ.get(PASSWORD_VAR)
+        password = environ.get(PASSWORD_VAR) or ""
+        if len(password) < 8:
+            raise ClassError(
+                f"set {PASSWORD_VAR} (8 characters or more): the class's shared password, "
+                f"or {AUTHENTICATOR_VAR} to another authenticator"
+            )
+        c.SharedPasswordAuthenticator.user_password = password
 
     # one OS user for the whole class: each trainee's server runs as the hub's user, in the
     # trainee's own home, with the trainee's own environment (the class's isolation is the

@@ -118,17 +118,25 @@ def _run_in_kernel(session: requests.Session, base: str, user: str, code: str) -
                 }
             )
         )
+        # The reply (shell channel) may overtake the output (iopub): done when both the
+        # reply and iopub's "idle" for this request have arrived.
         out: list[str] = []
+        replied = idle = False
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             msg = json.loads(sock.recv())
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
-            if msg["msg_type"] == "stream":
+            kind = msg["msg_type"]
+            if kind == "stream":
                 out.append(msg["content"]["text"])
-            elif msg["msg_type"] == "error":
+            elif kind == "error":
                 pytest.fail("\n".join(msg["content"]["traceback"]))
-            elif msg["msg_type"] == "execute_reply":
+            elif kind == "execute_reply":
+                replied = True
+            elif kind == "status" and msg["content"].get("execution_state") == "idle":
+                idle = True
+            if replied and idle:
                 return "".join(out)
         pytest.fail("the kernel did not answer in time")
     finally:

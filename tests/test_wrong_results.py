@@ -283,3 +283,14 @@ def test_a_device_is_not_a_dag_folder():
     from helpers.backend_config import lint_dags
 
     assert [f.code for f in lint_dags("/dev/null")] == ["AKV-DAG-004"]
+
+
+def test_env_file_lines_that_set_nothing_are_findings_without_their_text(tmp_path: Path):
+    from helpers.backend_config import lint_file
+
+    env = tmp_path / "airflow.env"
+    env.write_text("=\n\"\nabc8Q~SuperSecretValue123\nBAD KEY=1\nNAME\nexport OTHER\nOK=1\n")
+    findings = lint_file(env)
+    ignored = [f for f in findings if f.code == "AKV-CFG-031"]
+    assert [f.subject for f in ignored] == ["line 1", "line 2", "line 3", "line 4"]
+    assert all("SuperSecretValue" not in f.detail for f in findings)

@@ -35,6 +35,7 @@ from helpers.backend_config.kwargs import parse_backend_kwargs, read_backend_kwa
 from helpers.backend_config.lint import lint_airflow_cfg, lint_backend_kwargs, lint_environment
 from helpers.backend_config.read import (
     cfg_options,
+    env_file_problems,
     parse_env_file,
     settings_from_airflow_cfg,
     settings_from_backend_kwargs,
@@ -60,6 +61,7 @@ __all__ = [
     "lint_helm_values",
     "lint_versions",
     "parse_backend_kwargs",
+    "env_file_problems",
     "parse_env_file",
     "read_backend_kwargs",
     "settings_from_airflow_cfg",

@@ -24,6 +24,7 @@ from helpers.backend_config.lint import (
     lint_environment,
 )
 from helpers.backend_config.read import (
+    env_file_problems,
     json_document,
     looks_like_env,
     parse_env_file,
@@ -430,7 +431,10 @@ def lint_file(path: Path | str) -> list[Finding]:
             return _lint_compose_doc(doc, text)
         return _lint_helm_doc(doc, text)
     if name.startswith(".env") or suffix in (".env", ".sh") or name.endswith(".env"):
-        return lint_environment(parse_env_file(text), fragment=True)
+        # An env file proper (not a shell script: its other lines are commands) sets
+        # nothing with a line that is not KEY=value.
+        problems = [] if suffix == ".sh" else env_file_problems(text)
+        return problems + lint_environment(parse_env_file(text), fragment=True)
     if stripped.startswith("{"):
         return lint_adf_export(text)
     if re.search(r"^\s*\[[A-Za-z_]+\]\s*$", text, re.MULTILINE):

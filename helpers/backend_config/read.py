@@ -30,7 +30,7 @@ from helpers.backend_config.identity import (
 from helpers.backend_config.kwargs import _TYPO_QUOTES, _line_col, _loads, read_backend_kwargs
 from helpers.common.textio import InputError, load_yaml
 from helpers.findings import Finding, scrub_findings
-from helpers.findings.codes.cfg import CONFIG_UNPARSABLE
+from helpers.findings.codes.cfg import CONFIG_UNPARSABLE, ENV_LINE_IGNORED
 from helpers.findings.codes.set import (
     AZURE_ENV_PARTIAL,
     KEYVAULT_URL_ENV_ONLY,
@@ -48,6 +48,7 @@ __all__ = [
     "json_document",
     "kwarg_overrides",
     "looks_like_env",
+    "env_file_problems",
     "parse_env_file",
     "read_cfg",
     "settings_from_airflow_cfg",
@@ -127,6 +128,32 @@ def yaml_document(text: object, label: str) -> tuple[Any, list[Finding]]:
         return None, [
             CONFIG_UNPARSABLE(label, f"{label} is not valid YAML{err.where}: {err.reason}.")
         ]
+
+
+def env_file_problems(text: str) -> list[Finding]:
+    """AKV-CFG-031 for each line :func:`parse_env_file` skips although it is neither blank,
+    a comment, ``NAME`` nor ``export NAME``: it sets nothing. The line itself is never shown
+    (it may hold a value); a key that looks like a secret only as a fingerprint."""
+    if not isinstance(text, str):
+        return []
+    findings = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :].lstrip()
+        key, eq, _ = line.partition("=")
+        key = key.strip()
+        if eq and ENV_NAME_RE.match(key):
+            continue
+        if not eq and all(ENV_NAME_RE.match(name) for name in key.split()):
+            continue  # NAME / export NAME: passed through from the caller
+        why = "an empty key" if eq and not key else f"key {shown(key)} is not a variable name"
+        findings.append(
+            ENV_LINE_IGNORED(f"line {number}", f"line {number}: {why}; it sets nothing.")
+        )
+    return findings
 
 
 def parse_env_file(text: str) -> dict[str, str]:

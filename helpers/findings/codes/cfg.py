@@ -428,3 +428,18 @@ WI_ANNOTATION_MISSING = define(
     `akv-runbook config render --target helm` writes them.
     """,
 )
+
+ENV_LINE_IGNORED = define(
+    "AKV-CFG-031",
+    Severity.WARNING,
+    "A line of the env file is not KEY=value",
+    """
+    An env file (docker --env-file, compose env_file, a shell file of exports) sets one
+    variable per line as KEY=value, KEY being a variable name. A line whose key is empty or
+    not a name (a stray "=", a quote, a pasted value) sets nothing: docker refuses the file or
+    skips the line, and whatever that line was meant to set is missing where Airflow runs.
+    Only the line number and a fingerprint of a key that looks like a secret are shown.
+    """,
+    "Write the line as NAME=value (letters, digits and _; not starting with a digit), or "
+    "delete it.",
+)

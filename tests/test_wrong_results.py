@@ -289,7 +289,7 @@ def test_env_file_lines_that_set_nothing_are_findings_without_their_text(tmp_pat
     from helpers.backend_config import lint_file
 
     env = tmp_path / "airflow.env"
-    env.write_text("=\n\"\nabc8Q~SuperSecretValue123\nBAD KEY=1\nNAME\nexport OTHER\nOK=1\n")
+    env.write_text('=\n"\nabc8Q~SuperSecretValue123\nBAD KEY=1\nNAME\nexport OTHER\nOK=1\n')
     findings = lint_file(env)
     ignored = [f for f in findings if f.code == "AKV-CFG-031"]
     assert [f.subject for f in ignored] == ["line 1", "line 2", "line 3", "line 4"]

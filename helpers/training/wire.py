@@ -7,7 +7,6 @@ exactly what that identity would see in Azure, and the sandbox's real authorizat
 
 from __future__ import annotations
 
-import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,10 @@ import requests
 from azure.identity import ClientSecretCredential
 from azure.keyvault.secrets import SecretClient
 
+from helpers.common.redact import fingerprint
 from helpers.roles.model import role_id, role_name
 from helpers.sandbox import SandboxClient
+from helpers.vault.credentials import CredentialPool
 
 from .scenario import SUBSCRIPTION_ID, TENANT_ID, guid, resource_group
 
@@ -40,20 +41,17 @@ class Wire:
         }
         self._requests = {"proxies": {"https": proxy}, "verify": str(bundle)}
         self._facilitator = self.credential(guid("app", "facilitator"), facilitator_secret)
-        self._lock = threading.Lock()
-        self._credentials: dict[tuple[str, str], ClientSecretCredential] = {}
+        self._credentials = CredentialPool()
 
     # -- identities ----------------------------------------------------------------------
     def credential(self, client_id: str, secret: str) -> ClientSecretCredential:
         return ClientSecretCredential(TENANT_ID, client_id, secret, retry_total=0, **self.transport)
 
     def cached_credential(self, client_id: str, secret: str) -> ClientSecretCredential:
-        """One credential per identity and secret, so its token is reused between checks."""
-        with self._lock:
-            key = (client_id, secret)
-            if key not in self._credentials:
-                self._credentials[key] = self.credential(client_id, secret)
-            return self._credentials[key]
+        """One credential per identity and secret, so its token is reused between checks
+        (keyed by the secret's fingerprint, as every pool is: a rotated secret is a new key)."""
+        key = (client_id, fingerprint(secret))
+        return self._credentials.get(key, lambda: self.credential(client_id, secret))
 
     def secrets(self, vault: str, credential: Any = None) -> SecretClient:
         return SecretClient(

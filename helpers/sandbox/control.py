@@ -13,6 +13,7 @@ from typing import Any
 from .faults import ControlError, Fault
 from .http import Request, Response
 from .keyvault.models import MAX_VALUE_BYTES
+from .requestlog import PAGE, RequestLog
 from .scenario import SECRET_NAME
 from .state import CREDENTIAL_KINDS, SandboxState
 
@@ -22,9 +23,10 @@ __all__ = [
 
 
 class ControlResponses:
-    def __init__(self, state: SandboxState, info: dict[str, Any]):
+    def __init__(self, state: SandboxState, info: dict[str, Any], log: RequestLog):
         self.state = state
         self.info = info  # port, started, request counters (kept by the server)
+        self.log = log
 
     def dispatch(self, request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {self.state.control_token}":
@@ -35,6 +37,7 @@ class ControlResponses:
             ("GET", "/_sandbox/env"): self.env,
             ("POST", "/_sandbox/reset"): self.reset,
             ("POST", "/_sandbox/seed"): self.seed,
+            ("GET", "/_sandbox/requests"): self.requests,
             ("GET", "/_sandbox/faults"): self.list_faults,
             ("POST", "/_sandbox/faults"): self.add_fault,
             ("DELETE", "/_sandbox/faults"): self.clear_faults,
@@ -130,6 +133,17 @@ class ControlResponses:
         except (KeyError, StopIteration):
             raise ControlError(404, "no such AKS cluster in this sandbox") from None
         return {"token": token}
+
+    def requests(self, request, body):
+        """The request log after sequence number ``after`` (default 0), at most ``limit``
+        records (default and cap: requestlog.PAGE); see helpers/sandbox/requestlog.py."""
+        numbers = {}
+        for name, default in (("after", 0), ("limit", PAGE)):
+            raw = request.query.get(name, str(default))
+            if not raw.isdigit() or len(raw) > 12:
+                raise ControlError(400, f"{name}: a whole number >= 0")
+            numbers[name] = int(raw)
+        return self.log.after(numbers["after"], min(numbers["limit"], PAGE))
 
     def reset(self, request, body):
         self.state.reset()

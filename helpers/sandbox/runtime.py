@@ -138,6 +138,23 @@ class SandboxClient:
     def seed(self, secrets: dict[str, str], vault: str | None = None) -> None:
         self.call("POST", "/seed", {"vault": vault, "secrets": secrets})
 
+    def mark(self) -> int:
+        """The request log's last sequence number: count what happens after it."""
+        return int(self.call("GET", "/requests?limit=0")["last"])
+
+    def requests(self, after: int = 0) -> dict[str, Any]:
+        """The request log after sequence number ``after``, every page of it: records, next
+        (ask after it next time), dropped (records the ring lost before they were read)."""
+        records: list[dict[str, Any]] = []
+        dropped = 0
+        while True:
+            page = self.call("GET", f"/requests?after={int(after)}")
+            records.extend(page["records"])
+            dropped += page["dropped"]
+            if not page["records"] or page["next"] >= page["last"]:
+                return {"records": records, "next": page["next"], "dropped": dropped}
+            after = page["next"]
+
     def add_fault(self, kind: str, **options: Any) -> dict[str, Any]:
         return self.call("POST", "/faults", {"kind": kind, **options})
 

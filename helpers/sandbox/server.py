@@ -43,6 +43,7 @@ from .identity.responses import IdentityResponses, imds_target
 from .keyvault import exceptions as kv_exc
 from .keyvault import urls as kv_urls
 from .keyvault.responses import KeyVaultResponses
+from .requestlog import RequestLog
 from .state import SandboxState
 
 __all__ = [
@@ -232,11 +233,12 @@ class Router:
 
     def __init__(self, state: SandboxState, info: dict[str, Any]):
         self.state = state
+        self.log = RequestLog()
         self.entra = EntraResponses(state.directory)
         self.keyvault = KeyVaultResponses(state.keyvault)
         self.arm = ArmResponses(state.arm)
         self.graph = GraphResponses(Graph(state.directory))
-        self.control = ControlResponses(state, info)
+        self.control = ControlResponses(state, info, self.log)
         self.identity = IdentityResponses(state.identity)
         self.rate_limits = RateLimits()
         self.routes = {
@@ -290,7 +292,8 @@ class Router:
     async def handle(self, request: Request) -> Response:
         service = self.service_for(request.host)
         assert service is not None
-        response = await self._answer(service, request)
+        response, operation, name = await self._answer(service, request)
+        self.log.add(service, request.host, operation, response.status, name)
         if service == "keyvault":
             vault = self.state.keyvault.vault_for_host(request.host)
             decorate(response, keyvault_headers(request, vault.location if vault else None))
@@ -298,7 +301,9 @@ class Router:
             decorate(response, arm_headers(request, self.rate_limits))
         return response
 
-    async def _answer(self, service: str, request: Request) -> Response:
+    async def _answer(self, service: str, request: Request) -> tuple[Response, str, str]:
+        """The response, the operation answered (for the request log) and, for a Key Vault
+        secret operation, the secret's name."""
         latency, fault = 0, None
         if service not in identity_urls.URLS and (
             service != "entra" or request.path.endswith("/token")
@@ -308,9 +313,10 @@ class Router:
             latency, fault = self.state.faults.pick(service, request.host)
         if latency:
             await asyncio.sleep(latency / 1000)
+        handler, params = "unrouted", {}
         try:
             if fault is not None:
-                return self._fault_response(service, fault, request)
+                return self._fault_response(service, fault, request), "fault", ""
             handler, params = self._match(service, request.method, request.path)
             if service == "keyvault":
                 vault = self.state.keyvault.vault_for_host(request.host)
@@ -326,13 +332,13 @@ class Router:
             else:
                 response = getattr(self.entra, handler)(request, **params)
         except ServiceError as err:
-            return err.to_response()
+            return err.to_response(), handler, params.get("name", "")
         except Exception:  # a sandbox bug: still an answer, and a traceback that tests see
             log.exception("%s %s %s failed", service, request.method, request.path)
-            return internal_error(service)
+            return internal_error(service), handler, params.get("name", "")
         if request.method not in READ_METHODS and response.status < 400:
             self.state.dirty = True
-        return response
+        return response, handler, params.get("name", "")
 
     def handle_control(self, request: Request) -> Response:
         """A control API request (reset, seed, faults...) answered in its own error shape, or
@@ -353,14 +359,17 @@ class Router:
 
     def handle_identity(self, service: str, request: Request) -> Response:
         """The App Service managed identity endpoint (on the proxy's own address)."""
+        handler = "unrouted"
         try:
             handler, params = self._match(service, request.method, request.path)
-            return getattr(self.identity, handler)(request, **params)
+            response = getattr(self.identity, handler)(request, **params)
         except ServiceError as err:
-            return err.to_response()
+            response = err.to_response()
         except Exception:  # a sandbox bug: still an answer, and a traceback that tests see
             log.exception("%s %s %s failed", service, request.method, request.path)
-            return internal_error(service)
+            response = internal_error(service)
+        self.log.add(service, "127.0.0.1", handler, response.status)
+        return response
 
     @staticmethod
     def _fault_response(service: str, fault: Fault, request: Request) -> Response:

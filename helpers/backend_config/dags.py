@@ -32,7 +32,7 @@ from helpers.findings.codes.dag import (
     DAG_UNREADABLE,
 )
 
-__all__ = ["lint_dags"]
+__all__ = ["dag_files", "dag_lookups", "lint_dags"]
 
 
 _VARIABLE_METHODS = {"get", "get_variable_from_secrets"}
@@ -149,7 +149,8 @@ class _LookupFinder(ast.NodeVisitor):
         self.generic_visit(node)
 
 
-def _dag_files(path: Path) -> list[Path]:
+def dag_files(path: Path) -> list[Path]:
+    """The .py files of a DAG folder (or the file itself), hidden folders and caches skipped."""
     if path.is_file():
         return [path]
     return sorted(
@@ -166,6 +167,26 @@ def _decoded(source: bytes) -> str:
     ``ast.parse`` of the raw bytes accepted a latin-1 comment that ``import`` refuses."""
     encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
     return source.decode(encoding)
+
+
+def dag_lookups(folder: Path) -> list[dict[str, object]]:
+    """Every Variable / connection lookup the files of a folder make, with a literal key or
+    None: ``{"file", "line", "kind", "key", "parse_time"}``. Files that do not parse are
+    skipped (:func:`lint_dags` reports them)."""
+    base = folder if folder.is_dir() else folder.parent
+    found: list[dict[str, object]] = []
+    for path in dag_files(folder):
+        rel = path.relative_to(base).as_posix()
+        finder = _LookupFinder()
+        try:
+            finder.visit(ast.parse(_decoded(read_bytes(path)), filename=rel))
+        except (InputError, OSError, ValueError, SyntaxError, RecursionError, MemoryError):
+            continue
+        found += [
+            {"file": rel, "line": x.line, "kind": x.kind, "key": x.key, "parse_time": x.parse_time}
+            for x in finder.lookups
+        ]
+    return found
 
 
 def lint_dags(folder: Path | str, *, use_cache: bool | None = None) -> list[Finding]:
@@ -185,7 +206,7 @@ def lint_dags(folder: Path | str, *, use_cache: bool | None = None) -> list[Find
     if not (root.is_dir() or root.is_file()):
         return [DAG_UNREADABLE(str(root), f"{root} is neither a DAG file nor a folder.")]
     try:
-        files = _dag_files(root)
+        files = dag_files(root)
     except OSError as err:
         return [DAG_UNREADABLE(str(root), f"cannot list {root}: {err.strerror or err}.")]
     spec = {None: DAG_TOP_LEVEL_LOOKUP, False: DAG_LOOKUP_CACHE_OFF, True: DAG_LOOKUP_CACHED}.get(

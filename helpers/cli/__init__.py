@@ -19,6 +19,7 @@ from helpers.batch.fleet import run_fleet_demo
 from helpers.batch.notebook_runs import run_demo_notebooks
 from helpers.cli.argtypes import _path, _port, _positive_float, _positive_int
 from helpers.cli.commands import add_engine_commands, output_path_error
+from helpers.cli.cost import add_cost_command
 from helpers.cli.output import json_stdout, print_json
 from helpers.cli.progress import batch_progress, stderr_is_tty
 from helpers.cli.training import add_class_commands
@@ -389,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_engine_commands(sub)
     add_class_commands(sub)
 
+    add_cost_command(sub)
     findings = sub.add_parser(
         "findings",
         help="list every finding code, or explain one",

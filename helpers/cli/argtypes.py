@@ -6,7 +6,15 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["_path", "_port", "_positive_float", "_positive_int", "_seconds"]
+__all__ = [
+    "_count",
+    "_non_negative",
+    "_path",
+    "_port",
+    "_positive_float",
+    "_positive_int",
+    "_seconds",
+]
 
 
 def _path(text: str) -> str:
@@ -49,4 +57,23 @@ def _seconds(text: str) -> float:
     value = float(text)
     if not (math.isfinite(value) and value >= 0):
         raise argparse.ArgumentTypeError(f"{text} is not a number of seconds (0 or more)")
+    return value
+
+
+def _count(text: str) -> int:
+    """A whole number from 0 to 10,000 (a count of samples, files, processors)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 10000")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    """A rate or an amount: finite and 0 or more."""
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number of 0 or more")
     return value

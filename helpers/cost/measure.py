@@ -255,7 +255,7 @@ def _run_driver(
         failed, tail = True, [f"did not finish within {budget:g} s"]
     if failed:
         why = printable(tail[0][:300]) if tail else "no output"
-        problems.append(f"the {config_name(config)} measuring process failed: {why}")
+        problems.append(f"the {_config_name(config)} measuring process failed: {why}")
         return {"files": [], "tasks": [], "dropped": 0}
     result = json.loads(result_path.read_text())
     if result.get("dropped"):
@@ -265,7 +265,7 @@ def _run_driver(
     return result
 
 
-def config_name(config: Config) -> str:
+def _config_name(config: Config) -> str:
     return f"use_cache={config.use_cache}, cache_ttl_seconds={config.cache_ttl_seconds}"
 
 

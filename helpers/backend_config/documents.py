@@ -209,7 +209,8 @@ def lint_helm_values(text: str) -> list[Finding]:
 
     Reads ``env: [{name, value | valueFrom}]``, ``secret: [{envName, secretName, secretKey}]``,
     ``extraEnv`` (a YAML string or list), ``extraEnvFrom`` and ``config.secrets`` /
-    ``config.workers``.
+    ``config.workers``; of each component's own ``<component>.env`` only what changes the
+    secrets backend or cache of workers against the API server and the DAG processor.
     """
     doc, findings = yaml_document(text, "Helm values")
     return findings or _lint_helm_doc(doc, text)

@@ -7,6 +7,14 @@ through one effective-configuration view. Whole documents (ADF export, Helm valu
 any file) are in :mod:`helpers.backend_config.documents`, versions in
 :mod:`helpers.settings.compat`, DAG files in :mod:`helpers.backend_config.dags`.
 
+Besides the backend itself: workers against the API server (``[workers] secrets_backend``
+and its kwargs against ``[secrets]``: AKV-CFG-032/033), the secrets cache (``use_cache`` as
+Airflow's getboolean reads it, ``cache_ttl_seconds`` through the one TTL rule
+:func:`helpers.settings.checks.check_cache_ttl`, cache options under ``[workers]``:
+AKV-CFG-034..037) and ``backends_order``, which Airflow 3.3 does not have (AKV-CFG-038).
+What a view makes Airflow read (the views, the two sides, use_cache) is in
+:mod:`helpers.backend_config.read`.
+
 Codes: AKV-CFG-0xx (configuration); value problems (a vault URL, a GUID, a prefix) reuse the
 AKV-SET codes of :mod:`helpers.settings`.
 """

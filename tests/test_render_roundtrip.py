@@ -58,6 +58,15 @@ SETTINGS = {
         airflow_version="3.3.2",
         provider_version="15.2.1",
     ),
+    # [secrets] use_cache / cache_ttl_seconds rendered; [workers] stays unset
+    "cached": Settings(
+        vault_url=VAULT,
+        tenant_id=TENANT,
+        client_id=CLIENT,
+        airflow_version="3.3.2",
+        use_cache=True,
+        cache_ttl_seconds=600,
+    ),
 }
 
 
@@ -97,6 +106,9 @@ def test_settings_read_back_from_the_rendering_render_the_same_kwargs(variant):
     cfg = render(SETTINGS[variant], Target.AIRFLOW_CFG).files["airflow.cfg"]
     from_cfg, findings = settings_from_airflow_cfg(cfg)
     assert findings == []
+    asked = (SETTINGS[variant].use_cache, SETTINGS[variant].cache_ttl_seconds)
+    assert (from_env.use_cache, from_env.cache_ttl_seconds) == asked
+    assert (from_cfg.use_cache, from_cfg.cache_ttl_seconds) == asked
     assert from_cfg.vault_url == rendered.backend_kwargs["vault_url"]
     assert (from_cfg.variables_prefix, from_cfg.connections_prefix, from_cfg.config_prefix) == (
         "airflow-variables",

@@ -7,6 +7,7 @@ Each document is parsed once; its environment and options become a view that
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -17,13 +18,18 @@ from helpers import settings as st
 from helpers.backend_config.dags import lint_dags
 from helpers.backend_config.kwargs import _is_reference, secrets_in
 from helpers.backend_config.lint import (
+    _cache_for_workers_only,
     _lint_view,
     _string_env,
-    _View,
+    _workers_findings,
     lint_airflow_cfg,
     lint_environment,
 )
 from helpers.backend_config.read import (
+    _cache_setting,
+    _server_side,
+    _View,
+    _worker_side,
     env_file_problems,
     json_document,
     looks_like_env,
@@ -203,7 +209,8 @@ def lint_helm_values(text: str) -> list[Finding]:
 
     Reads ``env: [{name, value | valueFrom}]``, ``secret: [{envName, secretName, secretKey}]``,
     ``extraEnv`` (a YAML string or list), ``extraEnvFrom`` and ``config.secrets`` /
-    ``config.workers``.
+    ``config.workers``; of each component's own ``<component>.env`` only what changes the
+    secrets backend or cache of workers against the API server and the DAG processor.
     """
     doc, findings = yaml_document(text, "Helm values")
     return findings or _lint_helm_doc(doc, text)
@@ -258,6 +265,7 @@ def _lint_helm_doc(doc: Any, text: object) -> list[Finding]:
         for f in found
     ]
     findings += _helm_workload_identity(doc)
+    findings += _helm_component_env(doc, view)
     secret = view.env.get("AZURE_CLIENT_SECRET")
     if secret and secret.strip():
         findings.append(
@@ -328,6 +336,57 @@ def _helm_workload_identity(doc: Mapping[str, Any]) -> list[Finding]:
     return findings
 
 
+# Variables that change which backend a component builds, or its secrets cache.
+_SECRETS_VARS = ("AIRFLOW__SECRETS__", "AIRFLOW__WORKERS__SECRETS_BACKEND")
+
+
+def _helm_component_env(doc: Mapping[str, Any], view: _View) -> list[Finding]:
+    """What the chart's per-component ``<component>.env`` changes for secrets: a cache set
+    for workers only (AKV-CFG-037), workers reading elsewhere than the API server
+    (AKV-CFG-032). The rest of the values are ``view`` (every component's)."""
+    own: dict[str, _View] = {}
+    for component in HELM_COMPONENTS:
+        items = _mapping(doc, component).get("env")
+        if items is None:
+            continue
+        part = _View(f"{component}.env")
+        _helm_env_list(items, f"{component}.env", part, [])  # shape reported by the main env
+        own[component] = part
+    workers = own.get("workers")
+    if workers is None:
+        return []
+
+    def merged(component: str) -> _View:
+        part = own.get(component, _View(""))
+        return dataclasses.replace(
+            view,
+            env={**view.env, **part.env},
+            opaque=(view.opaque - set(part.env)) | part.opaque,
+        )
+
+    findings: list[Finding] = []
+    parsers = ("dagProcessor", "scheduler")  # Airflow 2's scheduler parses DAGs itself
+    if not any(_cache_setting(merged(c))[1] for c in parsers):
+        findings += _cache_for_workers_only(workers, "workers.env.")
+    touched = any(
+        name.startswith(_SECRETS_VARS)
+        for part in (workers, own.get("apiServer", _View("")))
+        for name in (*part.env, *part.opaque)
+    )
+    if touched:
+        server_view = merged("apiServer")
+        worker_view = merged("workers")
+        worker = _worker_side(worker_view) or _server_side(worker_view)
+        findings += _workers_findings(
+            "workers.env",
+            worker,
+            _server_side(server_view),
+            where=" (workers.env)",
+            report_same=False,
+        )
+    return findings
+
+
 def _resubject(f: Finding, old: str, new: str) -> Finding:
     if not f.subject.startswith(old):
         return f
@@ -381,6 +440,7 @@ def _lint_compose_doc(doc: Any, text: object) -> list[Finding]:
         views[key] = _View("", env=env, opaque=opaque, more_env=bool(service.get("env_file")))
     if not groups:
         return findings + [BACKEND_NOT_SET("compose", "no service sets AIRFLOW__SECRETS__BACKEND.")]
+    findings += _compose_roles(groups, views)
     secrets: list[str | None] = []
     for key, names in groups.items():
         view = views[key]
@@ -400,6 +460,54 @@ def _lint_compose_doc(doc: Any, text: object) -> list[Finding]:
                 )
             )
     return scrub_findings(findings, [*secrets, *secrets_in(None, text)])
+
+
+def _role(name: str) -> str | None:
+    """What an Airflow compose service runs, from its name (the official file's names)."""
+    lowered = name.lower().replace("_", "-")
+    for role, marks in (
+        ("parser", ("dag-processor", "dagprocessor", "scheduler")),
+        ("server", ("apiserver", "api-server", "webserver")),
+        ("worker", ("worker",)),
+    ):
+        if any(mark in lowered for mark in marks):
+            return role
+    return None
+
+
+def _compose_roles(
+    groups: Mapping[tuple, list[str]], views: Mapping[tuple, _View]
+) -> list[Finding]:
+    """Across services: the secrets cache set on worker services only (AKV-CFG-037), and
+    worker services reading elsewhere than the API server service (AKV-CFG-032)."""
+    roles = {key: {_role(n) for n in names} for key, names in groups.items()}
+    findings: list[Finding] = []
+    parsing_cached = any(
+        "parser" in roles[key] and _cache_setting(view)[1] for key, view in views.items()
+    )
+    servers = [key for key in groups if "server" in roles[key]]
+    for key, names in groups.items():
+        if roles[key] != {"worker"}:
+            continue
+        where = f"services[{', '.join(names)}]."
+        view = views[key]
+        if not parsing_cached:
+            findings += _cache_for_workers_only(view, where)
+        own_server = _server_side(view)
+        worker = _worker_side(view) or own_server
+        for server_key in servers:
+            server = _server_side(views[server_key])
+            if own_server == server:
+                continue  # [workers] against its own [secrets] is the service's own lint
+            findings += _workers_findings(
+                where.rstrip("."),
+                worker,
+                server,
+                where=f" (services[{', '.join(names)}] against "
+                f"services[{', '.join(groups[server_key])}])",
+                report_same=False,
+            )
+    return findings
 
 
 def lint_file(path: Path | str) -> list[Finding]:

@@ -7,6 +7,14 @@ through one effective-configuration view. Whole documents (ADF export, Helm valu
 any file) are in :mod:`helpers.backend_config.documents`, versions in
 :mod:`helpers.settings.compat`, DAG files in :mod:`helpers.backend_config.dags`.
 
+Besides the backend itself: workers against the API server (``[workers] secrets_backend``
+and its kwargs against ``[secrets]``: AKV-CFG-032/033), the secrets cache (``use_cache`` as
+Airflow's getboolean reads it, ``cache_ttl_seconds`` through the one TTL rule
+:func:`helpers.settings.checks.check_cache_ttl`, cache options under ``[workers]``:
+AKV-CFG-034..037) and ``backends_order``, which Airflow 3.3 does not have (AKV-CFG-038).
+What a view makes Airflow read (the views, the two sides, use_cache) is in
+:mod:`helpers.backend_config.read`.
+
 Codes: AKV-CFG-0xx (configuration); value problems (a vault URL, a GUID, a prefix) reuse the
 AKV-SET codes of :mod:`helpers.settings`.
 """
@@ -17,7 +25,6 @@ import difflib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from helpers import settings as st
@@ -32,6 +39,12 @@ from helpers.backend_config.kwargs import (
     secrets_in,
 )
 from helpers.backend_config.read import (
+    _before_33,
+    _cache_setting,
+    _server_side,
+    _Side,
+    _View,
+    _worker_side,
     cfg_options,
     kwarg_overrides,
     read_cfg,
@@ -43,6 +56,9 @@ from helpers.findings import Finding, scrub_findings, unique
 from helpers.findings.codes.cfg import (
     BACKEND_NOT_SET,
     BACKEND_OTHER,
+    BACKENDS_ORDER_UNKNOWN,
+    CACHE_FOR_TASKS,
+    CACHE_OPTION_INVALID,
     CONFIG_PREFIX_DEFAULT,
     KWARG_TYPO,
     KWARG_UNKNOWN,
@@ -55,8 +71,10 @@ from helpers.findings.codes.cfg import (
     OVERRIDES_NEED_33,
     SECRET_IN_KWARGS,
     SP_HALF_SET,
+    WORKERS_DIFFER,
     WORKERS_KWARGS_IGNORED,
     WORKERS_KWARGS_MISSING,
+    WORKERS_REPEAT_SECRETS,
     WRAPPED_IN_QUOTES,
 )
 from helpers.findings.codes.set import (
@@ -68,6 +86,7 @@ from helpers.findings.codes.set import (
     WRONG_TYPE,
 )
 from helpers.settings import Credential
+from helpers.settings.checks import check_cache_ttl
 
 __all__ = [
     "lint_airflow_cfg",
@@ -209,34 +228,7 @@ def lint_backend_kwargs(
     return parsed, scrub_findings(findings, secrets_in(content, text))
 
 
-# -- effective configuration views ------------------------------------------------------------
-@dataclass
-class _View:
-    """One effective Airflow configuration: environment plus airflow.cfg-style options."""
-
-    label: str
-    env: dict[str, str] = field(default_factory=dict)
-    opaque: set[str] = field(default_factory=set)  # set, value resolved elsewhere
-    cfg: dict[tuple[str, str], str] = field(default_factory=dict)
-    identity: bool = True  # AZURE_* are visible here
-    backend_elsewhere: bool = False  # a fragment (e.g. a .env of credentials only)
-    more_env: bool = False  # env_file / extraEnvFrom: variables may come from elsewhere
-    airflow_version: str | None = None
-
-    def get(self, env_name: str, section: str, key: str) -> tuple[str, str | None, bool]:
-        """(subject, value, opaque) — the environment wins over the config file."""
-        if env_name in self.opaque or f"{env_name}_CMD" in self.env:
-            return env_name, None, True
-        if env_name in self.env:
-            return env_name, self.env[env_name], False
-        if (section, key) in self.cfg:
-            return f"[{section}] {key}", self.cfg[(section, key)], False
-        return env_name, None, False
-
-    def has(self, name: str) -> bool:
-        return name in self.opaque or bool(self.env.get(name, "").strip())
-
-
+# -- effective configuration views (read.py holds _View and what Airflow reads from it) ----
 _CLASS_PATH = re.compile(r"[A-Za-z_][\w.]*")
 
 
@@ -317,18 +309,16 @@ def _lint_block(
         k: f"{kwargs_subject}.{st.shown(k, quote=False)}"
         for k in (*merged, *st.PROVIDER_KWARGS, "retry_total")
     }
-    if view.airflow_version and (per_key or per_key_opaque):
-        version, _ = st.parse_version(view.airflow_version, "airflow_version")
-        if version is not None and version.release[:2] < (3, 3):
-            names = sorted(per_key_prefix + k.upper() for k in {*per_key, *per_key_opaque})
-            findings.append(
-                OVERRIDES_NEED_33(
-                    names[0],
-                    f"Airflow {view.airflow_version} ignores {', '.join(names)}.",
-                    variables=names,
-                )
+    if (per_key or per_key_opaque) and _before_33(view):
+        names = sorted(per_key_prefix + k.upper() for k in {*per_key, *per_key_opaque})
+        findings.append(
+            OVERRIDES_NEED_33(
+                names[0],
+                f"Airflow {view.airflow_version} ignores {', '.join(names)}.",
+                variables=names,
             )
-            per_key, per_key_opaque = {}, set()  # that Airflow never reads them
+        )
+        per_key, per_key_opaque = {}, set()  # that Airflow never reads them
     for key, value in per_key.items():
         name = per_key_prefix + key.upper()
         if key in merged and merged[key] != value:
@@ -425,6 +415,170 @@ def _identity_findings(
     return findings
 
 
+# -- workers vs the API server ----------------------------------------------------------------
+# What a difference between the two readers is judged on (the rest, e.g. retry_total, only
+# tunes requests): where they read (vault, names) and who signs in. Absent keys take the
+# provider's defaults.
+_COMPARED: dict[str, Any] = {"vault_url": "", **st.PROVIDER_DEFAULT_PREFIXES, "sep": "-"}
+_IDENTITY_KEYS = (
+    "tenant_id",
+    "client_id",
+    "client_secret",
+    "managed_identity_client_id",
+    "workload_identity_tenant_id",
+)
+
+
+def _shown_value(value: Any) -> str:
+    return "null" if value is None else st.shown(value if isinstance(value, str) else str(value))
+
+
+def _shown_class(value: str) -> str:
+    if not value:
+        return "none"
+    return (
+        st.shown(value, 200)
+        if _CLASS_PATH.fullmatch(value)
+        else f"not a class path ({fingerprint(value)})"
+    )
+
+
+def _comparable(key: str, value: Any) -> Any:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text.strip().lower().rstrip("/") if key == "vault_url" else text
+
+
+def _differences(worker: _Side, server: _Side) -> list[str]:
+    """What differs between the workers' backend and the API server's, each as
+    "<key> (<workers'> on workers, <server's> on the API server)"; credentials by name only."""
+    if (
+        worker.backend is not None
+        and server.backend is not None
+        and worker.backend != server.backend
+    ):
+        return [
+            f"backend class ({_shown_class(worker.backend)} on workers, "
+            f"{_shown_class(server.backend)} on the API server)"
+        ]
+    if worker.kwargs is None or server.kwargs is None:
+        return []
+    unknown = worker.unknown | server.unknown
+    found = []
+    for key, default in _COMPARED.items():
+        w, s = worker.kwargs.get(key, default), server.kwargs.get(key, default)
+        if key not in unknown and _comparable(key, w) != _comparable(key, s):
+            found.append(
+                f"{key} ({_shown_value(w)} on workers, {_shown_value(s)} on the API server)"
+            )
+    identity = [
+        k
+        for k in _IDENTITY_KEYS
+        if k not in unknown
+        and _comparable(k, worker.kwargs.get(k) or None)
+        != _comparable(k, server.kwargs.get(k) or None)
+    ]
+    if identity:
+        found.append(f"identity ({', '.join(identity)} differ)")
+    return found
+
+
+def _workers_findings(
+    subject: str, worker: _Side, server: _Side, *, where: str = "", report_same: bool = True
+) -> list[Finding]:
+    """AKV-CFG-032 when the workers read elsewhere than the API server, AKV-CFG-033 when
+    their own configuration only repeats it."""
+    found = _differences(worker, server)
+    if found:
+        keys = [d.split(" ", 1)[0] for d in found]
+        return [
+            WORKERS_DIFFER(
+                subject,
+                f"workers{where} and the API server differ in " + "; ".join(found) + ".",
+                keys=keys,
+            )
+        ]
+    same = (
+        report_same
+        and worker.backend is not None
+        and worker.backend == server.backend
+        and worker.kwargs is not None
+        and worker.kwargs == server.kwargs
+        and not (worker.unknown or server.unknown)
+    )
+    if same:
+        return [
+            WORKERS_REPEAT_SECRETS(
+                subject, f"{subject} and its kwargs repeat [secrets]; workers fall back to it."
+            )
+        ]
+    return []
+
+
+# -- the secrets cache and options Airflow does not have ---------------------------------------
+def _cache_findings(view: _View) -> list[Finding]:
+    findings: list[Finding] = []
+    subject, use_cache = _cache_setting(view)
+    _, value, opaque = view.get("AIRFLOW__SECRETS__USE_CACHE", "secrets", "use_cache")
+    if value is not None and not opaque and use_cache is None:
+        findings.append(
+            CACHE_OPTION_INVALID(subject, f"{subject} {st.shown(value)} is not true/false/t/f/1/0.")
+        )
+    ttl_subject, ttl, ttl_opaque = view.get(
+        "AIRFLOW__SECRETS__CACHE_TTL_SECONDS", "secrets", "cache_ttl_seconds"
+    )
+    if ttl is not None and not ttl_opaque:
+        findings += check_cache_ttl(ttl, ttl_subject, use_cache=use_cache)[1]
+    for key in ("use_cache", "cache_ttl_seconds"):
+        w_subject, w_value, w_opaque = view.get(f"AIRFLOW__WORKERS__{key.upper()}", "workers", key)
+        if w_opaque or w_value is not None:
+            findings.append(
+                CACHE_FOR_TASKS(
+                    w_subject,
+                    f"{w_subject} is not an Airflow option; workers never initialise the "
+                    "secrets cache.",
+                )
+            )
+    for section in ("secrets", "workers"):
+        o_subject, o_value, o_opaque = view.get(
+            f"AIRFLOW__{section.upper()}__BACKENDS_ORDER", section, "backends_order"
+        )
+        if o_opaque or o_value is not None:
+            findings.append(
+                BACKENDS_ORDER_UNKNOWN(
+                    o_subject, f"{o_subject} is ignored: Airflow 3.3 has no such option."
+                )
+            )
+    return findings
+
+
+def _cache_for_workers_only(view: _View, where: str) -> list[Finding]:
+    """AKV-CFG-037 when ``view`` (the environment of workers only: a worker service, the
+    chart's workers.env) turns the secrets cache on or sets its TTL; ``where`` names it."""
+    subject, use_cache = _cache_setting(view)
+    _, ttl, ttl_opaque = view.get(
+        "AIRFLOW__SECRETS__CACHE_TTL_SECONDS", "secrets", "cache_ttl_seconds"
+    )
+    if use_cache:
+        return [
+            CACHE_FOR_TASKS(
+                f"{where}{subject}",
+                f"{where}{subject} turns the secrets cache on for workers only; tasks never "
+                "use it and the DAG processor does not get it.",
+            )
+        ]
+    if ttl is not None or ttl_opaque:
+        return [
+            CACHE_FOR_TASKS(
+                f"{where}AIRFLOW__SECRETS__CACHE_TTL_SECONDS",
+                f"{where}AIRFLOW__SECRETS__CACHE_TTL_SECONDS is set for workers only; tasks "
+                "never use the secrets cache.",
+            )
+        ]
+    return []
+
+
 def _lint_view(view: _View) -> list[Finding]:
     findings, kwargs, secrets = _lint_block(
         view, "secrets", "backend", "backend_kwargs", required=True
@@ -459,10 +613,14 @@ def _lint_view(view: _View) -> list[Finding]:
             )
             findings += found
             secrets += w_secrets
+            worker = _worker_side(view)
+            if worker is not None:
+                findings += _workers_findings(w_subject, worker, _server_side(view))
     elif (w_kwargs is not None and w_kwargs.strip()) or w_per_key or kw_opaque:
         findings.append(
             WORKERS_KWARGS_IGNORED(kw_subject, f"{kw_subject} is set without {w_subject}.")
         )
+    findings += _cache_findings(view)
     secrets.append(view.env.get("AZURE_CLIENT_SECRET"))
     return scrub_findings(unique(findings), secrets)
 

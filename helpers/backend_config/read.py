@@ -18,6 +18,7 @@ import configparser
 import dataclasses
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from helpers.backend_config.identity import (
@@ -38,8 +39,9 @@ from helpers.findings.codes.set import (
     WHITESPACE,
     WRONG_TYPE,
 )
-from helpers.settings import ENV_NAME_RE, Credential, Settings, Target, shown
-from helpers.settings.load import as_bool, coerce_provider_kwargs, normalise
+from helpers.settings import ENV_NAME_RE, Credential, Settings, Target, parse_version, shown
+from helpers.settings.checks import check_cache_ttl
+from helpers.settings.load import as_bool, coerce_field, coerce_provider_kwargs, normalise
 from helpers.settings.schema import FIELDS
 
 __all__ = [
@@ -244,7 +246,8 @@ def settings_from_environment(environ: Mapping[str, str]) -> tuple[Settings, lis
     Reads ``AIRFLOW__SECRETS__BACKEND_KWARGS`` (JSON), the per-key
     ``AIRFLOW__SECRETS__BACKEND_KWARG__<KEY>`` overrides (Airflow 3.3; raw strings that win
     over the JSON), ``AZURE_TENANT_ID`` / ``AZURE_CLIENT_ID``, whether ``AZURE_CLIENT_SECRET``
-    is set (never its value) and ``AZURE_KEYVAULT_URL`` as a fallback vault URL.
+    is set (never its value), ``AZURE_KEYVAULT_URL`` as a fallback vault URL, and
+    ``AIRFLOW__SECRETS__USE_CACHE`` / ``AIRFLOW__SECRETS__CACHE_TTL_SECONDS``.
     """
     if not isinstance(environ, Mapping):
         return Settings(), [
@@ -332,6 +335,10 @@ def settings_from_environment(environ: Mapping[str, str]) -> tuple[Settings, lis
                     "is not a boolean.",
                 )
             )
+    if "AIRFLOW__SECRETS__CACHE_TTL_SECONDS" in env:
+        name = "AIRFLOW__SECRETS__CACHE_TTL_SECONDS"
+        values["cache_ttl_seconds"] = coerce_field("cache_ttl_seconds", env[name], name, findings)
+        origin["cache_ttl_seconds"] = name
     values["target"] = Target.ENV
     # A secret inside the kwargs names no variable; lint_backend_kwargs checks that trio.
     require = kind is Credential.CLIENT_SECRET and not trio
@@ -340,7 +347,8 @@ def settings_from_environment(environ: Mapping[str, str]) -> tuple[Settings, lis
 
 
 def settings_from_airflow_cfg(text: str) -> tuple[Settings, list[Finding]]:
-    """Settings from the ``[secrets]`` section of an airflow.cfg (backend_kwargs, use_cache)."""
+    """Settings from the ``[secrets]`` section of an airflow.cfg (backend_kwargs, use_cache,
+    cache_ttl_seconds)."""
     if not isinstance(text, str | bytes):
         return Settings(), [
             WRONG_TYPE("airflow.cfg", f"airflow.cfg text must be a string, not {shown(text)}.")
@@ -367,7 +375,120 @@ def settings_from_airflow_cfg(text: str) -> tuple[Settings, list[Finding]]:
             findings.append(
                 WRONG_TYPE("[secrets] use_cache", "[secrets] use_cache is not a boolean.")
             )
+    if ("secrets", "cache_ttl_seconds") in options:
+        name = "[secrets] cache_ttl_seconds"
+        ttl = coerce_field(
+            "cache_ttl_seconds", options[("secrets", "cache_ttl_seconds")], name, findings
+        )
+        use_cache = changes.get("use_cache") is True
+        changes["cache_ttl_seconds"], found = check_cache_ttl(ttl, name, use_cache=use_cache)
+        findings += found
     secret = kwargs.get("client_secret")
     return dataclasses.replace(s, **changes), scrub_findings(
         findings, [secret] if isinstance(secret, str) else []
     )
+
+
+# -- effective configuration views -----------------------------------------------------------
+@dataclass
+class _View:
+    """One effective Airflow configuration: environment plus airflow.cfg-style options."""
+
+    label: str
+    env: dict[str, str] = field(default_factory=dict)
+    opaque: set[str] = field(default_factory=set)  # set, value resolved elsewhere
+    cfg: dict[tuple[str, str], str] = field(default_factory=dict)
+    identity: bool = True  # AZURE_* are visible here
+    backend_elsewhere: bool = False  # a fragment (e.g. a .env of credentials only)
+    more_env: bool = False  # env_file / extraEnvFrom: variables may come from elsewhere
+    airflow_version: str | None = None
+
+    def get(self, env_name: str, section: str, key: str) -> tuple[str, str | None, bool]:
+        """(subject, value, opaque) — the environment wins over the config file."""
+        if env_name in self.opaque or f"{env_name}_CMD" in self.env:
+            return env_name, None, True
+        if env_name in self.env:
+            return env_name, self.env[env_name], False
+        if (section, key) in self.cfg:
+            return f"[{section}] {key}", self.cfg[(section, key)], False
+        return env_name, None, False
+
+    def has(self, name: str) -> bool:
+        return name in self.opaque or bool(self.env.get(name, "").strip())
+
+
+def _before_33(view: _View) -> bool:
+    """Whether the view names an Airflow older than 3.3 (which ignores per-key kwargs)."""
+    if not view.airflow_version:
+        return False
+    version, _ = parse_version(view.airflow_version, "airflow_version")
+    return version is not None and version.release[:2] < (3, 3)
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One reader's backend as far as a view shows it (None: not known from here)."""
+
+    backend: str | None
+    kwargs: dict[str, Any] | None
+    unknown: frozenset[str] = frozenset()  # per-key overrides set, values not visible
+
+
+def _unquoted(value: str) -> str:
+    text = value.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1].strip()
+    return text
+
+
+def _side(view: _View, section: str, backend_key: str, kwargs_key: str) -> _Side:
+    """The backend class and the kwargs (JSON merged with per-key overrides) one section
+    gives, as Airflow builds them (a JSON value Airflow ignores: kwargs unknown)."""
+    env_prefix = f"AIRFLOW__{section.upper()}__"
+    _, backend, backend_opaque = view.get(env_prefix + backend_key.upper(), section, backend_key)
+    subject, text, kwargs_opaque = view.get(env_prefix + kwargs_key.upper(), section, kwargs_key)
+    per_key_prefix = f"{env_prefix}{kwargs_key.upper().replace('_KWARGS', '_KWARG')}__"
+    per_key = kwarg_overrides(view.env, per_key_prefix)
+    unknown = frozenset(
+        n[len(per_key_prefix) :].lower() for n in view.opaque if n.startswith(per_key_prefix)
+    )
+    if _before_33(view):
+        per_key, unknown = {}, frozenset()
+    kwargs: dict[str, Any] | None = None
+    if not kwargs_opaque:
+        parsed = read_backend_kwargs(text, subject=subject)[0]
+        kwargs = None if parsed is None else {**parsed, **per_key}
+    known_backend = None if backend_opaque else _unquoted(backend or "")
+    if known_backend == "" and view.backend_elsewhere:
+        known_backend = None  # a fragment: the backend may be set elsewhere
+    return _Side(known_backend, kwargs, unknown)
+
+
+def _worker_side(view: _View) -> _Side | None:
+    """The workers' own backend, or None when [workers] secrets_backend is unset (they fall
+    back to [secrets])."""
+    _, backend, opaque = view.get("AIRFLOW__WORKERS__SECRETS_BACKEND", "workers", "secrets_backend")
+    if not opaque and not (backend and backend.strip()):
+        return None
+    return _side(view, "workers", "secrets_backend", "secrets_backend_kwargs")
+
+
+def _server_side(view: _View) -> _Side:
+    return _side(view, "secrets", "backend", "backend_kwargs")
+
+
+def _airflow_bool(value: str) -> bool | None:
+    """A boolean as Airflow's conf.getboolean reads it, None when it raises."""
+    text = value.lower().strip().split("#")[0].strip()
+    return {"t": True, "true": True, "1": True, "f": False, "false": False, "0": False}.get(text)
+
+
+def _cache_setting(view: _View) -> tuple[str, bool | None]:
+    """``[secrets] use_cache`` in this view: (subject, True/False, or None when not known:
+    opaque, unreadable, or unset in a fragment whose rest is elsewhere)."""
+    subject, value, opaque = view.get("AIRFLOW__SECRETS__USE_CACHE", "secrets", "use_cache")
+    if opaque:
+        return subject, None
+    if value is None:
+        return subject, None if (view.backend_elsewhere or view.more_env) else False
+    return subject, _airflow_bool(value)

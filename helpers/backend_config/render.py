@@ -53,6 +53,7 @@ from helpers.settings import (
     parse_target,
     parse_version,
 )
+from helpers.settings.checks import check_cache_ttl
 from helpers.settings.compat import (
     PROVIDER,
     provider_cap,
@@ -79,6 +80,7 @@ HELM_SECRET_KEY = "client-secret"
 ASSUMED_AIRFLOW = {Target.ADF: "2.6.3", Target.FABRIC: "2.10.5"}
 CREDENTIAL_KWARGS_SINCE = Version("8.0.0")  # tenant_id / client_id / client_secret kwargs
 IDENTITY_KWARGS_SINCE = Version("8.2.0")  # managed_identity_client_id / workload_identity_...
+CACHE_SINCE = Version("2.7.0")  # [secrets] use_cache / cache_ttl_seconds
 
 
 # -- result ------------------------------------------------------------------------------
@@ -172,6 +174,7 @@ class _Plan:
         self.kwargs = self._kwargs()
         self.requirements = [self._requirement()]
         self.findings.extend(prefix_findings(settings))
+        self.cache = self._cache()
 
     # settings -> values
     def _secret_env(self) -> str:
@@ -289,6 +292,53 @@ class _Plan:
             self.azure_env.update(env)
         return {}  # system-assigned identity: DefaultAzureCredential finds it alone
 
+    def _cache(self) -> dict[str, str]:
+        """[secrets] use_cache / cache_ttl_seconds as the settings ask (option -> text).
+
+        use_cache is written when the settings say True or False; the TTL only with the
+        cache on (otherwise it has no effect: AKV-CFG-036 in the findings). Airflow before
+        2.7 has neither option, so nothing is written for it.
+        """
+        s = self.settings
+        use_cache = s.use_cache if isinstance(s.use_cache, bool) else None
+        ttl, found = check_cache_ttl(s.cache_ttl_seconds, use_cache=use_cache is True)
+        self.findings += found
+        if self.airflow_version is not None and self.airflow_version < CACHE_SINCE:
+            return {}
+        options: dict[str, str] = {}
+        if use_cache is not None:
+            options["use_cache"] = str(use_cache)
+        if use_cache and ttl is not None:
+            options["cache_ttl_seconds"] = str(ttl)
+        return options
+
+    @property
+    def workers_unset(self) -> bool:
+        """Airflow 3 has [workers] secrets_backend; render leaves it unset (workers then use
+        [secrets]), which is what keeps workers and the API server on one configuration."""
+        return self.airflow_version is None or self.airflow_version.major >= 3
+
+    def notes(self) -> list[str]:
+        """Comment lines every target that allows comments carries."""
+        lines = []
+        if self.workers_unset:
+            lines.append(
+                "[workers] secrets_backend is left unset on purpose: workers fall back to "
+                "[secrets] backend and backend_kwargs."
+            )
+        too_old = self.airflow_version is not None and self.airflow_version < CACHE_SINCE
+        if too_old and isinstance(self.settings.use_cache, bool):
+            lines.append(
+                f"[secrets] use_cache and cache_ttl_seconds are not written: Airflow "
+                f"{self.airflow_version} has neither (they came in {CACHE_SINCE})."
+            )
+        if self.cache.get("use_cache") == "True":
+            lines.append(
+                "[secrets] use_cache caches lookups made while parsing DAG files only; tasks "
+                "always read the vault."
+            )
+        return lines
+
     def _needs_provider(self, since: Version, what: str) -> None:
         self.feature_minimum = max(since, self.feature_minimum or since)
         given = self.provider_version
@@ -326,6 +376,7 @@ class _Plan:
         return {
             "AIRFLOW__SECRETS__BACKEND": BACKEND,
             "AIRFLOW__SECRETS__BACKEND_KWARGS": self.kwargs_json,
+            **{f"AIRFLOW__SECRETS__{k.upper()}": v for k, v in self.cache.items()},
         }
 
     def process_env(self) -> dict[str, str]:
@@ -342,6 +393,7 @@ class _Plan:
             lines.append(
                 f"The client secret is not in this file: it comes from ${self.secret_env}."
             )
+        lines += self.notes()
         return "".join(f"{comment} {line}\n" for line in lines)
 
 
@@ -371,6 +423,7 @@ def _render_airflow_cfg(plan: _Plan) -> dict[str, str]:
         + " (env.sh).\n[secrets]\n"
         + f"backend = {BACKEND}\n"
         + f"backend_kwargs = {_cfg_escape(plan.kwargs_json)}\n"
+        + "".join(f"{k} = {v}\n" for k, v in plan.cache.items())
     )
     files = {"airflow.cfg": cfg}
     if plan.azure_env:
@@ -404,6 +457,8 @@ def _render_hosted(plan: _Plan) -> dict[str, str]:
     portal += [f"  {k} = {v}" for k, v in variables.items()] or ["  (none)"]
     if any(v == secret_placeholder(plan.secret_env) for v in variables.values()):
         portal += ["", f"Replace {secret_placeholder(plan.secret_env)} with the secret itself."]
+    if plan.notes():
+        portal += ["", *plan.notes()]
     return {
         "airflow-properties.json": json.dumps(document, indent=2) + "\n",
         "portal.txt": "\n".join(portal) + "\n",
@@ -412,7 +467,13 @@ def _render_hosted(plan: _Plan) -> dict[str, str]:
 
 def _render_helm(plan: _Plan) -> dict[str, str]:
     values: dict[str, Any] = {
-        "config": {"secrets": {"backend": BACKEND, "backend_kwargs": _cfg_escape(plan.kwargs_json)}}
+        "config": {
+            "secrets": {
+                "backend": BACKEND,
+                "backend_kwargs": _cfg_escape(plan.kwargs_json),
+                **plan.cache,  # strings: the chart writes them into airflow.cfg as they are
+            }
+        }
     }
     env = [
         {"name": k, "value": v}

@@ -14,7 +14,12 @@ from packaging.version import InvalidVersion, Version
 
 from helpers.common.redact import fingerprint
 from helpers.findings import Finding
-from helpers.findings.codes.cfg import NO_RETRY_BOUND
+from helpers.findings.codes.cfg import (
+    CACHE_OPTION_INVALID,
+    CACHE_TTL_DEFEATS_ROTATION,
+    CACHE_TTL_NO_EFFECT,
+    NO_RETRY_BOUND,
+)
 from helpers.findings.codes.set import (
     ENV_NAME_INVALID,
     GUID_INVALID,
@@ -38,6 +43,7 @@ from helpers.findings.codes.set import (
     WRONG_TYPE,
 )
 from helpers.settings.schema import (
+    CACHE_TTL_ROTATION_MAX,
     CLOUDS,
     DOMAIN_RE,
     ENV_NAME_RE,
@@ -55,6 +61,7 @@ from helpers.settings.schema import (
 )
 
 __all__ = [
+    "check_cache_ttl",
     "check_env_var_name",
     "check_guid",
     "check_prefix",
@@ -424,6 +431,49 @@ def check_retry_total(
             NO_RETRY_BOUND(subject, f"{subject} is {value} retries (at most {RETRY_TOTAL_MAX}).")
         ]
     return value, []
+
+
+def check_cache_ttl(
+    value: object, subject: str = "cache_ttl_seconds", *, use_cache: bool | None = None
+) -> tuple[int | None, list[Finding]]:
+    """The ONE [secrets] cache_ttl_seconds rule (settings validation, config lint, render).
+
+    The value is read as Airflow's ``conf.getint`` reads it (an int, or text that ``int()``
+    or a whole ``float()`` accepts); anything else, or 0 or less, is AKV-CFG-034 and None
+    is returned. ``use_cache``: True — a TTL above CACHE_TTL_ROTATION_MAX is AKV-CFG-035;
+    False — any TTL is AKV-CFG-036 (no effect); None — not known, neither is reported.
+    """
+    if value is None:
+        return None, []
+    ttl: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        ttl = value
+    elif isinstance(value, str | float) and not isinstance(value, bool):
+        text = str(value)
+        try:
+            ttl = int(text)
+        except ValueError:
+            try:
+                number = float(text)
+                ttl = int(number) if number == int(number) else None
+            except (ValueError, OverflowError):
+                ttl = None
+    if ttl is None or ttl <= 0:
+        why = "is not a whole number of seconds" if ttl is None else "is not greater than 0"
+        what = str(value) if isinstance(value, int | float) else shown(value)
+        return None, [CACHE_OPTION_INVALID(subject, f"{subject} {what} {why}.")]
+    if use_cache is True and ttl > CACHE_TTL_ROTATION_MAX:
+        return ttl, [
+            CACHE_TTL_DEFEATS_ROTATION(
+                subject,
+                f"{subject} is {ttl} s: DAG parsing may use a rotated secret's old value for "
+                f"up to {ttl / 3600:.3g} h (at most {CACHE_TTL_ROTATION_MAX} s advised).",
+                ttl_seconds=ttl,
+            )
+        ]
+    if use_cache is False:
+        return ttl, [CACHE_TTL_NO_EFFECT(subject, f"{subject} is {ttl} but use_cache is off.")]
+    return ttl, []
 
 
 def check_secret_env(s: Settings, environ: Mapping[str, str]) -> list[Finding]:

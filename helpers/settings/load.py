@@ -245,6 +245,8 @@ def normalise(
             options["sep"] = sep
         elif name == "retry_total":
             options["report_unset"] = False  # a Settings may leave it unbounded on purpose
+        elif name == "cache_ttl_seconds":
+            options["use_cache"] = s.use_cache is True  # unset: Airflow's default, off
         checked, found = check(value, sub(name), **options)
         findings += found
         if FIELD_KINDS[name] == "version":  # kept as text; the check only parses it

@@ -17,6 +17,8 @@ from helpers.common.facts import ENV_NAME_RE, GUID_RE
 from helpers.common.redact import fingerprint, looks_like_secret
 
 __all__ = [
+    "CACHE_TTL_DEFAULT",
+    "CACHE_TTL_ROTATION_MAX",
     "CLOUDS",
     "CREDENTIAL_ALIASES",
     "DOMAIN_RE",
@@ -102,6 +104,8 @@ class Settings:
     python_version: str | None = None
     # [secrets] use_cache as configured (None: not known). Matters for parse-time lookups.
     use_cache: bool | None = None
+    # [secrets] cache_ttl_seconds (None: not set; Airflow's default CACHE_TTL_DEFAULT applies).
+    cache_ttl_seconds: int | None = None
     # Whether the variable named by client_secret_env was set (and non-empty) when loaded
     # from an environment; None when not known. The value itself is never recorded.
     client_secret_set: bool | None = None
@@ -266,7 +270,19 @@ FIELD_SPECS: dict[str, FieldSpec] = {
         check="check_token_file",
     ),
     "python_version": FieldSpec("version", check="parse_version"),
-    "use_cache": FieldSpec("flag"),
+    "use_cache": FieldSpec(
+        "flag",
+        label="Secrets cache",
+        help="[secrets] use_cache: caches lookups made while parsing DAG files (never in tasks).",
+    ),
+    "cache_ttl_seconds": FieldSpec(
+        "count",
+        label="Cache TTL (s)",
+        placeholder="900",
+        help="[secrets] cache_ttl_seconds: how long DAG parsing may reuse a cached value "
+        "(a rotated secret is served stale that long). Needs use_cache.",
+        check="check_cache_ttl",
+    ),
     "client_secret_set": FieldSpec("flag"),
 }
 # Each field's kind, as coercion and validation dispatch on it.
@@ -302,6 +318,10 @@ VAULT_SUFFIXES: dict[str, str] = {suffix: cloud.name for suffix, cloud in CLOUDS
 # retry_total: rendered when a value is unusable; more than the bound only stretches a stall.
 RETRY_TOTAL_DEFAULT = 3
 RETRY_TOTAL_MAX = 10  # azure-core's own default
+# [secrets] cache_ttl_seconds: Airflow's default, and the longest TTL the runbook accepts
+# without AKV-CFG-035 — past an hour, DAG parsing serves a rotated secret's old value too long.
+CACHE_TTL_DEFAULT = 900
+CACHE_TTL_ROTATION_MAX = 3600
 # What the provider does with a key it does not know: passes it to SecretClient.
 PROVIDER_KWARGS = (
     "connections_prefix",

@@ -41,7 +41,32 @@ __all__ = [
     "WORKERS_KWARGS_IGNORED",
     "WI_LABEL_MISSING",
     "WI_ANNOTATION_MISSING",
+    "ENV_LINE_IGNORED",
+    "WORKERS_DIFFER",
+    "WORKERS_REPEAT_SECRETS",
+    "CACHE_OPTION_INVALID",
+    "CACHE_TTL_DEFEATS_ROTATION",
+    "CACHE_TTL_NO_EFFECT",
+    "CACHE_FOR_TASKS",
+    "BACKENDS_ORDER_UNKNOWN",
 ]
+
+# What the secrets cache does in Airflow 3.3 (SecretCache.init() runs in the DAG processor
+# manager only; task runners never initialise it): shared by the cache codes below.
+_CACHE_PARSING_ONLY = (
+    "[secrets] use_cache (default False) turns on a cache that only the DAG processor "
+    "initialises, before it forks its parsing children: it saves Key Vault GETs of "
+    "top-level Variable.get / connection lookups in DAG files (AKV-DAG-001). Tasks never use "
+    "it — a task runner does not initialise the cache, so every lookup in a task goes to the "
+    "vault (then to the API server) however use_cache is set."
+)
+# The search order Airflow 3.3 uses, fixed in code (no option changes it).
+_FIXED_ORDER = (
+    "the custom backend ([secrets] backend; on workers [workers] secrets_backend, falling "
+    "back to [secrets] backend), then AIRFLOW_VAR_* / AIRFLOW_CONN_* environment variables, "
+    "then the metastore on the API server and scheduler — or, on workers and in DAG parsing, "
+    "the Execution API, which walks the API server's own chain"
+)
 
 JSON_INVALID = define(
     "AKV-CFG-001",
@@ -442,4 +467,116 @@ ENV_LINE_IGNORED = define(
     """,
     "Write the line as NAME=value (letters, digits and _; not starting with a digit), or "
     "delete it.",
+)
+
+
+WORKERS_DIFFER = define(
+    "AKV-CFG-032",
+    Severity.WARNING,
+    "Workers and the API server read secrets from different places",
+    """
+    Task runners (and the DAG processor's parsing children) build their backend from
+    [workers] secrets_backend / secrets_backend_kwargs when [workers] secrets_backend is set;
+    the API server and scheduler always use [secrets]. A variable the workers' backend does
+    not find is then asked from the API server, which walks its own [secrets] chain. With
+    another vault, other prefixes, another separator or another identity, a task reads a
+    different secret first (or fails where the API server succeeds) and a value that looks
+    right in the UI is not what tasks get. The detail names the keys that differ (vault URLs
+    and prefixes are shown; credentials never).
+    """,
+    """
+    Make [workers] match [secrets] for the keys in the detail — or better, unset
+    [workers] secrets_backend and secrets_backend_kwargs: workers then fall back to
+    [secrets] backend and backend_kwargs.
+    """,
+)
+
+WORKERS_REPEAT_SECRETS = define(
+    "AKV-CFG-033",
+    Severity.INFO,
+    "[workers] secrets backend repeats [secrets]",
+    """
+    [workers] secrets_backend and secrets_backend_kwargs hold the same backend and kwargs as
+    [secrets]. Workers fall back to [secrets] when [workers] secrets_backend is unset, so the
+    copy changes nothing today — and drifts the first time only one of the two is edited
+    (AKV-CFG-032, or AKV-CFG-018 when only the kwargs are dropped).
+    """,
+    "Unset [workers] secrets_backend and secrets_backend_kwargs; keep the one in [secrets].",
+)
+
+CACHE_OPTION_INVALID = define(
+    "AKV-CFG-034",
+    Severity.ERROR,
+    "Secrets cache option Airflow cannot use",
+    """
+    [secrets] cache_ttl_seconds must be a whole number of seconds greater than 0, and
+    [secrets] use_cache one of true/false/t/f/1/0. The DAG processor reads both when its
+    parsing loop starts (SecretCache.init): a value Airflow cannot convert raises
+    AirflowConfigException there, and a TTL of 0 or less makes every cached entry expire at
+    once, so the cache serves nothing.
+    """,
+    "Set cache_ttl_seconds to a positive integer (Airflow's default is 900), e.g. "
+    "AIRFLOW__SECRETS__CACHE_TTL_SECONDS=600, and use_cache to True or False.",
+)
+
+CACHE_TTL_DEFEATS_ROTATION = define(
+    "AKV-CFG-035",
+    Severity.WARNING,
+    "Secrets cache TTL long enough to defeat rotation",
+    f"""
+    {_CACHE_PARSING_ONLY} An entry stays valid for cache_ttl_seconds: after a secret is
+    rotated (or a variable changed) in Key Vault, DAG parsing keeps using the old value for
+    up to that long. Above 3600 s (one hour) a rotation that retires the old value breaks
+    every DAG that reads it at parse time for that long, and an emergency rotation does not
+    take effect where parsing uses it.
+    """,
+    """
+    Keep cache_ttl_seconds at 3600 or less (Airflow's default of 900 is a good start), or
+    better, move the parse-time lookups into the tasks, which always read the current value.
+    """,
+)
+
+CACHE_TTL_NO_EFFECT = define(
+    "AKV-CFG-036",
+    Severity.INFO,
+    "cache_ttl_seconds set while the secrets cache is off",
+    """
+    [secrets] cache_ttl_seconds is read only when [secrets] use_cache is true; use_cache is
+    off (or unset: its default is False), so the TTL has no effect.
+    """,
+    "Remove cache_ttl_seconds, or set [secrets] use_cache = True if DAG files read secrets at "
+    "parse time.",
+)
+
+CACHE_FOR_TASKS = define(
+    "AKV-CFG-037",
+    Severity.WARNING,
+    "Secrets cache configured for workers, where it does nothing",
+    f"""
+    {_CACHE_PARSING_ONLY} Setting it only for workers (their environment, a worker-only
+    service, or a [workers] use_cache / cache_ttl_seconds option, which Airflow does not
+    have) caches nothing and leaves the DAG processor, the one process that would use it,
+    uncached.
+    """,
+    """
+    To save GETs during DAG parsing, set [secrets] use_cache = True where the DAG processor
+    runs (AIRFLOW__SECRETS__USE_CACHE=True for every component, or at least the DAG
+    processor). To save GETs in tasks, read fewer secrets per task: no cache option exists
+    for task execution.
+    """,
+)
+
+BACKENDS_ORDER_UNKNOWN = define(
+    "AKV-CFG-038",
+    Severity.WARNING,
+    "backends_order is not an Airflow 3.3 option",
+    """
+    Airflow 3.3 has no backends_order option: it ignores unknown options silently, so this
+    setting changes nothing and the search order stays the fixed one. Anyone reading the
+    configuration is misled about where a variable comes from.
+    """,
+    f"""
+    Remove it. The order is fixed: {_FIXED_ORDER}. To change what wins, change where the
+    value is stored (or the prefixes), not the order.
+    """,
 )

@@ -176,6 +176,23 @@ def test_usage_errors_exit_2_without_a_traceback(args):
     assert raised.value.code == 2
 
 
+def test_an_unreadable_settings_file_exits_2(tmp_path: Path, capsys):
+    from helpers.cli import main
+
+    code = main(["cost", "--dags", str(tmp_path), "--settings", str(tmp_path / "absent.yaml")])
+    assert code == 2 and "AKV-SET-024" in capsys.readouterr().out
+
+
+def test_an_empty_folder_is_a_warning_not_a_measurement(tmp_path: Path, capsys):
+    from helpers.cli import main
+
+    (tmp_path / "util.py").write_text("X = 1\n")
+    assert main(["cost", "--dags", str(tmp_path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [f["code"] for f in data["findings"]] == ["AKV-COST-007"]
+    assert data["default"]["vault_gets_per_parse"] == 0
+
+
 def test_help_explains_the_measurement_and_the_json_keys(capsys):
     from helpers.cli import main
 

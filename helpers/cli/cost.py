@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from helpers.cli.argtypes import _count, _non_negative, _path, _positive_float, _positive_int
+from helpers.cli.commands import _unusable_settings, resolve_settings
 from helpers.cli.output import print_json
 from helpers.cli.progress import progress_bar, stderr_is_tty
 from helpers.common.logs import quiet_sdk_logs
 from helpers.common.textio import printable
 from helpers.cost import GETS_PER_10S_LIMIT, CostReport, CostRequest, Forecast, measure_cost
 from helpers.findings import exit_code, render_text, to_json
-from helpers.settings import load_settings
 
 __all__ = ["add_cost_command", "cmd_cost", "cost_table"]
 
@@ -59,7 +59,8 @@ def add_cost_command(sub: Any) -> None:
         "--settings",
         type=_path,
         metavar="FILE",
-        help="the deployment's settings YAML (prefixes, use_cache, cache_ttl_seconds)",
+        help="the deployment's settings YAML (prefixes, use_cache, cache_ttl_seconds); "
+        "default: this environment's AIRFLOW__SECRETS__* if set",
     )
     cost.add_argument(
         "--parse-interval",
@@ -107,15 +108,11 @@ def cmd_cost(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         print(f"akv-runbook: --dags {printable(args.dags)}: not a folder", file=sys.stderr)
         return 2
-    settings = None
-    if args.settings:
-        settings, problems = load_settings(args.settings)
-        if exit_code(problems):
-            if args.json:
-                print_json(to_json(problems))
-            else:
-                print(render_text(problems, title=f"settings {args.settings}"))
-            return exit_code(problems)
+    # --settings, else the environment's AIRFLOW__SECRETS__* (only prefixes, sep and the
+    # cache settings matter here: the measurement always runs against a private sandbox).
+    settings, findings = resolve_settings(args)
+    if (code := _unusable_settings(findings, args)) is not None:
+        return code
     request = CostRequest(
         folder,
         settings,

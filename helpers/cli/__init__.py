@@ -67,6 +67,7 @@ Checking a real (or sandbox) environment:
   akv-runbook config lint airflow.cfg    # or --env, or --dags DIR
   akv-runbook names variable sample_var  # -> airflow-variables-sample-var
   akv-runbook grant [--perform]          # least-privilege grant, in every form
+  akv-runbook cost --dags DIR            # vault GETs per DAG parse and per task, measured
   akv-runbook findings AKV-PERM-001      # explain a finding
 
 Exit codes: 0 no error finding, 1 at least one error finding, 2 usage error or an input

@@ -121,10 +121,11 @@ def cmd_cost(args: argparse.Namespace) -> int:
         timeout=args.timeout,
     )
     show = stderr_is_tty() and not args.no_progress and not args.json
-    bar = progress_bar(3, "measuring", "step") if show else None
+    bar = progress_bar(None, "measuring", "step") if show else None
 
     def progress(step: str, done: int, total: int) -> None:
         if bar is not None:
+            bar.total = total
             bar.n = done
             bar.set_postfix_str(step, refresh=True)
 

@@ -60,6 +60,12 @@ class _Driver:
         self.folder = Path(request["bundle_path"])
         self.log_file = Path(request["log"])
 
+    def _step(self) -> None:
+        """One more file parsed or task run: a line in the progress file the parent follows."""
+        if self.request.get("progress"):
+            with open(self.request["progress"], "a") as handle:
+                handle.write("1\n")
+
     # -- the request log ---------------------------------------------------------------
     def _between(self, mark: int) -> list[dict[str, Any]]:
         page = self.sandbox.requests(mark)
@@ -99,6 +105,7 @@ class _Driver:
             for parse in entry["parses"]:
                 entry["dags"] = parse.pop("dags", None) or entry["dags"]
             files.append(entry)
+            self._step()
         return files
 
     def _discover(self, rel: str, seeded: list[str]) -> list[dict[str, Any]]:
@@ -224,6 +231,7 @@ class _Driver:
             if dag is None or sample["task_id"] not in dag.task_ids:
                 entry.update(state="not parsed", records=[], seconds=0.0)
                 out.append(entry)
+                self._step()
                 continue
             sync_bag_to_db(bag, bundle.name, bundle.version)
             clear_secrets_backends_cache()  # a worker runs each task in a new process
@@ -254,6 +262,7 @@ class _Driver:
             entry["seconds"] = round(time.perf_counter() - started, 3)
             entry["records"] = self._between(mark)
             out.append(entry)
+            self._step()
         return out
 
     def run(self) -> dict[str, Any]:

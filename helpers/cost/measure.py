@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,11 +152,13 @@ def measure_cost(request: CostRequest, *, progress: Progress | None = None) -> C
         return report
     lookups = dag_lookups(folder)
     lines = _lookup_lines(lookups)
-    steps = ["sandbox", *CONFIGS]
+    # Steps: every file parsed, then every sample task run, per configuration.
+    total = len(CONFIGS) * (len(rel_files) + min(request.task_samples, len(rel_files)))
     tell = progress or (lambda step, done, total: None)
+    count_done = 0
     with tempfile.TemporaryDirectory(prefix="akv-cost-") as work:
         work_dir = Path(work)
-        tell("starting the sandbox and Airflow", 0, len(steps))
+        tell("starting the sandbox and Airflow", 0, total)
         sandbox = Sandbox(state_dir=work_dir / "sandbox", ephemeral=True).start()
         try:
             env = _base_environment(sandbox)
@@ -165,8 +168,15 @@ def measure_cost(request: CostRequest, *, progress: Progress | None = None) -> C
             sandbox.client.seed(_known_names(lookups, kwargs))
             results: dict[str, dict[str, Any]] = {}
             samples: list[dict[str, str]] | None = None
-            for done, config in enumerate(CONFIGS, start=1):
-                tell(f"measuring the {config} configuration", done, len(steps))
+            for config in CONFIGS:
+                label = f"{config} configuration"
+                tell(label, count_done, total)
+
+                def step(label: str = label) -> None:
+                    nonlocal count_done
+                    count_done = min(total, count_done + 1)
+                    tell(label, count_done, total)
+
                 result = _run_driver(
                     work_dir / config,
                     template,
@@ -180,12 +190,13 @@ def measure_cost(request: CostRequest, *, progress: Progress | None = None) -> C
                     discover=config == "default",
                     samples=samples,
                     problems=report.problems,
+                    on_step=step,
                 )
                 results[config] = result
                 samples = [
                     {k: t[k] for k in ("file", "dag_id", "task_id")} for t in result["tasks"]
                 ]
-            tell("done", len(steps), len(steps))
+            tell("done", total, total)
         finally:
             sandbox.stop()
     _fill(report, results, rel_files, lines)
@@ -207,6 +218,7 @@ def _run_driver(
     discover: bool,
     samples: list[dict[str, str]] | None,
     problems: list[str],
+    on_step: Callable[[], None],
 ) -> dict[str, Any]:
     home.mkdir(parents=True)
     shutil.copyfile(template, home / "airflow.db")
@@ -233,6 +245,7 @@ def _run_driver(
         "task_timeout": request.task_timeout,
         "result": str(result_path),
         "log": str(log),
+        "progress": str(home / "progress"),
     }
     if samples is None:
         body["task_samples"] = max(0, request.task_samples)
@@ -245,16 +258,9 @@ def _run_driver(
         + len(files) * (body["repeats"] + int(discover)) * request.timeout
         + max(len(samples or []), request.task_samples) * request.task_timeout
     )
-    try:
-        done = scratch.run(
-            sys.executable, "-m", "helpers.cost.driver", str(request_path), timeout=budget
-        )
-        failed = done.returncode != 0 or not result_path.exists()
-        tail = (done.stderr or done.stdout or "").strip().splitlines()[-1:] if failed else []
-    except subprocess.TimeoutExpired:
-        failed, tail = True, [f"did not finish within {budget:g} s"]
+    failed, tail = _follow(scratch, request_path, budget, on_step)
     if failed:
-        why = printable(tail[0][:300]) if tail else "no output"
+        why = printable(tail[:300]) if tail else "no output"
         problems.append(f"the {_config_name(config)} measuring process failed: {why}")
         return {"files": [], "tasks": [], "dropped": 0}
     result = json.loads(result_path.read_text())
@@ -263,6 +269,46 @@ def _run_driver(
             f"the sandbox's request log lost {result['dropped']} record(s) before they were counted"
         )
     return result
+
+
+def _follow(
+    scratch: ScratchAirflow, request_path: Path, budget: float, on_step: Callable[[], None]
+) -> tuple[bool, str]:
+    """Run the measuring process, reporting each step it finishes (a line it appends to its
+    progress file); (failed, the last line of its output when it failed)."""
+    home = scratch.home
+    seen = 0
+    with (home / "driver.out").open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
+            [sys.executable, "-m", "helpers.cost.driver", str(request_path)],
+            env=scratch.env,
+            cwd=home,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + budget
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.3)
+            seen = _steps(home / "progress", seen, on_step)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+            return True, f"did not finish within {budget:g} s"
+    _steps(home / "progress", seen, on_step)
+    if proc.returncode == 0 and (home / "result.json").exists():
+        return False, ""
+    lines = (home / "driver.out").read_text(errors="replace").strip().splitlines()
+    return True, lines[-1] if lines else f"exit status {proc.returncode}"
+
+
+def _steps(path: Path, seen: int, on_step: Callable[[], None]) -> int:
+    try:
+        done = path.read_text().count("\n")
+    except OSError:
+        return seen
+    for _ in range(done - seen):
+        on_step()
+    return max(seen, done)
 
 
 def _config_name(config: Config) -> str:

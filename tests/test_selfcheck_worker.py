@@ -27,8 +27,6 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _OWN = ("AKV_SELFCHECK_", "AIRFLOW__SECRETS__", "AIRFLOW__WORKERS__")
 POLICY_VAULT_URL = "https://airflow-policy-kv.vault.azure.net/"
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
-
 
 @pytest.fixture(scope="module")
 def migrated_db(tmp_path_factory) -> Path:
@@ -91,6 +89,8 @@ def _logged(output: str, code: str) -> bool:
     return any(code in line and "fix:" in line for line in output.splitlines())
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_worker_check_is_green_when_the_deployment_is_healthy(akv_sandbox, tmp_path, migrated_db):
     result = _run(
         akv_sandbox, tmp_path, migrated_db, {"AKV_SELFCHECK_VARIABLES": "sample-variable"}
@@ -110,6 +110,8 @@ def test_worker_check_is_green_when_the_deployment_is_healthy(akv_sandbox, tmp_p
     assert _logged(result["output"], "AKV-RUN-017")
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_worker_check_is_red_for_a_wrong_client_secret(akv_sandbox, tmp_path, migrated_db):
     result = _run(
         akv_sandbox,
@@ -125,6 +127,8 @@ def test_worker_check_is_red_for_a_wrong_client_secret(akv_sandbox, tmp_path, mi
     assert "AirflowFailException" in result["output"]
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_worker_check_is_red_for_a_closed_firewall(akv_sandbox, tmp_path, migrated_db):
     akv_sandbox.client.set_firewall("closed")
     result = _run(akv_sandbox, tmp_path, migrated_db)
@@ -134,6 +138,8 @@ def test_worker_check_is_red_for_a_closed_firewall(akv_sandbox, tmp_path, migrat
     assert _logged(result["output"], "AKV-PERM-003")
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_worker_check_is_red_when_workers_and_server_differ(akv_sandbox, tmp_path, migrated_db):
     workers_kwargs = {
         "connections_prefix": "airflow-connections",
@@ -157,3 +163,113 @@ def test_worker_check_is_red_when_workers_and_server_differ(akv_sandbox, tmp_pat
     differ = next(f for f in result["payload"]["findings"] if f["code"] == "AKV-RUN-015")
     assert "airflow-policy-kv" in differ["detail"] and "vault_url" in differ["detail"]
     assert _logged(result["output"], "AKV-RUN-015")
+
+
+# -- the check's logic, with a hand-made view of the task runner (no Airflow, no sandbox) ----
+class _Backend:
+    """The attributes AzureKeyVaultBackend keeps, and reads from a dict."""
+
+    def __init__(self, vault_url, values=None, *, variables_prefix="airflow-variables", error=None):
+        self.vault_url, self.variables_prefix = vault_url, variables_prefix
+        self.connections_prefix, self.config_prefix, self.sep = "airflow-connections", None, "-"
+        self.tenant_id = self.client_id = self.client_secret = ""
+        self.managed_identity_client_id = self.workload_identity_tenant_id = ""
+        self.values, self.error = values or {}, error
+
+    def get_variable(self, key):
+        if self.error is not None:
+            raise self.error
+        return self.values.get(key)
+
+
+class _View:
+    def __init__(self, options, worker, server=None, answers=None, in_task=True):
+        self.options, self.worker, self.server = options, worker, server
+        self.answers, self._in_task, self.asked = answers or {}, in_task, []
+
+    def option(self, section, key):
+        return self.options.get((section, key))
+
+    def worker_backends(self):
+        if isinstance(self.worker, Exception):
+            raise self.worker
+        return [b for b in (self.worker,) if b is not None]
+
+    def server_backend(self):
+        return self.server
+
+    def in_task(self):
+        return self._in_task
+
+    def ask_server(self, key):
+        from helpers.probe.worker import ServerAnswer
+
+        self.asked.append(key)
+        value = self.answers.get(key)
+        return ServerAnswer(value is not None, value)
+
+
+KV = "https://airflow-sandbox-kv.vault.azure.net/"
+SEED = {
+    ("secrets", "backend"): BACKEND,
+    ("secrets", "backend_kwargs"): json.dumps({"vault_url": KV, "config_prefix": None}),
+}
+VALUE = "a value that must never be shown 0123456789"
+
+
+def _codes(check, severity=None):
+    return [f.code for f in check.findings if severity is None or f.severity.value == severity]
+
+
+def _check(view, names=(), environ=None):
+    from helpers.probe.worker import check_worker
+
+    env = (
+        {"AZURE_TENANT_ID": "00000000-0000-0000-0000-000000000001"} if environ is None else environ
+    )
+    check = check_worker(names, environ=env, airflow=view)
+    text = json.dumps(check.payload())
+    assert VALUE not in text
+    return check
+
+
+def test_healthy_workers_sharing_secrets_agree_with_the_server():
+    view = _View(SEED, _Backend(KV, {"sample": VALUE}), answers={"sample": VALUE})
+    check = _check(view, ["sample"])
+    assert check.ok and check.section == "[secrets]"
+    assert {"AKV-RUN-013", "AKV-SECRET-006", "AKV-SECRET-001", "AKV-RUN-017"} <= set(_codes(check))
+    assert len(view.asked) == 2  # the probe name and the named variable
+
+
+def test_workers_with_another_prefix_differ_and_the_server_finds_what_they_miss():
+    options = {
+        **SEED,
+        ("workers", "secrets_backend"): BACKEND,
+        ("workers", "secrets_backend_kwargs"): json.dumps({"vault_url": KV, "config_prefix": None}),
+    }
+    worker = _Backend(KV, variables_prefix="other-variables")
+    view = _View(options, worker, server=_Backend(KV), answers={"sample": VALUE})
+    check = _check(view, ["sample"])
+    assert _codes(check, "error") == ["AKV-RUN-015", "AKV-RUN-016"]
+    differ = check.findings[_codes(check).index("AKV-RUN-015")]
+    assert "variables_prefix: workers 'other-variables', [secrets] 'airflow-variables'" in (
+        differ.detail
+    )
+
+
+def test_no_custom_backend_a_failing_load_and_outside_a_task():
+    check = _check(_View({}, None))
+    assert "AKV-RUN-014" in _codes(check, "error")
+    assert "AKV-CFG-007" in _codes(check)  # the lint: [secrets] backend not set
+    failing = _check(_View(SEED, ImportError("no module named airflow.providers.microsoft")))
+    assert "AKV-SVC-004" in _codes(failing, "error")
+    outside = _check(_View(SEED, _Backend(KV), in_task=False))
+    assert outside.ok and "AKV-RUN-010" in _codes(outside)
+
+
+def test_a_failing_read_is_diagnosed_and_the_secret_is_scrubbed():
+    from azure.core.exceptions import ClientAuthenticationError
+
+    error = ClientAuthenticationError(f"AADSTS7000215: Invalid client secret provided {VALUE}")
+    check = _check(_View(SEED, _Backend(KV, error=error)), environ={"AZURE_CLIENT_SECRET": VALUE})
+    assert not check.ok and "AKV-AUTH-003" in _codes(check, "error")

@@ -28,11 +28,22 @@ _OWN = ("AKV_SELFCHECK_", "AIRFLOW__SECRETS__", "AIRFLOW__WORKERS__")
 POLICY_VAULT_URL = "https://airflow-policy-kv.vault.azure.net/"
 
 
+def _base_env(pycache: Path) -> dict[str, str]:
+    """This process's environment without the DAG's and Airflow's own settings; bytecode is
+    cached under ``pycache`` (a scratch prefix, so the shared venv is never written): the
+    first Airflow process compiles, the next ones start ~10 s faster."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(_OWN)}
+    base.pop("PYTHONDONTWRITEBYTECODE", None)
+    base["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return base
+
+
 @pytest.fixture(scope="module")
 def migrated_db(tmp_path_factory) -> Path:
     """One ``airflow db migrate`` for the module; cases copy the sqlite file."""
     home = tmp_path_factory.mktemp("airflow-template")
-    airflow = ScratchAirflow.create(home, {}, dags_folder=ROOT / "dags")
+    base = _base_env(home / "pycache")
+    airflow = ScratchAirflow.create(home, {}, base_env=base, dags_folder=ROOT / "dags")
     migrate = airflow.airflow("db", "migrate")
     assert migrate.returncode == 0, migrate.stderr[-2000:]
     return home / "airflow.db"
@@ -52,7 +63,7 @@ def _run(sandbox, tmp_path: Path, db: Path, extra: dict[str, str] | None = None)
         **(extra or {}),
     }
 
-    base = {k: v for k, v in os.environ.items() if not k.startswith(_OWN)}
+    base = _base_env(db.parent / "pycache")
     airflow = ScratchAirflow.create(home, overrides, base_env=base, dags_folder=ROOT / "dags")
     run = airflow.airflow("dags", "test", DAG_ID, timeout=240)
     output = _ANSI.sub("", run.stdout + "\n" + run.stderr)

@@ -58,6 +58,7 @@ from helpers.findings.codes.svc import BACKEND_UNAVAILABLE, UNEXPECTED
 from helpers.findings.results import MIMETYPE
 from helpers.probe.run import ACCESS_CHECK_KEY
 from helpers.settings import Settings
+from helpers.vault.credentials import AZURE_VARS
 from helpers.vault.diagnose import diagnose, scrub_detail
 
 __all__ = [
@@ -264,7 +265,9 @@ def _check(check: WorkerCheck, env: dict[str, str], view: AirflowView, sensitive
     sensitive += [v for v in (getattr(backend, "client_secret", ""),) if v]
     check.backend, check.vault_url = _class_path(backend), str(getattr(backend, "vault_url", ""))
     server = _server_backend(view, check, sensitive)
-    check.findings.append(WORKER_CONFIG(check.section, _describe(check, backend, server)))
+    azure = [k for k in AZURE_VARS if env.get(k)]  # names only: what DefaultAzureCredential sees
+    detail = f"{_describe(check, backend, server)}; AZURE_* set: {', '.join(azure) or 'none'}"
+    check.findings.append(WORKER_CONFIG(check.section, detail))
     if check.section == "[workers]":
         check.findings += _compare_config(backend, server)
     settings = _settings_of(backend)

@@ -1,5 +1,6 @@
 """dags/akv_selfcheck.py: parsed by real Airflow 3, and run end to end with ``airflow dags test``
-against a sandbox fleet (PapermillOperator mapped over the inventory's environments).
+against a sandbox fleet (a TaskFlow task running papermill, mapped over the inventory's
+environments). Without an inventory the DAG checks the workers: tests/test_selfcheck_worker.py.
 
 The parse test imports the DAG file in a child process with a scratch AIRFLOW_HOME; the two
 ``dags test`` runs (about 75 s each: ``db migrate``, then one kernel per environment) prove the
@@ -47,14 +48,16 @@ dag = bag.dags.get({dag_id!r})
 if dag is not None:
     check = dag.get_task("check_environment")
     plan = dag.get_task("plan_checks")
+    import inspect
+
     out["dag"] = {{
         "tasks": sorted(dag.task_ids),
         "upstream": sorted(check.upstream_task_ids),
         "mapped": type(check).__name__,
-        "expand_input": type(check.expand_input).__name__,
+        "expand_input": type(check.op_kwargs_expand_input).__name__,
         "operator": check.operator_class.__module__ + "." + check.operator_class.__name__,
-        "input_nb": check.partial_kwargs["input_nb"],
-        "kernel_name": check.partial_kwargs.get("kernel_name"),
+        "arguments": list(inspect.signature(check.python_callable).parameters),
+        "execution_timeout": check.partial_kwargs.get("execution_timeout").total_seconds(),
         "map_index_template": check.partial_kwargs.get("map_index_template"),
         "retries": [check.partial_kwargs.get("retries"), plan.retries],
         "timetable": type(dag.timetable).__name__,
@@ -201,32 +204,28 @@ def test_selfcheck_dag_parses_without_reading_the_inventory(tmp_path):
 
     assert out["import_errors"] == {}
     assert DAG_ID in out["dag_ids"]
-    # No inventory code ran at parse time. Importing papermill (the DAG's operator) loads the
-    # runbook's papermill engine through its entry point: that module and the bottom layer
-    # it stands on (helpers.common) only.
-    assert [
-        m
-        for m in out["helpers_imported_at_parse"]
-        if m != "helpers" and not m.startswith("helpers.common")
-    ] == []
+    # No inventory code ran at parse time, and no helpers module was imported: papermill (and
+    # with it the runbook's papermill engine) is imported inside the task only.
+    assert out["helpers_imported_at_parse"] == []
     assert out["dag"] == {
-        "tasks": ["check_environment", "plan_checks"],
+        "tasks": ["check_environment", "check_worker", "plan_checks"],
         "upstream": ["plan_checks"],
-        "mapped": "MappedOperator",
+        "mapped": "DecoratedMappedOperator",
         "expand_input": "ListOfDictsExpandInput",
-        "operator": "airflow.providers.papermill.operators.papermill.PapermillOperator",
-        "input_nb": str(NOTEBOOK),
-        "kernel_name": "python3",
-        "map_index_template": "{{ task.parameters['env_name'] }}",
+        "operator": "airflow.providers.standard.decorators.python._PythonDecoratedOperator",
+        "arguments": ["parameters", "output_nb"],
+        "execution_timeout": 900.0,
+        "map_index_template": "{{ task.op_kwargs['parameters']['env_name'] }}",
         "retries": [0, 0],
         "timetable": "NullTimetable",
         "catchup": False,
         "tags": ["akv-runbook"],
-        "params": {"inventory": ""},
+        "params": {"inventory": "", "variables": []},
     }
 
     plans = out["plans"]
-    assert plans["unset"]["error"] == "AirflowFailException"
+    # No inventory: the environments' checks are skipped; check_worker runs instead.
+    assert plans["unset"]["error"] == "AirflowSkipException"
     assert "AKV_SELFCHECK_INVENTORY" in plans["unset"]["message"]
     assert plans["missing"]["error"] == "AirflowFailException"
     assert "AKV-INV-001" in plans["missing"]["message"]
@@ -260,6 +259,7 @@ def test_selfcheck_dag_is_green_when_every_environment_is_healthy(tmp_path):
         assert result["tis"] == [
             ("check_environment", 0, "fleet-001", "success"),
             ("check_environment", 1, "fleet-002", "success"),
+            ("check_worker", -1, None, "skipped"),  # an inventory: the environments' checks
             ("plan_checks", -1, None, "success"),
         ]
         assert sorted(p.name for p in result["reports"].rglob("*.ipynb")) == [
@@ -292,6 +292,7 @@ def test_selfcheck_dag_fails_and_keeps_the_findings_when_an_environment_is_broke
         assert result["tis"] == [
             ("check_environment", 0, "fleet-001", "failed"),
             ("check_environment", 1, "fleet-002", "success"),
+            ("check_worker", -1, None, "skipped"),  # an inventory: the environments' checks
             ("plan_checks", -1, None, "success"),
         ]
 

@@ -137,6 +137,10 @@ def _base_environment(sandbox: Sandbox) -> dict[str, str]:
     }
     env.update(sandbox.environment())
     env["AZURE_HTTP_LOGGING_LEVEL"] = "WARNING"
+    # Importing Airflow compiles ~1,500 modules: keep their bytecode in the runbook's state
+    # directory (never beside the user's sources) even where PYTHONDONTWRITEBYTECODE is set.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(state_home() / "cost" / "pycache")
     return env
 
 

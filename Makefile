@@ -38,10 +38,11 @@ lab: $(STAMP)  ## JupyterLab with the sandbox environment in the kernel
 notebooks: $(STAMP)  ## write the notebooks from helpers/devtools/notebook_sources.py, then run them in place against a deterministic sandbox (committed outputs)
 	$(BIN)/akv-runbook notebooks
 
-bench: $(STAMP)  ## sandbox load, a class of 30 under load, DAG-folder cost, then batch paths at 20/50/100 environments (about an hour)
+bench: $(STAMP)  ## sandbox load, a class of 30 under load, DAG-folder cost, our DAG files' parse time, then batch paths at 20/50/100 environments (about an hour)
 	$(BIN)/python bench/sandbox_load.py
 	$(BIN)/python bench/class_load.py
 	$(BIN)/python bench/dag_cost.py
+	$(BIN)/python bench/dag_parse.py
 	$(BIN)/python bench/batch_checks.py
 
 lint: $(STAMP)

@@ -26,7 +26,8 @@ from helpers.cost import (
     TaskCost,
     count,
 )
-from helpers.cost.measure import _configs, might_contain_dag
+from helpers.cost.driver import PLACEHOLDERS
+from helpers.cost.measure import _configs, _known_names, might_contain_dag
 from helpers.cost.report import steady_per_parse
 from helpers.settings import Settings
 
@@ -55,6 +56,17 @@ with DAG("in_task", schedule=None, start_date=datetime(2025, 1, 1)) as dag:
     def read():
         Variable.get("cost_region")
     read()
+"""
+
+DYNAMIC = """
+from datetime import datetime
+from airflow.sdk import DAG, Variable, task
+
+TABLES = Variable.get("cost_tables", deserialize_json=True)
+
+with DAG("dynamic", schedule=None, start_date=datetime(2025, 1, 1)) as dag:
+    for table in TABLES:
+        task(task_id=f"load_{table}")(lambda: None)()
 """
 
 BROKEN = """
@@ -137,6 +149,23 @@ def test_configs_keep_the_deployments_cache_settings():
     assert _configs(Settings(use_cache=True))["default"] == Config(True, 900)
 
 
+def test_literal_names_are_seeded_by_the_naming_rule_json_ones_with_an_object():
+    lookups = [
+        {"kind": "variable", "key": "my_var", "json": False},
+        {"kind": "variable", "key": "tables", "json": True},
+        {"kind": "connection", "key": "warehouse", "json": False},
+        {"kind": "variable", "key": None, "json": False},  # built at run time: discovered
+        {"kind": "variable", "key": "has.dot", "json": False},  # never sent by the provider
+    ]
+    kwargs = {"variables_prefix": "airflow-variables", "connections_prefix": "conns", "sep": "-"}
+    seeds = _known_names(lookups, kwargs)
+    assert seeds == {
+        "airflow-variables-my-var": "1",
+        "airflow-variables-tables": "{}",
+        "conns-warehouse": PLACEHOLDERS["connections"],
+    }
+
+
 def test_airflows_heuristic_skips_files_without_dag_or_airflow(tmp_path: Path):
     (tmp_path / "util.py").write_text("X = 1\n")
     (tmp_path / "d.py").write_text("from airflow.sdk import DAG\n")
@@ -206,11 +235,13 @@ def test_help_explains_the_measurement_and_the_json_keys(capsys):
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, dict]:
     folder = tmp_path_factory.mktemp("dags")
-    for name, text in {
+    files = {
         "top_level.py": TOP_LEVEL,
         "in_task.py": IN_TASK,
+        "dynamic.py": DYNAMIC,
         "broken.py": BROKEN,
-    }.items():
+    }
+    for name, text in files.items():
         (folder / name).write_text(textwrap.dedent(text))
     (folder / "helpers_not_a_dag.py").write_text("X = 1\n")
     done = _cli(
@@ -223,15 +254,17 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Compl
 def test_json_is_all_stdout_and_the_keys_the_issue_names_are_there(measured):
     done, data = measured
     assert done.stdout.lstrip().startswith("{")
-    assert data["default"]["vault_gets_per_parse"] == 3  # measured, not computed
-    assert data["recommended"]["vault_gets_per_parse"] <= 3 / 10
+    assert data["default"]["vault_gets_per_parse"] == 3 + 1  # measured, not computed
+    assert data["recommended"]["vault_gets_per_parse"] <= 4 / 10
     assert data["default"]["use_cache"] is False and data["recommended"]["use_cache"] is True
 
 
 def test_each_file_is_measured_per_parse(measured):
     _, data = measured
     files = {f["file"]: f for f in data["files"]}
-    assert set(files) == {"top_level.py", "in_task.py", "broken.py"}  # the heuristic skipped one
+    assert set(files) == {"top_level.py", "in_task.py", "dynamic.py", "broken.py"}  # not util
+    # A JSON variable driving DAG generation is seeded with {}: the file parses.
+    assert files["dynamic.py"]["error"] == "" and files["dynamic.py"]["default"]["vault_gets"] == 1
     top = files["top_level.py"]
     assert [p["vault_gets"] for p in top["default"]["parses"]] == [3, 3]
     assert [p["token_requests"] for p in top["default"]["parses"]] == [1, 1]  # a new process each
@@ -260,5 +293,7 @@ def test_findings_and_exit_code(measured):
     codes = [f["code"] for f in data["findings"]]
     assert "AKV-COST-001" in codes  # 10^8 task runs per hour is over any vault's limit
     assert "AKV-COST-003" in codes and "AKV-COST-004" in codes and "AKV-COST-006" in codes
+    broken = next(f for f in data["findings"] if f["code"] == "AKV-COST-004")
+    assert broken["severity"] == "warning"  # a lower bound, not a failed check
     assert done.returncode == 1 == data["exit_code"]
     assert "Traceback" not in done.stderr

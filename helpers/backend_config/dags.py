@@ -47,6 +47,7 @@ class _Lookup:
     call: str
     parse_time: bool
     has_default: bool
+    json: bool = False  # deserialize_json=True: the value is parsed as JSON
 
 
 class _LookupFinder(ast.NodeVisitor):
@@ -136,6 +137,12 @@ class _LookupFinder(ast.NodeVisitor):
                     len(node.args) >= 2
                     or any(kw.arg in ("default", "default_var") for kw in node.keywords)
                 )
+                as_json = any(
+                    kw.arg == "deserialize_json"
+                    and isinstance(kw.value, ast.Constant)
+                    and kw.value.value is True
+                    for kw in node.keywords
+                )
                 self.lookups.append(
                     _Lookup(
                         kind,
@@ -144,6 +151,7 @@ class _LookupFinder(ast.NodeVisitor):
                         f"{owner_name}.{func.attr}",
                         self._parse_time,
                         has_default,
+                        as_json,
                     )
                 )
         self.generic_visit(node)
@@ -171,7 +179,7 @@ def _decoded(source: bytes) -> str:
 
 def dag_lookups(folder: Path) -> list[dict[str, object]]:
     """Every Variable / connection lookup the files of a folder make, with a literal key or
-    None: ``{"file", "line", "kind", "key", "parse_time"}``. Files that do not parse are
+    None: ``{"file", "line", "kind", "key", "parse_time", "json"}``. Files that do not parse are
     skipped (:func:`lint_dags` reports them)."""
     base = folder if folder.is_dir() else folder.parent
     found: list[dict[str, object]] = []
@@ -183,7 +191,14 @@ def dag_lookups(folder: Path) -> list[dict[str, object]]:
         except (InputError, OSError, ValueError, SyntaxError, RecursionError, MemoryError):
             continue
         found += [
-            {"file": rel, "line": x.line, "kind": x.kind, "key": x.key, "parse_time": x.parse_time}
+            {
+                "file": rel,
+                "line": x.line,
+                "kind": x.kind,
+                "key": x.key,
+                "parse_time": x.parse_time,
+                "json": x.json,
+            }
             for x in finder.lookups
         ]
     return found

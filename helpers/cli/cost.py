@@ -31,8 +31,9 @@ limit of 4,000 per 10 s.
 Secrets the DAGs ask for are seeded into the sandbox with placeholder values; nothing reaches
 Azure. Each measuring process imports Airflow: expect about a minute plus a second per file.
 
-exit 0: no error finding; 1: an error finding (forecast over the limit, a file that did not
-parse, an incomplete measurement); 2: usage error."""
+exit 0: no error finding (a file that did not parse in the sandbox is a warning: its counts
+are a lower bound); 1: an error finding (forecast over the limit, an incomplete
+measurement); 2: usage error."""
 
 EPILOG = """\
 examples:

@@ -39,6 +39,7 @@ __all__ = [
 # int() and str operations all accept, and a connection any hook can be built from.
 PLACEHOLDERS = {
     "variables": "1",
+    "json": "{}",  # a variable read with deserialize_json=True: iterable, .get() works
     "connections": json.dumps({"conn_type": "generic", "host": "cost.example.invalid"}),
 }
 DISCOVERY_ROUNDS = 10  # a parse stops at the first missing secret without a default
@@ -191,9 +192,12 @@ class _Driver:
         )
         values: dict[str, str] = {}
         for name in missing:
-            for kind, value in PLACEHOLDERS.items():
+            for kind in ("variables", "connections"):
+                value = PLACEHOLDERS[kind]
                 prefix = prefixes.get(kind)
-                if prefix is not None and (not prefix or name.startswith(prefix + sep)):
+                # As the provider builds names: trailing sep dropped, every "_" becomes sep.
+                stem = (prefix or "").rstrip(sep).replace("_", sep).lower()
+                if prefix is not None and (not stem or name.lower().startswith(stem + sep)):
                     values[name] = value
                     break
         if values:

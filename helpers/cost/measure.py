@@ -338,7 +338,7 @@ def _known_names(lookups: list[dict[str, Any]], kwargs: dict[str, Any]) -> dict[
         kind = "variables" if x["kind"] == "variable" else "connections"
         name = secret_name(kwargs[f"{kind}_prefix"], x["key"], kwargs["sep"])
         if name and is_valid_name(name):
-            seeds[name] = PLACEHOLDERS[kind]
+            seeds[name] = PLACEHOLDERS["json" if x.get("json") else kind]
     return seeds
 
 

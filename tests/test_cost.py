@@ -138,6 +138,10 @@ def test_the_forecast_multiplies_processors_interval_and_task_volume():
     task.worker_parse = StepCount(vault_gets=6, token_requests=1)
     report.tasks.append(task)
     assert task.on_worker("default") == 10 and task.on_worker("default", "token_requests") == 1
+    # A task that reads nothing itself still signs in on a worker when its file's parse reads.
+    quiet = TaskCost("a.py", "a", "q", runs={"default": StepCount()})
+    quiet.worker_parse = StepCount(vault_gets=6, token_requests=1)
+    assert quiet.on_worker("default", "token_requests") == 1
     # parsing: 2 processors x 6 GETs every 30 s = 4 per 10 s; tasks: 10 runs per 10 s x 10.
     assert report.gets_per_10s("default") == pytest.approx(4 + 100)
     assert GETS_PER_10S_LIMIT == 4000

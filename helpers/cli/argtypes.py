@@ -34,14 +34,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _port(text: str) -> int:
+def _int_between(text: str, low: int, high: int, what: str, rule: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0-65535 (0 = any free), not {value}")
+        raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{rule}, not {value}")
     return value
+
+
+def _port(text: str) -> int:
+    return _int_between(text, 0, 65535, "a port number", "a port is 0-65535 (0 = any free)")
 
 
 def _positive_float(text: str) -> float:
@@ -62,13 +66,7 @@ def _seconds(text: str) -> float:
 
 def _count(text: str) -> int:
     """A whole number from 0 to 10,000 (a count of samples, files, processors)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 0 <= value <= 10_000:
-        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 10000")
-    return value
+    return _int_between(text, 0, 10_000, "a whole number", "a count is 0-10000")
 
 
 def _non_negative(text: str) -> float:

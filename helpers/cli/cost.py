@@ -190,7 +190,7 @@ def cost_table(report: CostReport) -> str:
         lines.append(
             f"task {printable(t.dag_id)}.{printable(t.task_id)} on a worker: "
             + ", ".join(
-                f"{c}: {t.on_worker(c)} GET(s), {run.token_requests} token request(s)"
+                f"{c}: {t.on_worker(c)} GET(s), {t.on_worker(c, 'token_requests')} token request(s)"
                 for c, run in runs.items()
                 if run is not None
             )

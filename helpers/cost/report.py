@@ -152,12 +152,15 @@ class TaskCost:
 
     def on_worker(self, config: str, what: str = "vault_gets") -> int:
         """``what`` per task run on a worker: the parse of the file plus the task itself.
-        Tokens: the task's only — in one task process the parse and the task share the
-        backend (Airflow 3.3.2 builds it once per process)."""
+        Tokens: in one task process the parse and the task share the backend (Airflow 3.3.2
+        builds it once per process), so the process signs in where it first reads — during
+        the parse when the file reads at its top level, else in the task: the larger of the
+        two measured counts, not their sum."""
         body = getattr(self.runs[config], what)
-        if what == "token_requests" or self.worker_parse is None:
+        if self.worker_parse is None:
             return body
-        return body + getattr(self.worker_parse, what)
+        parse = getattr(self.worker_parse, what)
+        return max(body, parse) if what == "token_requests" else body + parse
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -169,6 +172,7 @@ class TaskCost:
                 config: {
                     **self.runs[config].to_json(),
                     "vault_gets_on_worker": self.on_worker(config),
+                    "token_requests_on_worker": self.on_worker(config, "token_requests"),
                     "state": self.states.get(config, ""),
                     "seconds": self.seconds.get(config, 0.0),
                 }

@@ -2,7 +2,9 @@
 
 ``make notebooks`` writes each notebook from here (:mod:`helpers.devtools.notebooks`) and then
 executes it; edit the notebooks here, never their JSON. The six cells every numbered notebook
-starts with (parameters, connect, settings) are written once, in :func:`preamble`.
+starts with (parameters, connect, settings) are written once, in :func:`preamble`
+(:mod:`helpers.devtools.notebook_preamble`); notebook 05's cells are in
+:mod:`helpers.devtools.notebook_sources_cost`.
 
 Cell tags that matter: ``parameters`` (papermill injects its values after that cell),
 ``skip-execution`` + ``nbval-skip`` (widget-only cells: papermill and nbval skip them,
@@ -13,85 +15,10 @@ JupyterLab runs them), ``nbval-check-output`` (deterministic outputs that nbval 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from helpers.runbook import SANDBOX_DEFAULTS
+from helpers.devtools.notebook_preamble import Cell, code, md, preamble
+from helpers.devtools.notebook_sources_cost import RUNTIME_COST
 
 __all__ = ["NOTEBOOKS", "Cell", "code", "md", "preamble"]
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One notebook cell: ``markdown`` or ``code``, its source and its tags."""
-
-    kind: str
-    source: str
-    tags: tuple[str, ...] = ()
-
-
-def md(source: str, *tags: str) -> Cell:
-    return Cell("markdown", source, tags)
-
-
-def code(source: str, *tags: str) -> Cell:
-    return Cell("code", source, tags)
-
-
-PARAMETERS = f"""\
-# Parameters: papermill's -p / -r override any of these. The defaults run offline against
-# the sandbox's default scenario.
-environment = "sandbox"  # "sandbox" (offline emulator) or "azure" (this process's environment)
-vault_url = "{SANDBOX_DEFAULTS["vault_url"]}"
-tenant_id = "{SANDBOX_DEFAULTS["tenant_id"]}"
-client_id = "{SANDBOX_DEFAULTS["client_id"]}"
-sign_in_with = "client-secret"  # the backend's credential: client-secret | managed-identity | workload-identity (sandbox: also imds)
-managed_identity_client_id = ""  # managed/workload identity: its client id; empty: the one the environment selects
-client_secret_env = "AZURE_CLIENT_SECRET"  # client-secret only: the NAME of the variable holding the secret
-variables = ["sample-variable"]
-connections = ["sample-connection"]
-target = "env"  # adf | fabric | helm | compose | airflow_cfg | env
-sandbox_scenario = None  # a scenario YAML: run against a private sandbox built from it
-fail_on_error = None  # stop at a step with an error finding; None: headless (papermill) yes, JupyterLab no"""
-
-CONNECT = """\
-## Connect and read the settings
-
-`runbook.start` checks the parameters first: a value that looks like a secret stops the
-notebook at once (**AKV-SET-010**; parameters name the variable that holds a secret, never
-the secret). It also settles `fail_on_error`: run headless (papermill, nbconvert), a step
-whose result has an error finding stops the run after showing it, so that papermill exits
-non-zero; in JupyterLab every step runs and you read the findings. `runbook.connect` points this kernel at the sandbox (started by `make lab`, or started here in
-the background if none is running) or, with `environment = "azure"`, at real Azure through
-this process's environment. `sign_in_with` picks how the backend signs in: a client secret, a
-managed identity or workload identity; in the sandbox the kernel's environment is then what
-`akv-runbook sandbox env --credential …` prints (for workload identity, a projected token file
-whose content is never shown). The settings are built from the parameters above and checked
-offline; nothing here needs the client secret itself — only the name of the variable that
-holds it, and a managed or workload identity has none at all."""
-
-SETTINGS = """\
-settings, problems = runbook.settings_from_params(
-    environment=environment, vault_url=vault_url, tenant_id=tenant_id, client_id=client_id,
-    credential=sign_in_with, managed_identity_client_id=managed_identity_client_id,
-    client_secret_env=client_secret_env, variables=variables, connections=connections,
-    target=target, conn=conn,
-)"""
-
-
-def preamble(notebook: str, *extra_parameters: str) -> list[Cell]:
-    """The cells every numbered notebook starts with: its parameters (the shared ones plus
-    ``extra_parameters``, one line each), the connection and the settings."""
-    return [
-        md("## Parameters"),
-        code("\n".join([PARAMETERS, *extra_parameters]), "parameters"),
-        md(CONNECT),
-        code(f'from helpers import runbook\nrunbook.start("{notebook}", globals())'),
-        code(
-            "conn = runbook.connect(environment, scenario=sandbox_scenario, credential=sign_in_with)\n"
-            'runbook.show("connect", conn.describe())'
-        ),
-        code(SETTINGS),
-    ]
 
 
 START_HERE = [
@@ -216,7 +143,10 @@ object id) and **AKV-SECRET-001** (secret readable — shown as a length and a h
 3. [03_airflow_config](03_airflow_config.ipynb) — the overrides for your platform, a lint of
    your configuration, the naming rule;
 4. [04_live_retrieval](04_live_retrieval.ipynb) — the values read through the SDK, the
-   backend, Airflow's `Variable.get` and the sample DAG."""
+   backend, Airflow's `Variable.get` and the sample DAG;
+5. [05_runtime_cost](05_runtime_cost.ipynb) — what the backend costs once it works: vault
+   GETs per DAG parse and per task run for your DAG files, measured with real Airflow, the
+   forecast against Key Vault's limit and what to change per file."""
     ),
 ]
 
@@ -563,7 +493,10 @@ only its length and hash."""
 
 The backend is configured, least-privileged, and proven end to end. To keep checking it, run
 these notebooks headless with papermill against each environment (see
-[00_start_here](00_start_here.ipynb)), or `akv-runbook check --settings <env>.yaml`."""
+[00_start_here](00_start_here.ipynb)), or `akv-runbook check --settings <env>.yaml`.
+
+Next: [05_runtime_cost](05_runtime_cost.ipynb) — what Key Vault reads your DAG files cost per
+parse and per task run, and whether the vault's limit holds."""
     ),
 ]
 
@@ -669,6 +602,7 @@ NOTEBOOKS: dict[str, list[Cell]] = {
     "02_permissions": PERMISSIONS,
     "03_airflow_config": AIRFLOW_CONFIG,
     "04_live_retrieval": LIVE_RETRIEVAL,
+    "05_runtime_cost": RUNTIME_COST,
     "check_environment": CHECK_ENVIRONMENT,
     "exercises": EXERCISES,
 }

@@ -22,6 +22,9 @@ per notebook step:
 - 04 ``retrieval``: :func:`retrieval` -> :class:`Retrieval` (store samples, read through the
   SDK, the real backend, Airflow's ``Variable.get`` in a scratch AIRFLOW_HOME, ``airflow dags
   test``) and :func:`explain_sample_dag`;
+- 05 ``cost``: :func:`runtime_cost` -> :class:`RuntimeCost` (measure a DAG folder with real
+  Airflow against a private sandbox; its table, its chart, the forecast and AKV-COST-*
+  findings);
 - check_environment ``environment``: :func:`check_environment`, then
   :func:`raise_for_findings` (its verdict).
 
@@ -38,6 +41,7 @@ from __future__ import annotations
 from helpers.findings.results import MIMETYPE, collect_results
 from helpers.runbook.config import lint_config, naming_rule, render_config
 from helpers.runbook.connect import SANDBOX_DEFAULTS, Connection, connect
+from helpers.runbook.cost import RuntimeCost, cost_chart_svg, runtime_cost
 from helpers.runbook.environment import check_environment
 from helpers.runbook.params import check_form, check_settings, settings_from_params, start
 from helpers.runbook.permissions import LEAST_PRIVILEGE_TABLE, Permissions, permissions
@@ -64,6 +68,7 @@ __all__ = [
     "LEAST_PRIVILEGE_TABLE",
     "Permissions",
     "Retrieval",
+    "RuntimeCost",
     "Section",
     "StepResult",
     "check_azure_env",
@@ -74,6 +79,7 @@ __all__ = [
     "check_sign_in",
     "collect_results",
     "connect",
+    "cost_chart_svg",
     "dag_outcome",
     "explain_sample_dag",
     "headless",
@@ -86,6 +92,7 @@ __all__ = [
     "remember_secret_env",
     "render_config",
     "retrieval",
+    "runtime_cost",
     "settings_from_params",
     "show",
     "start",

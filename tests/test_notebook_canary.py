@@ -23,7 +23,7 @@ from tests.test_notebooks_headless import NOTEBOOKS, run_papermill
 CANARY = f"cAnary8Q~{secrets.token_hex(12)}Zz"  # shaped like an Entra client secret
 BOOLEAN = {"fail_on_error", "perform_grant", "run_dag"}
 NAMES = ["00_start_here", "01_prerequisites", "02_permissions", "03_airflow_config"]
-NAMES += ["04_live_retrieval", "check_environment"]
+NAMES += ["04_live_retrieval", "05_runtime_cost", "check_environment"]
 
 
 def string_parameters(name: str) -> list[str]:

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NAMES = ["00_start_here", "01_prerequisites", "02_permissions", "03_airflow_config"]
 NAMES += ["04_live_retrieval"]
+# 05 measures for minutes: its headless runs are in tests/test_cost_notebook.py.
+STATIC_NAMES = [*NAMES, "05_runtime_cost"]
 DEFAULT_SCENARIO = Path(sandbox_pkg.__file__).parent / "scenarios" / "default.yaml"
 WRONG_SECRET_VAR = "AKV_TEST_NOTEBOOK_WRONG_SECRET"
 WIDGET_TAGS = {"skip-execution", "nbval-skip"}
@@ -98,7 +100,7 @@ def load(name: str) -> nbformat.NotebookNode:
     return nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", STATIC_NAMES)
 def test_one_parameters_cell_then_short_calls_and_tagged_widget_cells(name):
     nb = load(name)
     assert nb.metadata.kernelspec.name == "python3"
@@ -117,7 +119,7 @@ def test_one_parameters_cell_then_short_calls_and_tagged_widget_cells(name):
             assert not tags & WIDGET_TAGS, cell.source
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", STATIC_NAMES)
 def test_parameters_hold_references_and_default_to_the_sandbox(name):
     import papermill as pm
 
@@ -129,11 +131,12 @@ def test_parameters_hold_references_and_default_to_the_sandbox(name):
     assert defaults["sandbox_scenario"] == "None"
     extra = {"02_permissions": "perform_grant", "03_airflow_config": "existing_config"}
     extra["04_live_retrieval"] = "run_dag"
+    extra["05_runtime_cost"] = "dags_dir"
     if name in extra:
         assert extra[name] in defaults
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", STATIC_NAMES)
 def test_committed_outputs_come_from_a_clean_sandbox_run(name):
     payloads = runbook.collect_results(load(name))
     assert payloads, "regenerate the notebooks: make notebooks"

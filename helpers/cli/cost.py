@@ -14,7 +14,7 @@ from helpers.cli.output import print_json
 from helpers.cli.progress import progress_bar, stderr_is_tty
 from helpers.common.logs import quiet_sdk_logs
 from helpers.common.textio import printable
-from helpers.cost import GETS_PER_10S_LIMIT, CostReport, CostRequest, Forecast, measure_cost
+from helpers.cost import CostReport, CostRequest, Forecast, measure_cost
 from helpers.findings import exit_code, render_text, to_json
 
 __all__ = ["add_cost_command", "cmd_cost", "cost_table"]
@@ -144,37 +144,9 @@ def cmd_cost(args: argparse.Namespace) -> int:
     return exit_code(report.findings)
 
 
-def _n(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
-
-
-def cost_table(report: CostReport) -> str:
-    """The per-file table, the sample tasks, the totals and the forecast, as text."""
-    data = report.to_json()
-    rows = [("file", "dags", "GETs/parse", "tokens/parse", "recommended GETs/parse")]
-    for f in report.files:
-        d, r = f.per_parse.get("default", {}), f.per_parse.get("recommended", {})
-        rows.append(
-            (
-                printable(f.file) + (" (!)" if f.error else ""),
-                str(len(f.dags)),
-                _n(d.get("vault_gets")),
-                _n(d.get("token_requests")),
-                _n(r.get("vault_gets")),
-            )
-        )
-    d, r = data["default"], data["recommended"]
-    rows.append(
-        (
-            "total (folder, per parse)",
-            str(sum(len(f.dags) for f in report.files)),
-            _n(d["vault_gets_per_parse"]),
-            _n(d["token_requests_per_parse"]),
-            _n(r["vault_gets_per_parse"]),
-        )
-    )
+def _text_table(rows: list[list[str]], *, total_row: bool = False) -> list[str]:
+    """Rows as aligned text: the first column left, the others right; a rule under the
+    header (and above a total row)."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(
@@ -183,29 +155,16 @@ def cost_table(report: CostReport) -> str:
         )
         for row in rows
     ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
-    for t in report.tasks:
-        runs = {c: t.runs.get(c) for c in ("default", "recommended")}
-        lines.append(
-            f"task {printable(t.dag_id)}.{printable(t.task_id)} on a worker: "
-            + ", ".join(
-                f"{c}: {t.on_worker(c)} GET(s), {t.on_worker(c, 'token_requests')} token request(s)"
-                for c, run in runs.items()
-                if run is not None
-            )
-            + (f" (its file's parse: {t.worker_parse.vault_gets})" if t.worker_parse else "")
-        )
-    fc = report.forecast
-    lines.append(
-        f"forecast per vault: {_n(d['forecast_gets_per_10s'])} GETs per 10 s now, "
-        f"{_n(r['forecast_gets_per_10s'])} recommended (limit {GETS_PER_10S_LIMIT}); "
-        f"parse interval {fc.parse_interval:g} s, {fc.dag_processors} DAG processor(s), "
-        f"{fc.task_runs_per_hour:g} task runs/h"
-    )
-    lines.append(
-        f"configurations: default use_cache={d['use_cache']} "
-        f"(ttl {d['cache_ttl_seconds']} s); recommended use_cache=True "
-        f"(ttl {r['cache_ttl_seconds']} s)"
-    )
-    return "\n".join(lines)
+    rule = "  ".join("-" * w for w in widths)
+    lines.insert(1, rule)
+    if total_row:
+        lines.insert(len(lines) - 1, rule)
+    return lines
+
+
+def cost_table(report: CostReport) -> str:
+    """The per-file table, the sample tasks, the forecast and the configurations, as text."""
+    lines = _text_table(report.file_rows(), total_row=True)
+    if report.tasks:
+        lines += ["", *_text_table(report.task_rows())]
+    return "\n".join([*lines, "", report.forecast_text(), report.configs_text()])

@@ -11,6 +11,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from helpers.common.textio import printable
 from helpers.findings import Finding
 from helpers.findings.codes.cost import (
     COST_CACHE_NOT_FOR_TASKS,
@@ -35,6 +36,7 @@ __all__ = [
     "TaskCost",
     "advice_for",
     "count",
+    "format_count",
     "steady_per_parse",
 ]
 
@@ -243,6 +245,74 @@ class CostReport:
             "problems": self.problems,
         }
 
+    # -- what the CLI and notebook 05 show (rows of text; each front end formats them) ---------
+    def file_rows(self) -> list[list[str]]:
+        """A header, one row per DAG file, then the folder's total (steady state per parse)."""
+        rows = [
+            ["DAG file", "DAGs", "GETs/parse", "tokens/parse"]
+            + ["recommended GETs/parse", "recommended tokens/parse"]
+        ]
+        for f in self.files:
+            rows.append(
+                [printable(f.file) + (" (did not parse)" if f.error else ""), str(len(f.dags))]
+                + [
+                    format_count(f.per_parse.get(c, {}).get(what))
+                    for c in CONFIGS
+                    for what in ("vault_gets", "token_requests")
+                ]
+            )
+        rows.append(
+            ["the folder (every file once)", str(sum(len(f.dags) for f in self.files))]
+            + [
+                format_count(self.per_parse(c, what))
+                for c in CONFIGS
+                for what in ("vault_gets", "token_requests")
+            ]
+        )
+        return rows
+
+    def task_rows(self) -> list[list[str]]:
+        """A header and one row per sample task, as it costs on a worker (its file's parse,
+        then the task)."""
+        rows = [
+            ["sample task", "file", "GETs per run on a worker", "of which its file's parse"]
+            + ["recommended GETs per run", "tokens per run"]
+        ]
+        for t in self.tasks:
+            ran = {c: c in t.runs for c in CONFIGS}
+            rows.append(
+                [
+                    f"{printable(t.dag_id)}.{printable(t.task_id)}",
+                    printable(t.file),
+                    format_count(t.on_worker("default")) if ran["default"] else "-",
+                    format_count(t.worker_parse.vault_gets) if t.worker_parse else "-",
+                    format_count(t.on_worker("recommended")) if ran["recommended"] else "-",
+                    format_count(t.on_worker("default", "token_requests"))
+                    if ran["default"]
+                    else "-",
+                ]
+            )
+        return rows
+
+    def forecast_text(self) -> str:
+        fc = self.forecast
+        return (
+            f"Forecast per vault: {format_count(round(self.gets_per_10s('default'), 2))} GETs "
+            f"per 10 s with the deployment's configuration, "
+            f"{format_count(round(self.gets_per_10s('recommended'), 2))} with the recommended "
+            f"one (Key Vault's limit: {GETS_PER_10S_LIMIT} per 10 s) — {len(self.files)} "
+            f"file(s) parsed every {fc.parse_interval:g} s by {fc.dag_processors} DAG "
+            f"processor(s), {fc.task_runs_per_hour:g} task run(s) per hour."
+        )
+
+    def configs_text(self) -> str:
+        d, r = self.configs["default"], self.configs["recommended"]
+        return (
+            f"The deployment's configuration: use_cache={d.use_cache} (ttl "
+            f"{d.cache_ttl_seconds} s); recommended: use_cache={r.use_cache} (ttl "
+            f"{r.cache_ttl_seconds} s)."
+        )
+
     # -- findings -------------------------------------------------------------------------
     def judge(self) -> list[Finding]:
         findings: list[Finding] = []
@@ -258,8 +328,9 @@ class CostReport:
                 findings.append(
                     COST_PARSE_READS_VAULT(
                         f.file,
-                        f"{_n(gets)} vault GET(s) and {_n(default.get('token_requests', 0))} "
-                        f"token request(s) per parse; recommended: {_n(rec)}. {f.advice}",
+                        f"{format_count(gets)} vault GET(s) and "
+                        f"{format_count(default.get('token_requests', 0))} token request(s) "
+                        f"per parse; recommended: {format_count(rec)}. {f.advice}",
                         file=f.file,
                         vault_gets_per_parse=round(gets, 4),
                         recommended_vault_gets_per_parse=round(rec, 4),
@@ -286,10 +357,10 @@ class CostReport:
         now, rec = self.gets_per_10s("default"), self.gets_per_10s("recommended")
         fc = self.forecast
         detail = (
-            f"{_n(now)} GETs per 10 s forecast ({len(self.files)} file(s) every "
+            f"{format_count(now)} GETs per 10 s forecast ({len(self.files)} file(s) every "
             f"{fc.parse_interval:g} s on {fc.dag_processors} DAG processor(s)"
             + (f", {fc.task_runs_per_hour:g} task runs per hour" if fc.task_runs_per_hour else "")
-            + f"); recommended configuration: {_n(rec)}; limit {GETS_PER_10S_LIMIT}"
+            + f"); recommended configuration: {format_count(rec)}; limit {GETS_PER_10S_LIMIT}"
         )
         data = {"forecast_gets_per_10s": round(now, 2), "recommended": round(rec, 2)}
         if now > GETS_PER_10S_LIMIT:
@@ -322,5 +393,8 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def _n(value: float) -> str:
+def format_count(value: float | None) -> str:
+    """A count as the tables show it: whole numbers bare, fractions with two decimals."""
+    if value is None:
+        return "-"
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"

@@ -30,12 +30,12 @@ from helpers.common.paths import PROJECT_ROOT
 from helpers.common.textio import printable
 from helpers.cost import (
     CONFIGS,
-    GETS_PER_10S_LIMIT,
     CostReport,
     CostRequest,
     Forecast,
     measure_cost,
 )
+from helpers.cost.report import format_count
 from helpers.findings import Finding
 from helpers.findings.codes.set import WRONG_TYPE
 from helpers.runbook.results import Section, StepResult, unexpected
@@ -60,12 +60,6 @@ _LABELS = {
     "default": "your configuration",
     "recommended": "recommended ([secrets] use_cache on)",
 }
-
-
-def _n(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
 
 
 def _file_label(name: str, error: str = "") -> str:
@@ -97,7 +91,7 @@ def _figure(report: CostReport) -> Any:
             color=_COLOURS[config],
             label=_LABELS[config],
         )
-        ax.bar_label(bars, labels=[_n(v) for v in values], padding=3, fontsize=9)
+        ax.bar_label(bars, labels=[format_count(v) for v in values], padding=3, fontsize=9)
     ax.set_yticks(range(len(files)), [_file_label(f.file, f.error) for f in files])
     ax.set_xlim(0, max(1.0, top) * 1.18)  # room for the value labels
     ax.set_xlabel("Key Vault GETs per parse of the file (steady state)")
@@ -203,55 +197,16 @@ class RuntimeCost:
         report = self.report
         if report is None or not report.files:
             return StepResult(title, [], [Section("", "Nothing was measured: see below.", "note")])
-        head = ["DAG file", "DAGs", "GETs/parse", "tokens/parse"]
-        head += ["GETs/parse recommended", "tokens/parse recommended", "advice"]
-        rows: list[list[str]] = [head]
-        for f in report.files:
-            d, r = f.per_parse.get("default", {}), f.per_parse.get("recommended", {})
-            rows.append(
-                [
-                    _file_label(f.file, f.error),
-                    str(len(f.dags)),
-                    _n(d.get("vault_gets")),
-                    _n(d.get("token_requests")),
-                    _n(r.get("vault_gets")),
-                    _n(r.get("token_requests")),
-                    f.advice,
-                ]
-            )
-        rows.append(
-            [
-                "the folder (every file once)",
-                str(sum(len(f.dags) for f in report.files)),
-                *(
-                    _n(report.per_parse(config, what))
-                    for config in CONFIGS
-                    for what in ("vault_gets", "token_requests")
-                ),
-                "",
-            ]
-        )
+        rows = report.file_rows()
+        advice = ["advice", *(f.advice for f in report.files), ""]
+        rows = [[*row, note] for row, note in zip(rows, advice, strict=True)]
         sections = [Section("Per DAG file (steady state per parse)", rows, "table")]
         if report.tasks:
-            tasks = [
-                ["sample task", "file", "GETs per run on a worker", "of which its file's parse"]
-            ]
-            tasks[0] += ["GETs recommended", "tokens per run"]
-            for t in report.tasks:
-                runs = {c: t.runs.get(c) for c in CONFIGS}
-                tasks.append(
-                    [
-                        f"{printable(t.dag_id)}.{printable(t.task_id)}",
-                        printable(t.file),
-                        _n(t.on_worker("default")) if runs["default"] else "-",
-                        _n(t.worker_parse.vault_gets) if t.worker_parse else "-",
-                        _n(t.on_worker("recommended")) if runs["recommended"] else "-",
-                        _n(runs["default"].token_requests) if runs["default"] else "-",
-                    ]
-                )
             sections.append(
                 Section(
-                    "Sample tasks (the worker parses the file, then runs the task)", tasks, "table"
+                    "Sample tasks (the worker parses the file, then runs the task)",
+                    report.task_rows(),
+                    "table",
                 )
             )
         data = report.to_json()
@@ -269,19 +224,7 @@ class RuntimeCost:
         if report is None:
             return StepResult("Runtime cost: not measured", list(self.problems))
         data = report.to_json()
-        d, r = data["default"], data["recommended"]
-        fc = report.forecast
-        line = (
-            f"Forecast per vault: {_n(d['forecast_gets_per_10s'])} GETs per 10 s with your "
-            f"configuration, {_n(r['forecast_gets_per_10s'])} with the recommended one (Key "
-            f"Vault's limit: {GETS_PER_10S_LIMIT} per 10 s) — {len(report.files)} file(s) "
-            f"parsed every {fc.parse_interval:g} s by {fc.dag_processors} DAG processor(s), "
-            f"{fc.task_runs_per_hour:g} task run(s) per hour."
-        )
-        configs = (
-            f"Your configuration: use_cache={d['use_cache']} (ttl {d['cache_ttl_seconds']} s); "
-            f"recommended: use_cache=True (ttl {r['cache_ttl_seconds']} s)."
-        )
+        line, configs = report.forecast_text(), report.configs_text()
         sections = [Section("", line, "note"), Section("", configs, "note")]
         findings = list(self.problems) + list(report.findings)
         summary = {k: v for k, v in data.items() if k not in ("files", "tasks")}

@@ -226,6 +226,19 @@ def test_an_empty_folder_is_a_warning_not_a_measurement(tmp_path: Path, capsys):
     assert data["default"]["vault_gets_per_parse"] == 0
 
 
+def test_airflow_that_cannot_be_set_up_is_a_finding_not_a_traceback(tmp_path, monkeypatch, capsys):
+    from helpers.cli import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("AKV_RUNBOOK_STATE_DIR", str(blocker / "state"))  # cannot be created
+    (tmp_path / "d.py").write_text("from airflow.sdk import DAG\n")
+    assert main(["cost", "--dags", str(tmp_path), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert [f["code"] for f in data["findings"]] == ["AKV-COST-005"]
+    assert "Airflow could not be set up" in data["findings"][0]["detail"]
+
+
 def test_help_explains_the_measurement_and_the_json_keys(capsys):
     from helpers.cli import main
 

@@ -8,9 +8,9 @@ The measurement, in order:
    an ephemeral sandbox in this process.
 2. The deployment's configuration as given (the settings' prefixes, ``use_cache`` and
    ``cache_ttl_seconds``; Airflow's defaults otherwise), in a measuring process
-   (:mod:`helpers.cost.driver`): each file is parsed once to learn which secrets it asks for
-   (the sandbox is seeded with a placeholder for each missing one), then ``repeats`` times
-   measured; then the sample tasks run.
+   (:mod:`helpers.cost.driver`): the sandbox is seeded with a placeholder for every secret
+   the files name literally; each file is parsed until no new secret is missing (seeding
+   each one it reveals), then ``repeats`` times measured; then the sample tasks run.
 3. The recommended configuration (``use_cache`` on, the TTL kept or 900 s) in a fresh
    measuring process, as a restarted DAG processor: the same files and the same tasks.
 """
@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -104,9 +105,8 @@ def _kwargs(settings: Settings | None, vault_url: str) -> dict[str, Any]:
 
 
 def _template_db(env: dict[str, str]) -> Path:
-    """A migrated sqlite database for this Airflow version, made once and copied per run."""
-    from importlib.metadata import version
-
+    """A migrated sqlite database for this Airflow version, made once and copied per run.
+    OSError (an unwritable state directory) or RuntimeError (the migration failed)."""
     folder = state_home() / "cost"
     db = folder / f"airflow-{version('apache-airflow')}.db"
     if db.exists():
@@ -114,14 +114,14 @@ def _template_db(env: dict[str, str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         scratch = ScratchAirflow.create(Path(tmp), {}, base_env=env)
-        done = scratch.airflow("db", "migrate", timeout=600)
+        try:
+            done = scratch.airflow("db", "migrate", timeout=600)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError("airflow db migrate did not finish within 600 s") from None
         if done.returncode != 0:
-            raise RuntimeError(
-                "airflow db migrate failed in a scratch home: "
-                + printable((done.stderr or done.stdout).strip().splitlines()[-1:][0][:300])
-                if (done.stderr or done.stdout).strip()
-                else "airflow db migrate failed in a scratch home"
-            )
+            lines = (done.stderr or done.stdout or "").strip().splitlines()
+            last = printable(lines[-1][:300]) if lines else f"exit status {done.returncode}"
+            raise RuntimeError(f"airflow db migrate failed in a scratch home: {last}")
         os.replace(Path(tmp) / "airflow.db", db)  # atomic: a concurrent run sees all or none
     return db
 
@@ -166,7 +166,13 @@ def measure_cost(request: CostRequest, *, progress: Progress | None = None) -> C
         sandbox = Sandbox(state_dir=work_dir / "sandbox", ephemeral=True).start()
         try:
             env = _base_environment(sandbox)
-            template = _template_db(env)
+            try:
+                template = _template_db(env)
+            except (OSError, RuntimeError) as err:
+                report.problems.append(f"Airflow could not be set up: {printable(str(err))}")
+                _fill(report, {}, rel_files, lines)  # the files, none of them measured
+                report.judge()
+                return report
             vault = f"https://{sandbox.state.scenario.default_vault}.vault.azure.net/"
             kwargs = _kwargs(request.settings, vault)
             sandbox.client.seed(_known_names(lookups, kwargs))

@@ -349,7 +349,9 @@ class CostReport:
         for problem in self.problems:
             findings.append(COST_MEASUREMENT_INCOMPLETE("measurement", problem))
         if self.files:
-            findings.append(self._forecast_finding())
+            forecast = self._forecast_finding()
+            if forecast.code != COST_SUMMARY.code or not self.problems:  # no "all clear"
+                findings.append(forecast)  # from an incomplete measurement
         self.findings = findings
         return findings
 

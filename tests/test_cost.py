@@ -70,9 +70,11 @@ with DAG("dynamic", schedule=None, start_date=datetime(2025, 1, 1)) as dag:
 """
 
 BROKEN = """
-from airflow.sdk import DAG
-raise RuntimeError("this DAG file is broken on purpose")
+from airflow.sdk import DAG, Variable
+# Not a literal key, so not seeded: the sandbox's own stored value is read.
+raise RuntimeError("broken on purpose, holding " + Variable.get("sample" + "_variable"))
 """
+SAMPLE_VALUE = "sandbox sample value, read through Key Vault"  # the default scenario's
 
 
 def _rec(service: str, operation: str, status: int = 200, name: str = "") -> dict:
@@ -271,8 +273,10 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Compl
 def test_json_is_all_stdout_and_the_keys_the_issue_names_are_there(measured):
     done, data = measured
     assert done.stdout.lstrip().startswith("{")
-    assert data["default"]["vault_gets_per_parse"] == 3 + 1  # measured, not computed
-    assert data["recommended"]["vault_gets_per_parse"] <= 4 / 10
+    assert SAMPLE_VALUE not in done.stdout and SAMPLE_VALUE not in done.stderr
+    # top_level 3, dynamic 1, broken 1 (before it raises): measured, not computed
+    assert data["default"]["vault_gets_per_parse"] == 3 + 1 + 1
+    assert data["recommended"]["vault_gets_per_parse"] <= 5 / 10
     assert data["default"]["use_cache"] is False and data["recommended"]["use_cache"] is True
 
 
@@ -290,6 +294,8 @@ def test_each_file_is_measured_per_parse(measured):
     assert "line 5, 6, 7" in top["advice"]
     assert files["in_task.py"]["default"]["vault_gets"] == 0
     assert "broken on purpose" in files["broken.py"]["error"]
+    # The error text is the user's code talking: a sandbox secret value in it is redacted.
+    assert "[redacted]" in files["broken.py"]["error"]
 
 
 def test_a_task_run_signs_in_once_and_the_cache_does_not_reach_it(measured):

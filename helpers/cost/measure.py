@@ -35,6 +35,7 @@ from helpers.backend_config.names import is_valid_name, secret_name
 from helpers.backend_config.scratch_airflow import ScratchAirflow
 from helpers.common.facts import BACKEND_CLASS
 from helpers.common.paths import state_home
+from helpers.common.redact import scrub_text
 from helpers.common.textio import printable
 from helpers.sandbox.runtime import CREDENTIAL_VARS, Sandbox
 from helpers.settings import Settings
@@ -164,21 +165,19 @@ def measure_cost(request: CostRequest, *, progress: Progress | None = None) -> C
         work_dir = Path(work)
         tell("starting the sandbox and Airflow", 0, total)
         sandbox = Sandbox(state_dir=work_dir / "sandbox", ephemeral=True).start()
+        results: dict[str, dict[str, Any]] = {}
         try:
             env = _base_environment(sandbox)
             try:
                 template = _template_db(env)
             except (OSError, RuntimeError) as err:
                 report.problems.append(f"Airflow could not be set up: {printable(str(err))}")
-                _fill(report, {}, rel_files, lines)  # the files, none of them measured
-                report.judge()
-                return report
+                template = None  # the files are listed, none of them measured
             vault = f"https://{sandbox.state.scenario.default_vault}.vault.azure.net/"
             kwargs = _kwargs(request.settings, vault)
             sandbox.client.seed(_known_names(lookups, kwargs))
-            results: dict[str, dict[str, Any]] = {}
             samples: list[dict[str, str]] | None = None
-            for config in CONFIGS:
+            for config in CONFIGS if template else ():
                 label = f"{config} configuration"
                 tell(label, count_done, total)
 
@@ -207,9 +206,15 @@ def measure_cost(request: CostRequest, *, progress: Progress | None = None) -> C
                     {k: t[k] for k in ("file", "dag_id", "task_id")} for t in result["tasks"]
                 ]
             tell("done", total, total)
+            # Parse errors and the measuring processes' last lines are the user's code and
+            # Airflow talking: keep the sandbox's client secrets and stored values out of them.
+            sensitive = [*sandbox.secret_values(), env.get("AZURE_CLIENT_SECRET")]
         finally:
             sandbox.stop()
     _fill(report, results, rel_files, lines)
+    for f in report.files:
+        f.error = scrub_text(f.error, sensitive)
+    report.problems = [scrub_text(p, sensitive) for p in report.problems]
     report.judge()
     return report
 
